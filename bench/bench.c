@@ -1,0 +1,57 @@
+#define _POSIX_C_SOURCE 200809L
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define BENCH_MAX_REPS 1024u
+
+uint64_t bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct bench_result bench_measure(bench_fn fn, void *arg, uint64_t iters, unsigned reps)
+{
+	static double samples[BENCH_MAX_REPS];
+	struct bench_result r;
+
+	if (reps > BENCH_MAX_REPS)
+		reps = BENCH_MAX_REPS;
+	if (reps == 0)
+		reps = 1;
+	fn(arg, iters); /* warm caches and branch predictors */
+	for (unsigned i = 0; i < reps; i++) {
+		uint64_t t0 = bench_now_ns();
+		fn(arg, iters);
+		samples[i] = (double)(bench_now_ns() - t0) / (double)iters;
+	}
+	qsort(samples, reps, sizeof(samples[0]), cmp_double);
+	r.median_ns = samples[reps / 2];
+	r.p99_ns = samples[(reps * 99u) / 100u];
+	return r;
+}
+
+void bench_print(const char *name, uint64_t n, struct bench_result r, const char *baseline,
+		 const struct bench_result *base)
+{
+	printf("{\"bench\": \"%s\", \"n\": %llu, \"median_ns\": %.2f, \"p99_ns\": %.2f", name,
+	       (unsigned long long)n, r.median_ns, r.p99_ns);
+	if (baseline && base && base->median_ns > 0)
+		printf(", \"baseline\": \"%s\", \"ratio\": %.3f", baseline,
+		       r.median_ns / base->median_ns);
+	printf("}\n");
+	fflush(stdout);
+}
