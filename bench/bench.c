@@ -50,7 +50,7 @@ void bench_print(const char *name, uint64_t n, struct bench_result r, const char
 	printf("{\"bench\": \"%s\", \"n\": %llu, \"median_ns\": %.2f, \"p99_ns\": %.2f", name,
 	       (unsigned long long)n, r.median_ns, r.p99_ns);
 	if (baseline && base && base->median_ns > 0)
-		printf(", \"baseline\": \"%s\", \"ratio\": %.3f", baseline,
+		printf(", \"baseline\": \"%s\", \"ratio\": %.4f", baseline,
 		       r.median_ns / base->median_ns);
 	printf("}\n");
 	fflush(stdout);
