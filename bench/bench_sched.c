@@ -1,0 +1,217 @@
+/*
+ * Schedulers on one CPU with n = 10 .. 10,000 runnable entities.
+ *
+ * A host simulator is attached (never run) so that the port's clock, CPU id
+ * and timer are the simulator's: virtual time stands still and the numbers
+ * are the library's own work (locking, bookkeeping, policy), not the cost
+ * of clock_gettime() or of the host port's timer mutex. Entities spread
+ * over 16 priority levels, except for pick_rotate (one level, so that the
+ * rotation walks all n).
+ *
+ *   sched.<s>.pick         hv_sched_schedule() round trip: the running
+ *                          entity is put back (tick accounting, enqueue)
+ *                          and the next one picked and armed. With slice
+ *                          left it keeps its place, so fp and rr pick it
+ *                          again: the pure put-back + pick path.
+ *   sched.<s>.pick_rotate  hv_sched_yield() + hv_sched_schedule(): the
+ *                          runner goes behind its equals, so every call
+ *                          switches to another entity and walks the queue
+ *                          (the cache-cold case at large n).
+ *   sched.<s>.pick_policy  the scheduler's own share of pick: its enqueue
+ *                          of the runner and its pick, called through the
+ *                          ops table with no lock, port or bookkeeping.
+ *   sched.<s>.wake         hv_sched_block() + hv_sched_wake() of a ready
+ *                          entity (dequeue, then placement and enqueue with
+ *                          the preemption check), rotating through all n;
+ *                          one pair per operation.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libhvcore/host/host.h>
+#include <libhvcore/port.h>
+#include <libhvcore/sched.h>
+
+#include "bench.h"
+
+#define REPS	 101u
+#define MAX_ENTS 10000u
+#define LEVELS	 16u
+
+/*
+ * Schedulers measured; names in the output come from ops->name.
+ * The BVT engineer edits only the marked line.
+ */
+static const struct hv_sched_ops *const schedulers[] = {
+	&hv_sched_fp_ops, &hv_sched_rr_ops,
+	&hv_sched_bvt_ops,
+};
+
+static const uint32_t sizes[] = {10, 100, 1000, 10000};
+
+static struct hv_sched_domain dom;
+static struct hv_sched_cpu cpu0;
+static _Alignas(16) uint8_t storage[HV_SCHED_CPU_PRIV_MAX];
+static struct hv_sched_entity ents[MAX_ENTS];
+static uint32_t ent_count;
+static uint32_t cursor;
+
+static struct hv_sim sim;
+static struct hv_sim_cpu sim_cpu;
+static struct hv_heap_node *sim_slots[8];
+
+static struct hv_sim_ctx *idle_pick(struct hv_sim *s, hv_cpu_t cpu, void *arg)
+{
+	(void)s;
+	(void)cpu;
+	(void)arg;
+	return NULL;
+}
+
+static const struct hv_sim_ops sim_ops = {.pick = idle_pick};
+
+static void die(const char *what, hv_status_t st)
+{
+	fprintf(stderr, "bench_sched: %s: %s\n", what, hv_status_str(st));
+	exit(1);
+}
+
+static void setup(const struct hv_sched_ops *ops, uint32_t n, uint32_t levels)
+{
+	struct hv_sched_domain_config cfg = {
+		.ops = ops,
+		.cpu_count = 1,
+		.cpus = &cpu0,
+		.priv_storage = storage,
+		.priv_storage_size = sizeof(storage),
+		.prio_levels = 64,
+		.default_slice_ns = HV_MS(1),
+		.balance = false,
+	};
+	struct hv_sched_entity *run;
+	hv_status_t st;
+
+	st = hv_sched_domain_init(&dom, &cfg);
+	if (st != HV_OK)
+		die("domain init", st);
+	for (uint32_t i = 0; i < n; i++) {
+		struct hv_sched_params p = {.prio = i % levels, .weight = 1};
+		struct hv_sched_feedback fb;
+
+		hv_sched_entity_init(&ents[i], i, (hv_guest_id_t)(i % 4), &p, HV_AFFINITY_ALL);
+		fb = hv_sched_attach(&dom, &ents[i], HV_SCHED_READY);
+		if (fb.status != HV_OK)
+			die("attach", fb.status);
+	}
+	st = hv_sched_schedule(&dom, 0, &run);
+	if (st != HV_OK || run == NULL)
+		die("first schedule", st);
+	ent_count = n;
+	cursor = 0;
+}
+
+static void pick(void *arg, uint64_t iters)
+{
+	struct hv_sched_entity *run = NULL;
+
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++) {
+		(void)hv_sched_schedule(&dom, 0, &run);
+		BENCH_SINK(run);
+	}
+}
+
+static void pick_policy(void *arg, uint64_t iters)
+{
+	const struct hv_sched_ops *ops = dom.ops;
+	struct hv_sched_entity *run = cpu0.curr;
+
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++) {
+		ops->enqueue(&dom, cpu0.priv, run, 0, true);
+		run = ops->pick(&dom, cpu0.priv, 0);
+		BENCH_SINK(run);
+	}
+}
+
+static void pick_rotate(void *arg, uint64_t iters)
+{
+	struct hv_sched_entity *run = NULL;
+
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++) {
+		(void)hv_sched_yield(&dom, 0);
+		(void)hv_sched_schedule(&dom, 0, &run);
+		BENCH_SINK(run);
+	}
+}
+
+static void wake(void *arg, uint64_t iters)
+{
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++) {
+		struct hv_sched_entity *e = &ents[cursor];
+		struct hv_sched_feedback fb;
+
+		/* The runner is skipped: blocking it would end the run. */
+		if (e->state != HV_SCHED_READY) {
+			cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
+			e = &ents[cursor];
+		}
+		cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
+		(void)hv_sched_block(&dom, e);
+		fb = hv_sched_wake(&dom, e);
+		BENCH_SINK(fb.ready);
+	}
+}
+
+int main(void)
+{
+	struct hv_sim_config cfg = {
+		.cpu_count = 1,
+		.cpus = &sim_cpu,
+		.event_slots = sim_slots,
+		.event_slot_count = 8,
+		.ops = &sim_ops,
+	};
+	char name[64];
+	hv_status_t st;
+
+	st = hv_sim_init(&sim, &cfg);
+	if (st == HV_OK)
+		st = hv_sim_attach(&sim);
+	if (st != HV_OK)
+		die("simulator", st);
+
+	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++) {
+		const struct hv_sched_ops *ops = schedulers[s];
+
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			uint32_t n = sizes[k];
+			struct bench_result r;
+
+			setup(ops, n, LEVELS);
+			r = bench_measure(pick, NULL, 10000, REPS);
+			snprintf(name, sizeof(name), "sched.%s.pick", ops->name);
+			bench_print(name, n, r, NULL, NULL);
+
+			r = bench_measure(pick_policy, NULL, 100000, REPS);
+			snprintf(name, sizeof(name), "sched.%s.pick_policy", ops->name);
+			bench_print(name, n, r, NULL, NULL);
+
+			setup(ops, n, 1);
+			r = bench_measure(pick_rotate, NULL, 10000, REPS);
+			snprintf(name, sizeof(name), "sched.%s.pick_rotate", ops->name);
+			bench_print(name, n, r, NULL, NULL);
+
+			setup(ops, n, LEVELS);
+			r = bench_measure(wake, NULL, 10000, REPS);
+			snprintf(name, sizeof(name), "sched.%s.wake", ops->name);
+			bench_print(name, n, r, NULL, NULL);
+		}
+	}
+	(void)hv_sim_detach(&sim);
+	return 0;
+}

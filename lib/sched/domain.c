@@ -1,0 +1,864 @@
+/*
+ * Scheduling domain: the bookkeeping around a scheduler's policy.
+ *
+ * Every entity is guarded by the lock of the CPU in its @c cpu field (for a
+ * BLOCKED entity, the CPU it last used). @c cpu only changes with that
+ * CPU's lock held (and the new CPU's, when the entity is queued there), so a
+ * request reads @c cpu, locks that CPU and re-reads it: if it is unchanged,
+ * the entity cannot move while the lock is held (lock_entity()).
+ *
+ * A blocked or detached entity that is still running stays its CPU's
+ * @c curr until that CPU reschedules. It is never queued anywhere meanwhile,
+ * so it cannot run on two CPUs at once: a wake-up just lets it run on, and a
+ * detached one stays bound (domain and cpu set) until hv_sched_schedule()
+ * releases it.
+ *
+ * Kicks and timer arming go through the port after the CPU lock is dropped,
+ * so no port call ever runs under a domain lock.
+ */
+#include <libhvcore/base/prio_bitmap.h>
+#include <libhvcore/port/cpu.h>
+#include <libhvcore/port/time.h>
+#include <libhvcore/sched.h>
+
+#include "sched_internal.h"
+
+/* ---- atomic fields: read without the owning lock, written with it ---- */
+
+static inline hv_cpu_t ent_cpu(const struct hv_sched_entity *e)
+{
+	return atomic_load_explicit(&e->cpu, memory_order_relaxed);
+}
+
+static inline void ent_set_cpu(struct hv_sched_entity *e, hv_cpu_t cpu)
+{
+	atomic_store_explicit(&e->cpu, cpu, memory_order_relaxed);
+}
+
+/* Acquire: a releaser's last writes to the entity happen before its store of NULL. */
+static inline struct hv_sched_domain *ent_domain(const struct hv_sched_entity *e)
+{
+	return atomic_load_explicit(&e->domain, memory_order_acquire);
+}
+
+static inline struct hv_sched_entity *cpu_curr(const struct hv_sched_cpu *c)
+{
+	return atomic_load_explicit(&c->curr, memory_order_relaxed);
+}
+
+static inline void cpu_set_curr(struct hv_sched_cpu *c, struct hv_sched_entity *e)
+{
+	atomic_store_explicit(&c->curr, e, memory_order_relaxed);
+}
+
+static inline uint32_t cpu_ready(const struct hv_sched_cpu *c)
+{
+	return atomic_load_explicit(&c->ready, memory_order_relaxed);
+}
+
+/* Only the lock holder writes @c ready, so a load and a store are enough. */
+static inline void cpu_ready_inc(struct hv_sched_cpu *c)
+{
+	atomic_store_explicit(&c->ready, cpu_ready(c) + 1u, memory_order_relaxed);
+}
+
+static inline void cpu_ready_dec(struct hv_sched_cpu *c)
+{
+	atomic_store_explicit(&c->ready, cpu_ready(c) - 1u, memory_order_relaxed);
+}
+
+/* Placement hint, read without the CPU's lock: it may be stale by a request or two. */
+static uint32_t cpu_load(const struct hv_sched_cpu *c)
+{
+	return cpu_ready(c) + (cpu_curr(c) != NULL ? 1u : 0u);
+}
+
+static uint64_t domain_mask(const struct hv_sched_domain *d)
+{
+	return d->cpu_count >= 64u ? UINT64_MAX : (((uint64_t)1 << d->cpu_count) - 1u);
+}
+
+static bool is_self(const struct hv_sched_domain *d, uint32_t cpu)
+{
+	return d->cpus[cpu].port_cpu == hv_port_cpu_id();
+}
+
+/* ---- feedback ---- */
+
+static struct hv_sched_feedback fb_init(void)
+{
+	struct hv_sched_feedback fb = {
+		.status = HV_OK,
+		.done = false,
+		.resched = false,
+		.cpu = HV_CPU_NONE,
+		.kicked = HV_CPU_NONE,
+		.prio = HV_PRIO_NONE,
+		.top_prio = HV_PRIO_NONE,
+		.ready = 0,
+	};
+	return fb;
+}
+
+static struct hv_sched_feedback fb_error(hv_status_t st)
+{
+	struct hv_sched_feedback fb = fb_init();
+
+	fb.status = st;
+	return fb;
+}
+
+/* Fill the priority and queue fields; the caller holds @p cpu's lock. */
+static void fb_fill(const struct hv_sched_domain *d, uint32_t cpu, const struct hv_sched_entity *e,
+		    struct hv_sched_feedback *fb)
+{
+	const struct hv_sched_cpu *c = &d->cpus[cpu];
+
+	fb->cpu = cpu;
+	if (e != NULL)
+		fb->prio = hv_sched_eff_prio(e);
+	fb->top_prio = d->ops->top_prio(d, c->priv);
+	fb->ready = cpu_ready(c);
+}
+
+/*
+ * Ask @p cpu to reschedule (its lock held). The calling CPU learns it from
+ * the feedback; another CPU is kicked by kick_after_unlock() once the lock
+ * is dropped.
+ */
+static void request_resched(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_feedback *fb)
+{
+	d->cpus[cpu].need_resched = true;
+	if (is_self(d, cpu))
+		fb->resched = true;
+	else
+		fb->kicked = cpu;
+}
+
+static void kick_after_unlock(const struct hv_sched_domain *d, const struct hv_sched_feedback *fb)
+{
+	if (fb->kicked != HV_CPU_NONE)
+		hv_port_cpu_kick(d->cpus[fb->kicked].port_cpu);
+}
+
+/* ---- locking ---- */
+
+/*
+ * Lock the CPU that guards @p e and check @p e is still bound to @p d there.
+ * HV_ERR_STATE: not bound to @p d (or half-way through hv_sched_attach()).
+ */
+static hv_status_t lock_entity(struct hv_sched_domain *d, struct hv_sched_entity *e,
+			       uint32_t *cpu_out, struct hv_spin_held *held)
+{
+	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
+		hv_cpu_t c;
+
+		if (ent_domain(e) != d)
+			return HV_ERR_STATE;
+		c = ent_cpu(e);
+		if (c >= d->cpu_count)
+			return HV_ERR_STATE;
+		*held = hv_spin_lock(&d->cpus[c].lock);
+		if (ent_cpu(e) == c && ent_domain(e) == d) {
+			*cpu_out = c;
+			return HV_OK;
+		}
+		hv_spin_unlock(*held);
+	}
+	return HV_ERR_BUSY;
+}
+
+/* Take two CPU locks in index order (one if they are the same CPU). */
+static void lock_pair(struct hv_sched_domain *d, uint32_t a, uint32_t b, struct hv_spin_held *ha,
+		      struct hv_spin_held *hb)
+{
+	if (a == b) {
+		*ha = hv_spin_lock(&d->cpus[a].lock);
+		*hb = *ha;
+	} else if (a < b) {
+		*ha = hv_spin_lock(&d->cpus[a].lock);
+		*hb = hv_spin_lock(&d->cpus[b].lock);
+	} else {
+		*hb = hv_spin_lock(&d->cpus[b].lock);
+		*ha = hv_spin_lock(&d->cpus[a].lock);
+	}
+}
+
+/* ---- entity life cycle helpers (caller holds the entity's CPU lock) ---- */
+
+/*
+ * Unbind a detached entity. The release store of @c domain is the last
+ * write: once a caller sees NULL it owns the entity again.
+ */
+static void release(struct hv_sched_entity *e)
+{
+	e->state = HV_SCHED_DETACHED;
+	ent_set_cpu(e, HV_CPU_NONE);
+	atomic_store_explicit(&e->domain, NULL, memory_order_release);
+}
+
+static void account(struct hv_sched_entity *e, hv_time_ns_t now)
+{
+	if (now > e->run_start) {
+		e->runtime_ns += now - e->run_start;
+		e->run_start = now;
+	}
+}
+
+static void queue_on(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity *e,
+		     hv_time_ns_t now, bool preempted)
+{
+	struct hv_sched_cpu *c = &d->cpus[cpu];
+
+	e->state = HV_SCHED_READY;
+	d->ops->enqueue(d, c->priv, e, now, preempted);
+	cpu_ready_inc(c);
+}
+
+static void unqueue(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity *e)
+{
+	struct hv_sched_cpu *c = &d->cpus[cpu];
+
+	d->ops->dequeue(d, c->priv, e);
+	cpu_ready_dec(c);
+}
+
+/* @p e was just queued on @p cpu: reschedule there if it is idle or @p e preempts. */
+static void maybe_preempt(struct hv_sched_domain *d, uint32_t cpu, const struct hv_sched_entity *e,
+			  hv_time_ns_t now, struct hv_sched_feedback *fb)
+{
+	struct hv_sched_cpu *c = &d->cpus[cpu];
+	const struct hv_sched_entity *curr = cpu_curr(c);
+
+	if (curr == NULL || d->ops->preempts(d, c->priv, e, curr, now))
+		request_resched(d, cpu, fb);
+}
+
+/* ---- placement ---- */
+
+/* Least loaded CPU of @p allowed (non-empty within the domain); lowest index on a tie. */
+static uint32_t least_loaded(const struct hv_sched_domain *d, uint64_t allowed, uint32_t *load)
+{
+	uint32_t best = HV_CPU_NONE, best_load = UINT32_MAX;
+
+	for (uint32_t i = 0; i < d->cpu_count; i++) {
+		uint32_t l;
+
+		if (((allowed >> i) & 1u) == 0)
+			continue;
+		l = cpu_load(&d->cpus[i]);
+		if (l < best_load) {
+			best = i;
+			best_load = l;
+		}
+	}
+	*load = best_load;
+	return best;
+}
+
+/*
+ * Where a waking entity goes. Its last CPU likely still holds its cache
+ * footprint, so it keeps it unless that CPU is clearly busier (by more than
+ * one entity) than the least loaded one; a tolerance of one stops entities
+ * from bouncing between two equally busy CPUs.
+ */
+static uint32_t wake_target(const struct hv_sched_domain *d, const struct hv_sched_entity *e,
+			    uint32_t last)
+{
+	uint64_t allowed = e->affinity & domain_mask(d);
+	uint32_t min_load;
+	uint32_t best = least_loaded(d, allowed, &min_load);
+
+	/* best is NONE only if the embedder broke the affinity it attached with. */
+	if (best == HV_CPU_NONE ||
+	    (((allowed >> last) & 1u) != 0 && cpu_load(&d->cpus[last]) <= min_load + 1u))
+		return last;
+	return best;
+}
+
+/* ---- parameter checks ---- */
+
+static hv_status_t check_params(const struct hv_sched_domain *d, const struct hv_sched_params *p)
+{
+	if (p->prio >= d->prio_levels)
+		return HV_ERR_RANGE;
+	if (p->weight == 0 || p->weight > HV_SCHED_MAX_WEIGHT)
+		return HV_ERR_INVALID_ARG;
+	return HV_OK;
+}
+
+/* ---- public API ---- */
+
+hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
+				 const struct hv_sched_domain_config *cfg)
+{
+	const struct hv_sched_ops *ops;
+	uint64_t stride, need;
+
+	if (d == NULL || cfg == NULL || cfg->ops == NULL || cfg->cpus == NULL)
+		return HV_ERR_INVALID_ARG;
+	ops = cfg->ops;
+	/* A table of another version may have another layout: check it first. */
+	if (ops->abi_version != HV_SCHED_ABI_VERSION)
+		return HV_ERR_VERSION;
+	if (ops->check_params == NULL || ops->cpu_init == NULL || ops->entity_init == NULL ||
+	    ops->enqueue == NULL || ops->dequeue == NULL || ops->pick == NULL ||
+	    ops->tick == NULL || ops->preempts == NULL || ops->next_event == NULL ||
+	    ops->top_prio == NULL)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->cpu_count == 0 || cfg->cpu_count > HV_SCHED_MAX_CPUS)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->prio_levels == 0 || cfg->prio_levels > HV_PRIO_BITMAP_MAX_LEVELS)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->default_slice_ns == 0)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->port_cpus != NULL) {
+		for (uint32_t i = 0; i < cfg->cpu_count; i++) {
+			if (cfg->port_cpus[i] == HV_CPU_NONE)
+				return HV_ERR_INVALID_ARG;
+			for (uint32_t j = 0; j < i; j++) {
+				if (cfg->port_cpus[j] == cfg->port_cpus[i])
+					return HV_ERR_INVALID_ARG;
+			}
+		}
+	}
+	if (!hv_align_up(ops->cpu_priv_size, HV_SCHED_PRIV_ALIGN, &stride) ||
+	    !hv_mul_u64(stride, cfg->cpu_count, &need))
+		return HV_ERR_NO_SPACE;
+	if (need != 0) {
+		if (cfg->priv_storage == NULL)
+			return HV_ERR_INVALID_ARG;
+		if (!hv_is_aligned((uint64_t)(uintptr_t)cfg->priv_storage, HV_SCHED_PRIV_ALIGN))
+			return HV_ERR_ALIGN;
+		if (cfg->priv_storage_size < need)
+			return HV_ERR_NO_SPACE;
+	}
+
+	d->ops = ops;
+	d->cpus = cfg->cpus;
+	d->cpu_count = cfg->cpu_count;
+	d->prio_levels = cfg->prio_levels;
+	d->default_slice_ns = cfg->default_slice_ns;
+	d->balance = cfg->balance;
+	atomic_store_explicit(&d->entities, 0, memory_order_relaxed);
+	for (uint32_t i = 0; i < d->cpu_count; i++) {
+		struct hv_sched_cpu *c = &d->cpus[i];
+		hv_status_t st;
+
+		hv_spin_init(&c->lock);
+		c->port_cpu = cfg->port_cpus != NULL ? cfg->port_cpus[i] : i;
+		atomic_store_explicit(&c->curr, NULL, memory_order_relaxed);
+		atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
+		c->need_resched = false;
+		c->switches = 0;
+		c->steals = 0;
+		c->priv = need != 0 ? (uint8_t *)cfg->priv_storage + (size_t)(stride * i) : NULL;
+		st = ops->cpu_init(d, i, c->priv);
+		if (st != HV_OK)
+			return st;
+	}
+	return HV_OK;
+}
+
+void hv_sched_entity_init(struct hv_sched_entity *e, uint32_t id, hv_guest_id_t guest,
+			  const struct hv_sched_params *params, uint64_t affinity)
+{
+	static const struct hv_sched_params zero;
+
+	if (e == NULL)
+		return;
+	e->id = id;
+	e->guest = guest;
+	e->state = HV_SCHED_DETACHED;
+	atomic_store_explicit(&e->cpu, HV_CPU_NONE, memory_order_relaxed);
+	e->affinity = affinity;
+	e->params = params != NULL ? *params : zero;
+	atomic_store_explicit(&e->tprio, HV_PRIO_NONE, memory_order_relaxed);
+	atomic_store_explicit(&e->domain, NULL, memory_order_relaxed);
+	e->run_start = 0;
+	e->runtime_ns = 0;
+	e->switches_in = 0;
+	hv_list_init(&e->link);
+	for (size_t i = 0; i < sizeof(e->priv); i++)
+		e->priv[i] = 0;
+}
+
+/* Attach failed: unbind a DETACHED entity whose domain was set by the CAS. */
+static struct hv_sched_feedback attach_undo(struct hv_sched_entity *e, hv_status_t st)
+{
+	atomic_store_explicit(&e->domain, NULL, memory_order_release);
+	return fb_error(st);
+}
+
+/* Why attach's claim failed: a detached entity that still runs is BUSY. */
+static hv_status_t attach_refusal(struct hv_sched_domain *d, struct hv_sched_entity *e)
+{
+	struct hv_spin_held held;
+	uint32_t c;
+	bool pending;
+
+	if (lock_entity(d, e, &c, &held) != HV_OK)
+		return HV_ERR_STATE;
+	pending = e->state == HV_SCHED_DETACHED;
+	hv_spin_unlock(held);
+	return pending ? HV_ERR_BUSY : HV_ERR_STATE;
+}
+
+struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sched_entity *e,
+					 hv_sched_state_t state)
+{
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_sched_domain *expected = NULL;
+	struct hv_spin_held held;
+	hv_status_t st;
+	uint32_t cpu, load;
+	uint64_t allowed;
+	hv_time_ns_t now;
+
+	if (d == NULL || e == NULL || d->ops == NULL)
+		return fb_error(HV_ERR_INVALID_ARG);
+	if (state != HV_SCHED_BLOCKED && state != HV_SCHED_READY)
+		return fb_error(HV_ERR_INVALID_ARG);
+	/*
+	 * Claiming the entity by its domain pointer makes two racing attaches
+	 * safe: only one wins, and the winner owns the entity until it is bound.
+	 */
+	if (!atomic_compare_exchange_strong_explicit(&e->domain, &expected, d, memory_order_acq_rel,
+						     memory_order_acquire))
+		return fb_error(expected == d ? attach_refusal(d, e) : HV_ERR_STATE);
+	if (e->state != HV_SCHED_DETACHED)
+		return attach_undo(e, HV_ERR_STATE);
+	st = check_params(d, &e->params);
+	if (st != HV_OK)
+		return attach_undo(e, st);
+	allowed = e->affinity & domain_mask(d);
+	if (allowed == 0)
+		return attach_undo(e, HV_ERR_RANGE);
+	st = d->ops->check_params(d, &e->params);
+	if (st != HV_OK)
+		return attach_undo(e, st);
+
+	cpu = least_loaded(d, allowed, &load);
+	held = hv_spin_lock(&d->cpus[cpu].lock);
+	now = hv_port_time_now();
+	hv_list_init(&e->link);
+	d->ops->entity_init(d, e, now);
+	ent_set_cpu(e, cpu);
+	if (state == HV_SCHED_READY) {
+		queue_on(d, cpu, e, now, false);
+		maybe_preempt(d, cpu, e, now, &fb);
+	} else {
+		e->state = HV_SCHED_BLOCKED;
+	}
+	atomic_fetch_add_explicit(&d->entities, 1u, memory_order_relaxed);
+	fb.done = true;
+	fb_fill(d, cpu, e, &fb);
+	hv_spin_unlock(held);
+	kick_after_unlock(d, &fb);
+	return fb;
+}
+
+struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sched_entity *e)
+{
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_spin_held held;
+	hv_status_t st;
+	uint32_t cpu;
+
+	if (d == NULL || e == NULL)
+		return fb_error(HV_ERR_INVALID_ARG);
+	st = lock_entity(d, e, &cpu, &held);
+	if (st != HV_OK)
+		return fb_error(st);
+	fb.prio = hv_sched_eff_prio(e);
+	switch (e->state) {
+	case HV_SCHED_READY:
+		unqueue(d, cpu, e);
+		release(e);
+		break;
+	case HV_SCHED_BLOCKED:
+		/* Blocked while running and not yet switched out: its CPU drops it. */
+		if (cpu_curr(&d->cpus[cpu]) == e)
+			e->state = HV_SCHED_DETACHED;
+		else
+			release(e);
+		break;
+	case HV_SCHED_RUNNING:
+		e->state = HV_SCHED_DETACHED;
+		request_resched(d, cpu, &fb);
+		break;
+	default:
+		/* Detached already, waiting for its CPU to let go of it. */
+		hv_spin_unlock(held);
+		return fb_error(HV_ERR_STATE);
+	}
+	atomic_fetch_sub_explicit(&d->entities, 1u, memory_order_relaxed);
+	fb.done = true;
+	fb_fill(d, cpu, NULL, &fb);
+	hv_spin_unlock(held);
+	kick_after_unlock(d, &fb);
+	return fb;
+}
+
+struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sched_entity *e)
+{
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_spin_held held;
+	hv_status_t st;
+	uint32_t cpu;
+
+	if (d == NULL || e == NULL)
+		return fb_error(HV_ERR_INVALID_ARG);
+	st = lock_entity(d, e, &cpu, &held);
+	if (st != HV_OK)
+		return fb_error(st);
+	switch (e->state) {
+	case HV_SCHED_READY:
+		unqueue(d, cpu, e);
+		e->state = HV_SCHED_BLOCKED;
+		fb.done = true;
+		break;
+	case HV_SCHED_RUNNING:
+		/* Stays curr (not re-queued) until its CPU reschedules. */
+		e->state = HV_SCHED_BLOCKED;
+		request_resched(d, cpu, &fb);
+		fb.done = true;
+		break;
+	case HV_SCHED_BLOCKED:
+		break;
+	default:
+		hv_spin_unlock(held);
+		return fb_error(HV_ERR_STATE);
+	}
+	fb_fill(d, cpu, e, &fb);
+	hv_spin_unlock(held);
+	kick_after_unlock(d, &fb);
+	return fb;
+}
+
+struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sched_entity *e)
+{
+	struct hv_sched_feedback fb = fb_init();
+
+	if (d == NULL || e == NULL)
+		return fb_error(HV_ERR_INVALID_ARG);
+	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
+		struct hv_spin_held held, tgt_held;
+		hv_status_t st;
+		uint32_t cpu, target;
+		hv_time_ns_t now;
+
+		st = lock_entity(d, e, &cpu, &held);
+		if (st != HV_OK)
+			return fb_error(st);
+		if (e->state == HV_SCHED_DETACHED) {
+			hv_spin_unlock(held);
+			return fb_error(HV_ERR_STATE);
+		}
+		if (e->state != HV_SCHED_BLOCKED) {
+			fb_fill(d, cpu, e, &fb);
+			hv_spin_unlock(held);
+			return fb;
+		}
+		if (cpu_curr(&d->cpus[cpu]) == e) {
+			/* Blocked but never switched out: it simply runs on. */
+			e->state = HV_SCHED_RUNNING;
+			fb.done = true;
+			fb_fill(d, cpu, e, &fb);
+			hv_spin_unlock(held);
+			return fb;
+		}
+		target = wake_target(d, e, cpu);
+		tgt_held = held;
+		if (target != cpu) {
+			/* Moving needs both locks, taken in index order: re-check after. */
+			hv_spin_unlock(held);
+			lock_pair(d, cpu, target, &held, &tgt_held);
+			if (ent_domain(e) != d || ent_cpu(e) != cpu ||
+			    e->state != HV_SCHED_BLOCKED || cpu_curr(&d->cpus[cpu]) == e) {
+				hv_spin_unlock(tgt_held);
+				hv_spin_unlock(held);
+				continue;
+			}
+			ent_set_cpu(e, target);
+			hv_spin_unlock(held);
+		}
+		now = hv_port_time_now();
+		queue_on(d, target, e, now, false);
+		maybe_preempt(d, target, e, now, &fb);
+		fb.done = true;
+		fb_fill(d, target, e, &fb);
+		hv_spin_unlock(tgt_held);
+		kick_after_unlock(d, &fb);
+		return fb;
+	}
+	return fb_error(HV_ERR_BUSY);
+}
+
+struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
+{
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_sched_entity *curr;
+	struct hv_spin_held held;
+	struct hv_sched_cpu *c;
+
+	if (d == NULL || d->cpus == NULL || cpu >= d->cpu_count)
+		return fb_error(HV_ERR_INVALID_ARG);
+	c = &d->cpus[cpu];
+	held = hv_spin_lock(&c->lock);
+	curr = cpu_curr(c);
+	if (curr != NULL) {
+		if (curr->state == HV_SCHED_RUNNING && d->ops->yield != NULL)
+			d->ops->yield(d, c->priv, curr, hv_port_time_now());
+		c->need_resched = true;
+		fb.resched = true;
+		fb.done = true;
+	}
+	fb_fill(d, cpu, curr, &fb);
+	hv_spin_unlock(held);
+	return fb;
+}
+
+struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
+{
+	struct hv_sched_feedback fb = fb_init();
+	hv_time_ns_t deadline = HV_TIME_NEVER;
+	struct hv_sched_entity *curr;
+	struct hv_spin_held held;
+	struct hv_sched_cpu *c;
+	hv_time_ns_t now;
+	bool resched;
+
+	if (d == NULL || d->cpus == NULL || cpu >= d->cpu_count)
+		return fb_error(HV_ERR_INVALID_ARG);
+	c = &d->cpus[cpu];
+	held = hv_spin_lock(&c->lock);
+	now = hv_port_time_now();
+	curr = cpu_curr(c);
+	resched = c->need_resched;
+	if (curr != NULL) {
+		if (d->ops->tick(d, c->priv, curr, now))
+			resched = true;
+		account(curr, now);
+		if (curr->state != HV_SCHED_RUNNING)
+			resched = true;
+		fb.done = true;
+	} else if (cpu_ready(c) != 0) {
+		resched = true;
+	}
+	if (resched) {
+		c->need_resched = true;
+		fb.resched = true;
+	} else if (curr != NULL) {
+		deadline = d->ops->next_event(d, c->priv, curr, now);
+	}
+	fb_fill(d, cpu, curr, &fb);
+	hv_spin_unlock(held);
+	if (!resched && is_self(d, cpu))
+		(void)hv_port_timer_arm(deadline);
+	return fb;
+}
+
+/*
+ * Pull one entity to idle CPU @p cpu from the CPU with the most ready
+ * entities. Called with @p cpu's lock held (*held); returns with it held,
+ * though it may have been dropped to take a lower-index lock first, so the
+ * caller re-picks afterwards. One victim, one entity: balancing stays
+ * bounded and cheap, and the next idle pass pulls more.
+ */
+static void steal_one(struct hv_sched_domain *d, uint32_t cpu, struct hv_spin_held *held)
+{
+	struct hv_sched_cpu *c = &d->cpus[cpu];
+	uint32_t victim = HV_CPU_NONE, most = 0;
+	struct hv_sched_entity *cand;
+	struct hv_spin_held vheld;
+
+	for (uint32_t i = 0; i < d->cpu_count; i++) {
+		uint32_t r = cpu_ready(&d->cpus[i]);
+
+		if (i != cpu && r > most) {
+			victim = i;
+			most = r;
+		}
+	}
+	if (victim == HV_CPU_NONE)
+		return;
+	if (victim > cpu) {
+		vheld = hv_spin_lock(&d->cpus[victim].lock);
+	} else {
+		hv_spin_unlock(*held);
+		vheld = hv_spin_lock(&d->cpus[victim].lock);
+		*held = hv_spin_lock(&c->lock);
+	}
+	cand = d->ops->steal_candidate(d, d->cpus[victim].priv, cpu);
+	/* Trust but verify: a loaded scheduler must not break affinity. */
+	if (cand != NULL && ((cand->affinity >> cpu) & 1u) != 0 && cand->state == HV_SCHED_READY &&
+	    ent_cpu(cand) == victim) {
+		hv_time_ns_t now = hv_port_time_now();
+
+		unqueue(d, victim, cand);
+		ent_set_cpu(cand, cpu);
+		queue_on(d, cpu, cand, now, false);
+		c->steals++;
+	}
+	hv_spin_unlock(vheld);
+}
+
+hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity **out)
+{
+	hv_time_ns_t deadline = HV_TIME_NEVER;
+	struct hv_sched_entity *prev, *next;
+	hv_status_t st = HV_OK;
+	struct hv_spin_held held;
+	struct hv_sched_cpu *c;
+	hv_time_ns_t now;
+
+	if (d == NULL || d->cpus == NULL || out == NULL || cpu >= d->cpu_count)
+		return HV_ERR_INVALID_ARG;
+	c = &d->cpus[cpu];
+	held = hv_spin_lock(&c->lock);
+	now = hv_port_time_now();
+	c->need_resched = false;
+	prev = cpu_curr(c);
+	if (prev != NULL) {
+		(void)d->ops->tick(d, c->priv, prev, now);
+		account(prev, now);
+		cpu_set_curr(c, NULL);
+		if (prev->state == HV_SCHED_RUNNING)
+			queue_on(d, cpu, prev, now, true);
+		else if (prev->state == HV_SCHED_DETACHED)
+			release(prev);
+		/* BLOCKED: stays bound to this CPU, on no queue. */
+	}
+	next = d->ops->pick(d, c->priv, now);
+	if (next == NULL && d->balance && d->ops->steal_candidate != NULL && d->cpu_count > 1) {
+		steal_one(d, cpu, &held);
+		now = hv_port_time_now();
+		next = d->ops->pick(d, c->priv, now);
+	}
+	if (next != NULL &&
+	    (next->state != HV_SCHED_READY || ent_cpu(next) != cpu || ent_domain(next) != d)) {
+		/* Not something this CPU may run: idle rather than corrupt state. */
+		next = NULL;
+		st = HV_ERR_INTERNAL;
+	}
+	if (next != NULL) {
+		cpu_ready_dec(c);
+		next->state = HV_SCHED_RUNNING;
+		next->run_start = now;
+		if (next != prev) {
+			next->switches_in++;
+			c->switches++;
+		}
+		cpu_set_curr(c, next);
+		deadline = d->ops->next_event(d, c->priv, next, now);
+	}
+	hv_spin_unlock(held);
+	if (is_self(d, cpu))
+		(void)hv_port_timer_arm(deadline);
+	*out = next;
+	return st;
+}
+
+struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct hv_sched_entity *e,
+					     const struct hv_sched_params *params)
+{
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_sched_params p;
+	struct hv_spin_held held;
+	hv_status_t st;
+	uint32_t cpu;
+
+	if (d == NULL || e == NULL || params == NULL || d->ops == NULL)
+		return fb_error(HV_ERR_INVALID_ARG);
+	p = *params;
+	st = check_params(d, &p);
+	if (st == HV_OK)
+		st = d->ops->check_params(d, &p);
+	if (st != HV_OK)
+		return fb_error(st);
+	st = lock_entity(d, e, &cpu, &held);
+	if (st != HV_OK)
+		return fb_error(st);
+	switch (e->state) {
+	case HV_SCHED_READY: {
+		hv_time_ns_t now = hv_port_time_now();
+
+		/* Re-queued now, so the new priority takes effect at once (not lazily). */
+		unqueue(d, cpu, e);
+		e->params = p;
+		queue_on(d, cpu, e, now, false);
+		maybe_preempt(d, cpu, e, now, &fb);
+		break;
+	}
+	case HV_SCHED_RUNNING: {
+		uint32_t top;
+
+		e->params = p;
+		top = d->ops->top_prio(d, d->cpus[cpu].priv);
+		if (top != HV_PRIO_NONE && top < hv_sched_eff_prio(e))
+			request_resched(d, cpu, &fb);
+		break;
+	}
+	case HV_SCHED_BLOCKED:
+		e->params = p;
+		break;
+	default:
+		hv_spin_unlock(held);
+		return fb_error(HV_ERR_STATE);
+	}
+	fb.done = true;
+	fb_fill(d, cpu, e, &fb);
+	hv_spin_unlock(held);
+	kick_after_unlock(d, &fb);
+	return fb;
+}
+
+void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
+{
+	/* Lazy inheritance: no queue is touched; the next enqueue reads it. */
+	if (e != NULL)
+		atomic_store_explicit(&e->tprio, tprio, memory_order_relaxed);
+}
+
+static void snapshot(const struct hv_sched_entity *e, hv_cpu_t cpu, struct hv_sched_info *out)
+{
+	out->state = e->state;
+	out->cpu = cpu;
+	out->prio = e->params.prio;
+	out->eff_prio = hv_sched_eff_prio(e);
+	out->runtime_ns = e->runtime_ns;
+	out->switches_in = e->switches_in;
+}
+
+hv_status_t hv_sched_query(struct hv_sched_domain *d, struct hv_sched_entity *e,
+			   struct hv_sched_info *out)
+{
+	struct hv_sched_domain *dom;
+	struct hv_spin_held held;
+	hv_status_t st;
+	uint32_t cpu;
+
+	if (d == NULL || e == NULL || out == NULL)
+		return HV_ERR_INVALID_ARG;
+	dom = ent_domain(e);
+	if (dom == NULL) {
+		/* Released: the caller owns it, nothing else writes it. */
+		snapshot(e, HV_CPU_NONE, out);
+		return HV_OK;
+	}
+	if (dom != d)
+		return HV_ERR_STATE;
+	st = lock_entity(d, e, &cpu, &held);
+	if (st != HV_OK) {
+		if (ent_domain(e) == NULL) {
+			snapshot(e, HV_CPU_NONE, out);
+			return HV_OK;
+		}
+		/* Bound to d but not yet to a CPU: an attach is half-way. */
+		return st == HV_ERR_STATE && ent_domain(e) == d ? HV_ERR_BUSY : st;
+	}
+	snapshot(e, cpu, out);
+	hv_spin_unlock(held);
+	return HV_OK;
+}
