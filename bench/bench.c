@@ -28,6 +28,16 @@ struct bench_result bench_measure(bench_fn fn, void *arg, uint64_t iters, unsign
 	static double samples[BENCH_MAX_REPS];
 	struct bench_result r;
 
+	static int warmed;
+
+	/* The first measurement of a process used to run before the core left
+	 * its idle clock: spin ~200 ms once so every result sees the same clock. */
+	if (!warmed) {
+		uint64_t until = bench_now_ns() + 200000000u;
+		while (bench_now_ns() < until)
+			;
+		warmed = 1;
+	}
 	if (reps > BENCH_MAX_REPS)
 		reps = BENCH_MAX_REPS;
 	if (reps == 0)

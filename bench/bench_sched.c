@@ -187,6 +187,9 @@ int main(void)
 
 	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++) {
 		const struct hv_sched_ops *ops = schedulers[s];
+		/* Flatness: every size is printed against n = 10 of the same run. */
+		struct bench_result base[4];
+		char base_name[4][80];
 
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			uint32_t n = sizes[k];
@@ -195,21 +198,37 @@ int main(void)
 			setup(ops, n, LEVELS);
 			r = bench_measure(pick, NULL, 10000, REPS);
 			snprintf(name, sizeof(name), "sched.%s.pick", ops->name);
-			bench_print(name, n, r, NULL, NULL);
+			if (k == 0) {
+				base[0] = r;
+				snprintf(base_name[0], sizeof(base_name[0]), "%s@n=10", name);
+			}
+			bench_print(name, n, r, k ? base_name[0] : NULL, k ? &base[0] : NULL);
 
 			r = bench_measure(pick_policy, NULL, 100000, REPS);
 			snprintf(name, sizeof(name), "sched.%s.pick_policy", ops->name);
-			bench_print(name, n, r, NULL, NULL);
+			if (k == 0) {
+				base[1] = r;
+				snprintf(base_name[1], sizeof(base_name[1]), "%s@n=10", name);
+			}
+			bench_print(name, n, r, k ? base_name[1] : NULL, k ? &base[1] : NULL);
 
 			setup(ops, n, 1);
 			r = bench_measure(pick_rotate, NULL, 10000, REPS);
 			snprintf(name, sizeof(name), "sched.%s.pick_rotate", ops->name);
-			bench_print(name, n, r, NULL, NULL);
+			if (k == 0) {
+				base[2] = r;
+				snprintf(base_name[2], sizeof(base_name[2]), "%s@n=10", name);
+			}
+			bench_print(name, n, r, k ? base_name[2] : NULL, k ? &base[2] : NULL);
 
 			setup(ops, n, LEVELS);
 			r = bench_measure(wake, NULL, 10000, REPS);
 			snprintf(name, sizeof(name), "sched.%s.wake", ops->name);
-			bench_print(name, n, r, NULL, NULL);
+			if (k == 0) {
+				base[3] = r;
+				snprintf(base_name[3], sizeof(base_name[3]), "%s@n=10", name);
+			}
+			bench_print(name, n, r, k ? base_name[3] : NULL, k ? &base[3] : NULL);
 		}
 	}
 	(void)hv_sim_detach(&sim);

@@ -114,9 +114,11 @@ struct hv_sched_params {
 	uint32_t weight;       /**< Share weight (BVT), 1 .. ::HV_SCHED_MAX_WEIGHT. */
 	hv_time_ns_t slice_ns; /**< Time slice; 0 means the domain's default. */
 	hv_time_ns_t warp_ns;  /**< BVT warp: virtual time borrowed while warped. */
-	hv_time_ns_t warp_limit_ns; /**< BVT L: longest run while warped; 0 = no limit. */
-	hv_time_ns_t unwarp_ns;	    /**< BVT U: least run unwarped before warping again. */
-	bool warp_enabled;	    /**< BVT: the entity asks to run warped. */
+	hv_time_ns_t warp_limit_ns; /**< BVT L: longest continuous run while warped; 0 = no limit
+				       (then U must be 0). */
+	hv_time_ns_t unwarp_ns; /**< BVT U: real time after an L-expiry before warping again; 0 with
+				   L 0. */
+	bool warp_enabled;	/**< BVT: the entity asks to run warped. */
 };
 
 /** @brief Largest ::hv_sched_params::weight. */

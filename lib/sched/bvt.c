@@ -184,6 +184,9 @@ struct bvt_cpu {
 	struct hv_heap_node *uq_slots[BVT_CAP];
 };
 
+/* Storage sized with HV_SCHED_CPU_PRIV_MAX must fit BVT (switching schedulers in place). */
+_Static_assert(sizeof(struct bvt_cpu) <= HV_SCHED_CPU_PRIV_MAX, "BVT per-CPU state too large");
+
 static struct bvt_ent *ent(struct hv_sched_entity *e)
 {
 	return (struct bvt_ent *)(void *)e->priv;
