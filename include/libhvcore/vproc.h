@@ -29,6 +29,7 @@
 
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/handle.h>
+#include <libhvcore/base/list.h>
 #include <libhvcore/sched.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
@@ -70,13 +71,15 @@ struct hv_vp_create_req {
 
 /** @brief A virtual processor. Storage for the registry; fields are private. */
 struct hv_vp {
-	struct hv_sched_entity se; /**< Scheduling state. */
-	hv_handle_t handle;	   /**< Handle naming it while live. */
-	hv_guest_id_t guest;	   /**< Owning guest. */
-	uint64_t entry;		   /**< Task entry point (guest address). */
-	uint64_t stack;		   /**< Task stack (guest address). */
-	uint64_t arg;		   /**< Task argument. */
-	void *embedder;		   /**< Embedder's pointer (e.g. saved register context). */
+	struct hv_sched_entity se;  /**< Scheduling state. */
+	hv_handle_t handle;	    /**< Handle naming it while live. */
+	hv_guest_id_t guest;	    /**< Owning guest. */
+	uint64_t entry;		    /**< Task entry point (guest address). */
+	uint64_t stack;		    /**< Task stack (guest address). */
+	uint64_t arg;		    /**< Task argument. */
+	void *embedder;		    /**< Embedder's pointer (e.g. saved register context). */
+	bool zombie;		    /**< Deleted, but a CPU still holds its entity. */
+	struct hv_list zombie_link; /**< On hv_vproc::zombies while @c zombie. */
 };
 
 /** @brief Per-guest state. Storage for the registry; fields are private. */
@@ -102,6 +105,7 @@ struct hv_vproc {
 	struct hv_vproc_config cfg; /**< Copy of the configuration. */
 	struct hv_htab table;	    /**< Handle table over the VP pool. */
 	hv_spinlock_t lock;	    /**< Registry lock. */
+	struct hv_list zombies;	    /**< Deleted VPs whose slot is not free yet. */
 };
 
 /**
@@ -147,7 +151,11 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 
 /**
  * @brief Delete a VP (its task ended, or the guest asked). The handle
- *        becomes stale; a running VP is taken off its CPU.
+ *        becomes stale at once; a running VP is taken off its CPU.
+ *
+ * A VP running on another CPU stays that CPU's current entity until the
+ * CPU reschedules (it is kicked). Its pool slot is recycled only after
+ * that, so until then it still counts against the pool (not the quota).
  * @return ::HV_OK; ::HV_ERR_STALE_HANDLE for a deleted or forged handle
  *         (so a second delete fails); ::HV_ERR_PERM for another guest's VP
  *         when @p requester is not privileged; ::HV_ERR_NOT_FOUND for an
@@ -200,6 +208,16 @@ hv_status_t hv_vproc_query(struct hv_vproc *r, hv_guest_id_t requester, hv_handl
  */
 hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			    struct hv_vp **out);
+
+/**
+ * @brief Recycle the pool slots of deleted VPs that no CPU holds any more.
+ *
+ * Create and delete do this themselves; an embedder may also call it after
+ * its scheduling point so deleted VPs free their slots without waiting for
+ * the next create.
+ * @return Deleted VPs whose slot is still held by a CPU.
+ */
+uint32_t hv_vproc_reap(struct hv_vproc *r);
 
 /**
  * @brief The VP that embeds scheduling entity @p e (as returned by

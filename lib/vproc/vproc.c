@@ -33,6 +33,7 @@ hv_status_t hv_vproc_init(struct hv_vproc *r, const struct hv_vproc_config *cfg)
 	hv_memset(cfg->guests, 0, sizeof(cfg->guests[0]) * cfg->guest_cap);
 	hv_memset(cfg->vps, 0, sizeof(cfg->vps[0]) * cfg->vp_cap);
 	hv_spin_init(&r->lock);
+	hv_list_init(&r->zombies);
 	return HV_OK;
 }
 
@@ -94,6 +95,44 @@ hv_status_t hv_vproc_guest_unregister(struct hv_vproc *r, hv_guest_id_t guest)
 	return st;
 }
 
+/*
+ * Free the slots of deleted VPs whose entity every CPU has let go of (the
+ * domain clears the entity's domain pointer, with release ordering, when
+ * the CPU that ran it reschedules). Called with the registry lock held;
+ * bounded by the pool size.
+ */
+static uint32_t reap(struct hv_vproc *r)
+{
+	struct hv_list *it, *tmp;
+	uint32_t pending = 0;
+
+	hv_list_for_each_safe (it, tmp, &r->zombies) {
+		struct hv_vp *vp = HV_CONTAINER_OF(it, struct hv_vp, zombie_link);
+
+		if (atomic_load_explicit(&vp->se.domain, memory_order_acquire) != NULL) {
+			pending++;
+			continue;
+		}
+		hv_list_remove(&vp->zombie_link);
+		vp->zombie = false;
+		(void)hv_htab_free(&r->table, vp->handle);
+	}
+	return pending;
+}
+
+uint32_t hv_vproc_reap(struct hv_vproc *r)
+{
+	struct hv_spin_held held;
+	uint32_t pending;
+
+	if (r == NULL)
+		return 0;
+	held = hv_spin_lock(&r->lock);
+	pending = reap(r);
+	hv_spin_unlock(held);
+	return pending;
+}
+
 hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 			    const struct hv_vp_create_req *req, hv_handle_t *out,
 			    struct hv_sched_feedback *fb)
@@ -111,6 +150,7 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 	if (r == NULL || req == NULL || out == NULL)
 		return HV_ERR_INVALID_ARG;
 	held = hv_spin_lock(&r->lock);
+	(void)reap(r);
 	g = guest_get(r, guest);
 	if (g == NULL) {
 		st = HV_ERR_NOT_FOUND;
@@ -136,6 +176,7 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 
 	vp = &r->cfg.vps[index];
 	hv_memset(vp, 0, sizeof(*vp));
+	hv_list_init(&vp->zombie_link);
 	vp->handle = handle;
 	vp->guest = guest;
 	vp->entry = req->entry;
@@ -178,6 +219,9 @@ static hv_status_t resolve(struct hv_vproc *r, hv_guest_id_t requester, hv_handl
 	st = hv_htab_lookup(&r->table, handle, &index);
 	if (st != HV_OK)
 		return st;
+	/* Deleted already; only its slot waits for a CPU to let go. */
+	if (r->cfg.vps[index].zombie)
+		return HV_ERR_STALE_HANDLE;
 	if (r->cfg.vps[index].guest != requester && !g->desc.privileged)
 		return HV_ERR_PERM;
 	*out = &r->cfg.vps[index];
@@ -213,7 +257,9 @@ static hv_status_t vp_request(struct hv_vproc *r, hv_guest_id_t requester, hv_ha
 		f = hv_sched_detach(r->cfg.domain, &vp->se);
 		if (f.status == HV_OK) {
 			r->cfg.guests[vp->guest].vp_count--;
-			(void)hv_htab_free(&r->table, handle);
+			vp->zombie = true;
+			hv_list_push_back(&r->zombies, &vp->zombie_link);
+			(void)reap(r);
 		}
 		break;
 	case VP_BLOCK:
