@@ -33,6 +33,12 @@
  * (::hv_sched_feedback): whether it was done, whether the CPU must
  * reschedule, which CPU was kicked, and the priority information.
  *
+ * Timer: the domain owns the port's one-shot timer of each of its CPUs
+ * (hv_port_timer_arm()): hv_sched_schedule() and hv_sched_tick() arm it for
+ * the scheduler's next event, and hv_sched_schedule() skips re-arming a
+ * future deadline it armed already. Other users of a CPU's timer must
+ * multiplex through the embedder, not arm the port timer behind the domain.
+ *
  * Locking: each pCPU of a domain has a spinlock that guards its current
  * entity and its ready queue; a request takes the lock of the CPU the
  * entity is on, and load balancing takes two CPU locks in CPU-index order.
@@ -261,6 +267,13 @@ struct hv_sched_ops {
 	void (*export_state)(struct hv_sched_domain *d, const struct hv_sched_entity *e,
 			     struct hv_sched_params *out);
 	/**
+	 * @brief Optional: as entity_init(), but starting from the portable
+	 *        state another scheduler exported (the runtime scheduler
+	 *        change moves entities with it). NULL: entity_init() is used.
+	 */
+	void (*import_state)(struct hv_sched_domain *d, struct hv_sched_entity *e,
+			     const struct hv_sched_params *in, hv_time_ns_t now);
+	/**
 	 * @brief Optional: running entity @p curr gives the CPU up
 	 *        (hv_sched_yield()). It is put back with @c preempted true at the
 	 *        next hv_sched_schedule(), so a scheduler that keeps a preempted
@@ -280,6 +293,7 @@ struct hv_sched_cpu {
 	uint64_t switches;		      /**< Context switches done. */
 	uint64_t steals;		      /**< Entities pulled from other CPUs. */
 	void *priv;			      /**< Scheduler's per-CPU state. */
+	hv_time_ns_t armed;		      /**< Deadline last armed on the port timer. */
 };
 
 /** @brief Configuration of hv_sched_domain_init(); storage belongs to the caller. */
@@ -315,6 +329,8 @@ struct hv_sched_domain {
  *         misaligned @c priv_storage; ::HV_ERR_NO_SPACE if it is too small;
  *         ::HV_ERR_VERSION for an ops table of another ABI version; or the
  *         scheduler's cpu_init status.
+ * @par Locking
+ * None: not thread-safe; finish it before any other call on the domain.
  */
 hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 				 const struct hv_sched_domain_config *cfg);
@@ -327,6 +343,8 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
  * @param params   Parameters (copied; checked when the entity is attached);
  *                 NULL means all zero, which attach refuses (weight 0).
  * @param affinity Allowed domain CPUs; 0 is refused at attach time.
+ * @par Locking
+ * None: the entity must not be in a domain yet.
  */
 void hv_sched_entity_init(struct hv_sched_entity *e, uint32_t id, hv_guest_id_t guest,
 			  const struct hv_sched_params *params, uint64_t affinity);
@@ -348,6 +366,8 @@ void hv_sched_entity_init(struct hv_sched_entity *e, uint32_t id, hv_guest_id_t 
  * A BLOCKED entity is bound to the least loaded allowed CPU too, whose
  * lock guards it. Nothing changes on error.
  * @return Feedback with the status above.
+ * @par Locking
+ * Takes the lock of the CPU chosen for the entity; any CPU may call it.
  */
 struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sched_entity *e,
 					 hv_sched_state_t state);
@@ -359,6 +379,8 @@ struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sc
  * (kicked if it is not the caller's) and picks another entity; until it
  * does, the entity stays bound to it (see the locking rule).
  * @return Feedback; status ::HV_ERR_STATE if the entity is not in @p d.
+ * @par Locking
+ * Takes the entity's CPU lock; any CPU may call it.
  */
 struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sched_entity *e);
 
@@ -369,6 +391,8 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
  * (it is not put back) when that CPU next calls hv_sched_schedule().
  * @return Feedback; @c done false if already BLOCKED; status
  *         ::HV_ERR_STATE if not in @p d.
+ * @par Locking
+ * Takes the entity's CPU lock; any CPU may call it.
  */
 struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sched_entity *e);
 
@@ -384,6 +408,8 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
  * place.
  * @return Feedback; @c done false if it was not BLOCKED; status
  *         ::HV_ERR_STATE if not in @p d.
+ * @par Locking
+ * Takes the entity's CPU lock; any CPU may call it.
  */
 struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sched_entity *e);
 
@@ -393,6 +419,8 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
  * It is put back at the next hv_sched_schedule() where the scheduler puts
  * a yielding entity (fp and rr: behind the entities of its level).
  * @return Feedback with @c resched set when there was a current entity.
+ * @par Locking
+ * Takes CPU @p cpu's lock.
  */
 struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu);
 
@@ -405,6 +433,8 @@ struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
  * reschedule and runs on @p cpu itself, it re-arms the CPU's timer for the
  * scheduler's next event.
  * @return Feedback; @c resched true if hv_sched_schedule() must run.
+ * @par Locking
+ * Takes CPU @p cpu's lock; call it on that CPU (it re-arms its timer).
  */
 struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu);
 
@@ -424,6 +454,8 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu);
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a bad CPU or NULL @p out;
  *         ::HV_ERR_INTERNAL if the scheduler picked an entity that is not
  *         READY on @p cpu (the CPU then idles: @p out is NULL).
+ * @par Locking
+ * Takes CPU @p cpu's lock; to pull work it also takes a busier CPU's lock, both in CPU-index order.
  */
 hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu,
 			      struct hv_sched_entity **out);
@@ -438,6 +470,8 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu,
  * @return Feedback; status ::HV_ERR_RANGE or ::HV_ERR_INVALID_ARG (or the
  *         scheduler's) as for hv_sched_attach(), ::HV_ERR_STATE if the
  *         entity is not in @p d; nothing changes on error.
+ * @par Locking
+ * Takes the entity's CPU lock; any CPU may call it.
  */
 struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct hv_sched_entity *e,
 					     const struct hv_sched_params *params);
@@ -449,6 +483,8 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
  * the entity is next queued. Safe from any CPU without the entity's lock.
  * @param e     Entity.
  * @param tprio Lent priority, or ::HV_PRIO_NONE to withdraw.
+ * @par Locking
+ * None: one atomic store; any CPU, any context.
  */
 void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio);
 
@@ -470,6 +506,8 @@ struct hv_sched_info {
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers;
  *         ::HV_ERR_STATE for an entity bound to another domain;
  *         ::HV_ERR_BUSY as the locking rule says.
+ * @par Locking
+ * Takes the entity's CPU lock; any CPU may call it.
  */
 hv_status_t hv_sched_query(struct hv_sched_domain *d, struct hv_sched_entity *e,
 			   struct hv_sched_info *out);

@@ -112,6 +112,8 @@ struct hv_vproc {
  * @brief Initialise an empty registry.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage or domain or a
  *         zero capacity.
+ * @par Locking
+ * None: not thread-safe; finish it before any other call.
  */
 hv_status_t hv_vproc_init(struct hv_vproc *r, const struct hv_vproc_config *cfg);
 
@@ -121,6 +123,8 @@ hv_status_t hv_vproc_init(struct hv_vproc *r, const struct hv_vproc_config *cfg)
  *         prio_min > prio_max, zero quota); ::HV_ERR_RANGE for an id outside
  *         the table or a priority range outside the domain's;
  *         ::HV_ERR_EXISTS if the id is taken.
+ * @par Locking
+ * Takes the registry lock.
  */
 hv_status_t hv_vproc_guest_register(struct hv_vproc *r, hv_guest_id_t guest,
 				    const struct hv_guest_desc *desc);
@@ -129,6 +133,8 @@ hv_status_t hv_vproc_guest_register(struct hv_vproc *r, hv_guest_id_t guest,
  * @brief Unregister a guest that has no VP left.
  * @return ::HV_OK; ::HV_ERR_NOT_FOUND if not registered; ::HV_ERR_BUSY if
  *         it still has VPs.
+ * @par Locking
+ * Takes the registry lock.
  */
 hv_status_t hv_vproc_guest_unregister(struct hv_vproc *r, hv_guest_id_t guest);
 
@@ -144,6 +150,8 @@ hv_status_t hv_vproc_guest_unregister(struct hv_vproc *r, hv_guest_id_t guest);
  *         affinity outside the guest's; ::HV_ERR_NO_SPACE if the guest's
  *         quota or the pool is exhausted; ::HV_ERR_INVALID_ARG for NULL
  *         pointers.
+ * @par Locking
+ * Takes the registry lock, then the chosen CPU's lock.
  */
 hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 			    const struct hv_vp_create_req *req, hv_handle_t *out,
@@ -160,6 +168,8 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
  *         (so a second delete fails); ::HV_ERR_PERM for another guest's VP
  *         when @p requester is not privileged; ::HV_ERR_NOT_FOUND for an
  *         unregistered requester.
+ * @par Locking
+ * Takes the registry lock, then the VP's CPU lock.
  */
 hv_status_t hv_vproc_delete(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			    struct hv_sched_feedback *fb);
@@ -167,6 +177,8 @@ hv_status_t hv_vproc_delete(struct hv_vproc *r, hv_guest_id_t requester, hv_hand
 /**
  * @brief Block a VP on its guest's request (e.g. the task waits).
  * @return As hv_vproc_delete(); feedback says whether the CPU reschedules.
+ * @par Locking
+ * Takes the registry lock, then the VP's CPU lock.
  */
 hv_status_t hv_vproc_block(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			   struct hv_sched_feedback *fb);
@@ -174,6 +186,8 @@ hv_status_t hv_vproc_block(struct hv_vproc *r, hv_guest_id_t requester, hv_handl
 /**
  * @brief Unblock a VP; it becomes ready and may preempt (kick) a CPU.
  * @return As hv_vproc_delete().
+ * @par Locking
+ * Takes the registry lock, then the VP's CPU lock.
  */
 hv_status_t hv_vproc_unblock(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			     struct hv_sched_feedback *fb);
@@ -182,6 +196,8 @@ hv_status_t hv_vproc_unblock(struct hv_vproc *r, hv_guest_id_t requester, hv_han
  * @brief Change a VP's priority at run time.
  * @return As hv_vproc_delete(), plus ::HV_ERR_RANGE for a priority outside
  *         the owning guest's range (nothing changes).
+ * @par Locking
+ * Takes the registry lock, then the VP's CPU lock.
  */
 hv_status_t hv_vproc_set_prio(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			      uint32_t prio, struct hv_sched_feedback *fb);
@@ -197,6 +213,8 @@ struct hv_vp_info {
 /**
  * @brief Report a VP's state and priorities.
  * @return As hv_vproc_delete().
+ * @par Locking
+ * Takes the registry lock, then the VP's CPU lock.
  */
 hv_status_t hv_vproc_query(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			   struct hv_vp_info *out);
@@ -205,6 +223,8 @@ hv_status_t hv_vproc_query(struct hv_vproc *r, hv_guest_id_t requester, hv_handl
  * @brief Check a handle for @p requester and give the VP (for the
  *        embedder's hypercall layer, e.g. to reach the saved context).
  * @return As hv_vproc_delete().
+ * @par Locking
+ * Takes the registry lock. The VP stays valid only while its handle does.
  */
 hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t vp,
 			    struct hv_vp **out);
@@ -216,6 +236,8 @@ hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_hand
  * its scheduling point so deleted VPs free their slots without waiting for
  * the next create.
  * @return Deleted VPs whose slot is still held by a CPU.
+ * @par Locking
+ * Takes the registry lock.
  */
 uint32_t hv_vproc_reap(struct hv_vproc *r);
 

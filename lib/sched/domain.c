@@ -352,6 +352,7 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 		c->need_resched = false;
 		c->switches = 0;
 		c->steals = 0;
+		c->armed = 0; /* unknown: the first schedule always arms */
 		c->priv = need != 0 ? (uint8_t *)cfg->priv_storage + (size_t)(stride * i) : NULL;
 		st = ops->cpu_init(d, i, c->priv);
 		if (st != HV_OK)
@@ -654,8 +655,11 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	}
 	fb_fill(d, cpu, curr, &fb);
 	hv_spin_unlock(held);
-	if (!resched && is_self(d, cpu))
+	if (!resched && is_self(d, cpu)) {
+		/* The timer may just have fired: always re-arm from a tick. */
+		c->armed = deadline;
 		(void)hv_port_timer_arm(deadline);
+	}
 	return fb;
 }
 
@@ -754,8 +758,15 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 		deadline = d->ops->next_event(d, c->priv, next, now);
 	}
 	hv_spin_unlock(held);
-	if (is_self(d, cpu))
+	/*
+	 * Re-arming the deadline already armed is a wasted port call (a
+	 * TSC-deadline wrmsr on x86). A deadline at or before now is re-armed
+	 * always: the one-shot timer may have fired for it already.
+	 */
+	if (is_self(d, cpu) && (deadline != c->armed || deadline <= now)) {
+		c->armed = deadline;
 		(void)hv_port_timer_arm(deadline);
+	}
 	*out = next;
 	return st;
 }
