@@ -293,4 +293,23 @@ static inline const struct hv_sim_trace_rec *simh_switch(const struct simh *h, h
 	return NULL;
 }
 
+/* CMocka setup/teardown shared by the group: a clean host port per test. */
+static inline int fx_port_reset(void **state)
+{
+	(void)state;
+	hv_host_reset();
+	return 0;
+}
+
+/* Context @p ctx was switched in as the @p n-th switch of @p cpu at time @p t. */
+static inline void simh_assert_switch(const struct simh *h, hv_cpu_t cpu, uint32_t n, uint32_t ctx,
+				      hv_time_ns_t t)
+{
+	const struct hv_sim_trace_rec *r = simh_switch(h, cpu, n);
+
+	assert_non_null(r);
+	assert_int_equal(r->ctx, ctx);
+	assert_int_equal(r->time, t);
+}
+
 #endif /* SCHED_FIXTURE_H */

@@ -26,19 +26,8 @@
 static struct fx fx;
 static struct fx fx2;
 
-static int setup(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
+#define setup	 fx_port_reset
+#define teardown fx_port_reset
 
 /* ---- a mock scheduler: a FIFO whose decisions the test sets ---- */
 

@@ -20,28 +20,10 @@
 static struct fx fx;
 static struct simh h;
 
-static int setup(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
+#define setup			      fx_port_reset
+#define teardown		      fx_port_reset
 
-static int teardown(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
-
-static void assert_switch(hv_cpu_t cpu, uint32_t n, uint32_t ctx, hv_time_ns_t t)
-{
-	const struct hv_sim_trace_rec *r = simh_switch(&h, cpu, n);
-
-	assert_non_null(r);
-	assert_int_equal(r->ctx, ctx);
-	assert_int_equal(r->time, t);
-}
+#define assert_switch(cpu, n, ctx, t) simh_assert_switch(&h, (cpu), (n), (ctx), (t))
 
 static void runs_in_arrival_order_whatever_the_priorities(void **state)
 {
