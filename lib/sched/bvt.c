@@ -112,6 +112,8 @@
 #include <libhvcore/base/prio_bitmap.h>
 #include <libhvcore/sched.h>
 
+#include "sched_internal.h"
+
 /* Entities one CPU's heaps hold (see "Capacity" above). */
 #define BVT_CAP 16384u
 /* Of those, entities waiting warped. */
@@ -175,8 +177,7 @@ struct bvt_cpu {
 	uint32_t levels;		 /* priority levels counted */
 	uint32_t queued;		 /* entities in uq + wq */
 	uint32_t free_top;		 /* free entries in free_nodes */
-	struct hv_prio_bitmap pbm;	 /* levels with a queued entity */
-	uint32_t prio_count[HV_PRIO_BITMAP_MAX_LEVELS];
+	struct sched_prio_count prios;	 /* levels with a queued entity */
 	uint16_t free_nodes[BVT_WCAP];
 	struct hv_heap_node wa_nodes[BVT_WCAP];
 	struct hv_heap_node *wq_slots[BVT_WCAP];
@@ -189,24 +190,17 @@ _Static_assert(sizeof(struct bvt_cpu) <= HV_SCHED_CPU_PRIV_MAX, "BVT per-CPU sta
 
 static struct bvt_ent *ent(struct hv_sched_entity *e)
 {
-	return (struct bvt_ent *)(void *)e->priv;
+	return HV_SCHED_PRIV(e, struct bvt_ent);
 }
 
 static const struct bvt_ent *cent(const struct hv_sched_entity *e)
 {
-	return (const struct bvt_ent *)(const void *)e->priv;
+	return HV_SCHED_PRIV_CONST(e, struct bvt_ent);
 }
 
 static struct hv_sched_entity *ent_of(struct hv_heap_node *n)
 {
 	return HV_CONTAINER_OF(n, struct hv_sched_entity, priv);
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	uint64_t r;
-
-	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -242,14 +236,9 @@ static uint64_t warp_vt(const struct hv_sched_entity *e)
 }
 
 /* C / w: how far E_curr may pass another E before the CPU switches. */
-static hv_time_ns_t slice_of(const struct hv_sched_domain *d, const struct hv_sched_entity *e)
-{
-	return e->params.slice_ns != 0 ? e->params.slice_ns : d->default_slice_ns;
-}
-
 static uint64_t allowance_vt(const struct hv_sched_domain *d, const struct hv_sched_entity *e)
 {
-	return slice_of(d, e) / weight(e);
+	return sched_slice(d, e) / weight(e);
 }
 
 /* Heap key of E: order-preserving, never negative thanks to the bias. */
@@ -264,7 +253,7 @@ static uint64_t ekey(const struct bvt_ent *b, const struct hv_sched_entity *e)
 
 static void add_avt(struct bvt_ent *b, uint64_t run_ns, uint32_t w)
 {
-	uint64_t x = sat_add(run_ns, b->rem);
+	uint64_t x = hv_add_sat_u64(run_ns, b->rem);
 	uint64_t q = x / w;
 
 	b->rem = (uint16_t)(x % w);
@@ -291,9 +280,9 @@ static void charge(struct bvt_ent *b, const struct hv_sched_entity *e, hv_time_n
 	uint64_t mine = b->charged_rt;
 
 	if (e->state == HV_SCHED_RUNNING && now > e->run_start)
-		dom = sat_add(dom, now - e->run_start);
+		dom = hv_add_sat_u64(dom, now - e->run_start);
 	if (running && now > from)
-		mine = sat_add(mine, now - from);
+		mine = hv_add_sat_u64(mine, now - from);
 
 	uint64_t total = max_u64(dom, mine);
 
@@ -305,7 +294,7 @@ static void charge(struct bvt_ent *b, const struct hv_sched_entity *e, hv_time_n
 		b->charged_rt = total;
 		if ((b->flags & BVT_WARPED) && b->warp_mark != BVT_NO_LIMIT) {
 			if (delta >= b->warp_mark)
-				unwarp(b, sat_add(start, b->warp_mark));
+				unwarp(b, hv_add_sat_u64(start, b->warp_mark));
 			else
 				b->warp_mark -= delta;
 		}
@@ -322,7 +311,7 @@ static hv_time_ns_t warp_budget(const struct hv_sched_entity *e)
 /* End of the unwarp requirement after an L-unwarp. */
 static hv_time_ns_t cool_end(const struct bvt_ent *b, const struct hv_sched_entity *e)
 {
-	return sat_add(b->warp_mark, min_u64(e->params.unwarp_ns, BVT_LIMIT_MAX));
+	return hv_add_sat_u64(b->warp_mark, min_u64(e->params.unwarp_ns, BVT_LIMIT_MAX));
 }
 
 /*
@@ -413,14 +402,12 @@ static void prio_add(struct bvt_cpu *c, struct bvt_ent *b, const struct hv_sched
 	uint32_t p = clamp_prio(c, e);
 
 	b->prio = (uint16_t)p;
-	if (c->prio_count[p]++ == 0)
-		hv_prio_bitmap_set(&c->pbm, p);
+	sched_prio_count_add(&c->prios, p);
 }
 
 static void prio_del(struct bvt_cpu *c, const struct bvt_ent *b)
 {
-	if (--c->prio_count[b->prio] == 0)
-		hv_prio_bitmap_clear(&c->pbm, b->prio);
+	sched_prio_count_del(&c->prios, b->prio);
 }
 
 /* Put an entity into the heaps; the caller checked there is room. */
@@ -506,7 +493,7 @@ static struct hv_heap_node *top_node(const struct bvt_cpu *c)
 static bool should_switch(const struct hv_sched_domain *d, const struct hv_sched_entity *curr,
 			  uint64_t kcurr, uint64_t other)
 {
-	return sat_add(other, allowance_vt(d, curr)) < kcurr;
+	return hv_add_sat_u64(other, allowance_vt(d, curr)) < kcurr;
 }
 
 /* ---- ops ---- */
@@ -548,7 +535,7 @@ static hv_status_t bvt_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *c
 	if (st == HV_OK)
 		st = hv_heap_init(&c->wa, c->wa_slots, BVT_WCAP);
 	if (st == HV_OK)
-		st = hv_prio_bitmap_init(&c->pbm, c->levels);
+		st = sched_prio_count_init(&c->prios, c->levels);
 	if (st != HV_OK)
 		return st;
 	atomic_init(&c->svt, 0);
@@ -556,7 +543,6 @@ static hv_status_t bvt_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *c
 	c->putback = NULL;
 	c->idx = cpu;
 	c->queued = 0;
-	hv_memset(c->prio_count, 0, sizeof(c->prio_count));
 	for (uint32_t i = 0; i < BVT_WCAP; i++)
 		c->free_nodes[i] = (uint16_t)(BVT_WCAP - 1 - i);
 	c->free_top = BVT_WCAP;
@@ -578,7 +564,7 @@ static void bvt_entity_init(struct hv_sched_domain *d, struct hv_sched_entity *e
 	/* Run before joining (under another scheduler) is not charged here. */
 	b->charged_rt = e->runtime_ns;
 	if (e->state == HV_SCHED_RUNNING && now > e->run_start)
-		b->charged_rt = sat_add(b->charged_rt, now - e->run_start);
+		b->charged_rt = hv_add_sat_u64(b->charged_rt, now - e->run_start);
 	b->charged_to = now;
 	hv_list_init(&e->link);
 }
@@ -627,7 +613,7 @@ static void wake_place(struct hv_sched_domain *d, struct bvt_cpu *c, struct hv_s
 	} else if (frame_svt(d, b, &src_svt)) {
 		uint64_t lag = b->avt > src_svt ? b->avt - src_svt : 0;
 
-		b->avt = min_u64(sat_add(svt, lag), BVT_AVT_MAX);
+		b->avt = min_u64(hv_add_sat_u64(svt, lag), BVT_AVT_MAX);
 	} else {
 		b->avt = svt;
 	}
@@ -767,11 +753,11 @@ static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
 
 	/* Re-decide at least once per C: keeps A and SVT fresh even if no
 	 * other event is due (and bounds any staleness of the armed timer). */
-	ev = sat_add(now, slice_of(d, curr));
+	ev = hv_add_sat_u64(now, sched_slice(d, curr));
 
 	/* Warp limit: E jumps up by W when the budget runs out. */
 	if ((t.flags & BVT_WARPED) && t.warp_mark != BVT_NO_LIMIT)
-		ev = min_u64(ev, sat_add(now, t.warp_mark));
+		ev = min_u64(ev, hv_add_sat_u64(now, t.warp_mark));
 	/* The unwarp requirement ends: E drops by W. */
 	if (t.flags & BVT_COOL)
 		ev = min_u64(ev, max_u64(cool_end(&t, curr), now));
@@ -779,7 +765,7 @@ static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
 	/* When does E_curr pass E_top + C/w? E grows by floor((rem + t) / w). */
 	top = top_node(c);
 	if (top != NULL) {
-		uint64_t limit = sat_add(top->key, allowance_vt(d, curr));
+		uint64_t limit = hv_add_sat_u64(top->key, allowance_vt(d, curr));
 		uint64_t kc = ekey(&t, curr);
 		uint64_t w = weight(curr);
 
@@ -792,7 +778,7 @@ static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
 
 			if (run <= t.rem)
 				return now;
-			ev = min_u64(ev, sat_add(now, run - t.rem));
+			ev = min_u64(ev, hv_add_sat_u64(now, run - t.rem));
 		}
 	}
 	return ev;
@@ -811,10 +797,9 @@ static void bvt_yield(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched
 static uint32_t bvt_top_prio(const struct hv_sched_domain *d, const void *cpu_priv)
 {
 	const struct bvt_cpu *c = cpu_priv;
-	int32_t l = hv_prio_bitmap_first(&c->pbm);
 
 	(void)d;
-	return l < 0 ? HV_PRIO_NONE : (uint32_t)l;
+	return sched_prio_count_top(&c->prios);
 }
 
 static struct hv_sched_entity *bvt_steal_candidate(struct hv_sched_domain *d, void *cpu_priv,

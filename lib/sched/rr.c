@@ -18,8 +18,7 @@
 struct rr_cpu {
 	struct hv_list fifo;
 	uint32_t count;
-	struct hv_prio_bitmap bm;
-	uint32_t at_level[HV_PRIO_BITMAP_MAX_LEVELS];
+	struct sched_prio_count levels;
 };
 
 _Static_assert(sizeof(struct rr_cpu) <= HV_SCHED_CPU_PRIV_MAX, "rr fits HV_SCHED_CPU_PRIV_MAX");
@@ -27,7 +26,7 @@ _Static_assert(sizeof(struct rr_cpu) <= HV_SCHED_CPU_PRIV_MAX, "rr fits HV_SCHED
 struct rr_ent {
 	hv_time_ns_t slice_end; /* while running: when its slice is over */
 	hv_time_ns_t remaining; /* while queued: slice it gets when picked */
-	uint32_t level;		/* level counted in at_level, or RR_UNQUEUED */
+	uint32_t level;		/* level counted in levels, or RR_UNQUEUED */
 };
 
 HV_SCHED_PRIV_CHECK(struct rr_ent);
@@ -51,9 +50,7 @@ static hv_status_t rr_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *cp
 	(void)cpu;
 	hv_list_init(&rc->fifo);
 	rc->count = 0;
-	for (uint32_t l = 0; l < d->prio_levels; l++)
-		rc->at_level[l] = 0;
-	return hv_prio_bitmap_init(&rc->bm, d->prio_levels);
+	return sched_prio_count_init(&rc->levels, d->prio_levels);
 }
 
 static void rr_entity_init(struct hv_sched_domain *d, struct hv_sched_entity *e, hv_time_ns_t now)
@@ -86,16 +83,14 @@ static void rr_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sche
 		hv_list_push_back(&rc->fifo, &e->link);
 	}
 	re->level = level;
-	if (rc->at_level[level]++ == 0)
-		hv_prio_bitmap_set(&rc->bm, level);
+	sched_prio_count_add(&rc->levels, level);
 	rc->count++;
 }
 
 static void rr_unlink(struct rr_cpu *rc, struct hv_sched_entity *e, struct rr_ent *re)
 {
 	hv_list_remove(&e->link);
-	if (--rc->at_level[re->level] == 0)
-		hv_prio_bitmap_clear(&rc->bm, re->level);
+	sched_prio_count_del(&rc->levels, re->level);
 	re->level = RR_UNQUEUED;
 	rc->count--;
 }
@@ -164,10 +159,9 @@ static hv_time_ns_t rr_next_event(struct hv_sched_domain *d, void *cpu_priv,
 static uint32_t rr_top_prio(const struct hv_sched_domain *d, const void *cpu_priv)
 {
 	const struct rr_cpu *rc = cpu_priv;
-	int32_t level = hv_prio_bitmap_first(&rc->bm);
 
 	(void)d;
-	return level < 0 ? HV_PRIO_NONE : (uint32_t)level;
+	return sched_prio_count_top(&rc->levels);
 }
 
 /* The longest-waiting entity that may run on @p thief; bounded by the queue length. */

@@ -5,6 +5,7 @@
 #ifndef HVCORE_SCHED_INTERNAL_H
 #define HVCORE_SCHED_INTERNAL_H
 
+#include <libhvcore/base/prio_bitmap.h>
 #include <libhvcore/sched.h>
 
 /*
@@ -28,9 +29,44 @@ static inline hv_time_ns_t sched_slice(const struct hv_sched_domain *d,
 /* @p now + @p dt, saturating at HV_TIME_NEVER (a huge slice never ends). */
 static inline hv_time_ns_t sched_time_add(hv_time_ns_t now, hv_time_ns_t dt)
 {
-	hv_time_ns_t t;
+	return hv_add_sat_u64(now, dt); /* HV_TIME_NEVER is UINT64_MAX */
+}
 
-	return hv_add_u64(now, dt, &t) ? t : HV_TIME_NEVER;
+/*
+ * Priority levels with queued entities, counted, for schedulers whose queue
+ * is not ordered by priority (rr, bvt) but must still report top_prio in
+ * O(1): a count per level and the lib/base bitmap of non-empty levels.
+ */
+struct sched_prio_count {
+	struct hv_prio_bitmap bm;
+	uint32_t count[HV_PRIO_BITMAP_MAX_LEVELS];
+};
+
+static inline hv_status_t sched_prio_count_init(struct sched_prio_count *pc, uint32_t levels)
+{
+	for (uint32_t l = 0; l < levels && l < HV_PRIO_BITMAP_MAX_LEVELS; l++)
+		pc->count[l] = 0;
+	return hv_prio_bitmap_init(&pc->bm, levels);
+}
+
+static inline void sched_prio_count_add(struct sched_prio_count *pc, uint32_t level)
+{
+	if (pc->count[level]++ == 0)
+		hv_prio_bitmap_set(&pc->bm, level);
+}
+
+static inline void sched_prio_count_del(struct sched_prio_count *pc, uint32_t level)
+{
+	if (--pc->count[level] == 0)
+		hv_prio_bitmap_clear(&pc->bm, level);
+}
+
+/* Most urgent level with a queued entity, or HV_PRIO_NONE. */
+static inline uint32_t sched_prio_count_top(const struct sched_prio_count *pc)
+{
+	int32_t level = hv_prio_bitmap_first(&pc->bm);
+
+	return level < 0 ? HV_PRIO_NONE : (uint32_t)level;
 }
 
 #endif /* HVCORE_SCHED_INTERNAL_H */

@@ -92,6 +92,14 @@ static inline bool hv_add_u64(uint64_t a, uint64_t b, uint64_t *out)
 	return true;
 }
 
+/** @brief @p a + @p b, saturating at UINT64_MAX (e.g. a deadline that never comes). */
+static inline uint64_t hv_add_sat_u64(uint64_t a, uint64_t b)
+{
+	uint64_t t;
+
+	return __builtin_add_overflow(a, b, &t) ? UINT64_MAX : t;
+}
+
 /**
  * @brief Checked @p a * @p b.
  * @return False on overflow (@p out untouched).

@@ -68,11 +68,22 @@ static void align_up_and_checked_arithmetic_refuse_overflow(void **state)
 	assert_int_equal(hv_popcount64(0xf0f0), 8);
 }
 
+static void saturating_add_stops_at_max_instead_of_wrapping(void **state)
+{
+	(void)state;
+	assert_int_equal(hv_add_sat_u64(2, 3), 5);
+	assert_int_equal(hv_add_sat_u64(UINT64_MAX - 1, 1), UINT64_MAX);
+	assert_int_equal(hv_add_sat_u64(UINT64_MAX - 1, 2), UINT64_MAX);
+	assert_int_equal(hv_add_sat_u64(UINT64_MAX, UINT64_MAX), UINT64_MAX);
+	assert_int_equal(hv_add_sat_u64(0, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(range_within_handles_edges_and_overflow),
 		cmocka_unit_test(align_up_and_checked_arithmetic_refuse_overflow),
+		cmocka_unit_test(saturating_add_stops_at_max_instead_of_wrapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
