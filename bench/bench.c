@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "bench.h"
 
+#include <libhvcore/host/host.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -64,4 +66,46 @@ void bench_print(const char *name, uint64_t n, struct bench_result r, const char
 		       r.median_ns / base->median_ns);
 	printf("}\n");
 	fflush(stdout);
+}
+
+void bench_die(const char *what, hv_status_t st)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, hv_status_str(st));
+	exit(1);
+}
+
+static struct hv_sim frozen;
+static struct hv_sim_cpu frozen_cpu;
+static struct hv_heap_node *frozen_slots[8];
+
+static struct hv_sim_ctx *idle_pick(struct hv_sim *s, hv_cpu_t cpu, void *arg)
+{
+	(void)s;
+	(void)cpu;
+	(void)arg;
+	return NULL;
+}
+
+static const struct hv_sim_ops frozen_ops = {.pick = idle_pick};
+
+void bench_time_freeze(void)
+{
+	struct hv_sim_config cfg = {
+		.cpu_count = 1,
+		.cpus = &frozen_cpu,
+		.event_slots = frozen_slots,
+		.event_slot_count = (uint32_t)(sizeof(frozen_slots) / sizeof(frozen_slots[0])),
+		.ops = &frozen_ops,
+	};
+	hv_status_t st = hv_sim_init(&frozen, &cfg);
+
+	if (st == HV_OK)
+		st = hv_sim_attach(&frozen);
+	if (st != HV_OK)
+		bench_die("simulator", st);
+}
+
+void bench_time_thaw(void)
+{
+	(void)hv_sim_detach(&frozen);
 }

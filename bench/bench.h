@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include <libhvcore/types.h>
+
 /* Body under test: run the operation `iters` times. */
 typedef void (*bench_fn)(void *arg, uint64_t iters);
 
@@ -30,6 +32,18 @@ struct bench_result bench_measure(bench_fn fn, void *arg, uint64_t iters, unsign
 /* Print one JSON line; `baseline` may be NULL (then no ratio is printed). */
 void bench_print(const char *name, uint64_t n, struct bench_result r, const char *baseline,
 		 const struct bench_result *base);
+
+/* Print "<prog>: <what>: <status name>" and exit(1). */
+void bench_die(const char *what, hv_status_t st);
+
+/*
+ * Attach a one-CPU host simulator that is never run, so the port's clock,
+ * CPU id and timer are the simulator's: virtual time stands still and a
+ * result is the library's own work, not clock_gettime() or the host port's
+ * timer mutex. bench_time_thaw() detaches it.
+ */
+void bench_time_freeze(void);
+void bench_time_thaw(void);
 
 /* Keep the compiler from discarding a value or hoisting memory accesses. */
 #define BENCH_SINK(v) __asm__ volatile("" : : "r"(v) : "memory")

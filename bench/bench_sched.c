@@ -45,7 +45,8 @@
  * The BVT engineer edits only the marked line.
  */
 static const struct hv_sched_ops *const schedulers[] = {
-	&hv_sched_fp_ops, &hv_sched_rr_ops,
+	&hv_sched_fp_ops,
+	&hv_sched_rr_ops,
 	&hv_sched_bvt_ops,
 };
 
@@ -57,26 +58,6 @@ static _Alignas(16) uint8_t storage[HV_SCHED_CPU_PRIV_MAX];
 static struct hv_sched_entity ents[MAX_ENTS];
 static uint32_t ent_count;
 static uint32_t cursor;
-
-static struct hv_sim sim;
-static struct hv_sim_cpu sim_cpu;
-static struct hv_heap_node *sim_slots[8];
-
-static struct hv_sim_ctx *idle_pick(struct hv_sim *s, hv_cpu_t cpu, void *arg)
-{
-	(void)s;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
-static const struct hv_sim_ops sim_ops = {.pick = idle_pick};
-
-static void die(const char *what, hv_status_t st)
-{
-	fprintf(stderr, "bench_sched: %s: %s\n", what, hv_status_str(st));
-	exit(1);
-}
 
 static void setup(const struct hv_sched_ops *ops, uint32_t n, uint32_t levels)
 {
@@ -95,7 +76,7 @@ static void setup(const struct hv_sched_ops *ops, uint32_t n, uint32_t levels)
 
 	st = hv_sched_domain_init(&dom, &cfg);
 	if (st != HV_OK)
-		die("domain init", st);
+		bench_die("domain init", st);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hv_sched_params p = {.prio = i % levels, .weight = 1};
 		struct hv_sched_feedback fb;
@@ -103,11 +84,11 @@ static void setup(const struct hv_sched_ops *ops, uint32_t n, uint32_t levels)
 		hv_sched_entity_init(&ents[i], i, (hv_guest_id_t)(i % 4), &p, HV_AFFINITY_ALL);
 		fb = hv_sched_attach(&dom, &ents[i], HV_SCHED_READY);
 		if (fb.status != HV_OK)
-			die("attach", fb.status);
+			bench_die("attach", fb.status);
 	}
 	st = hv_sched_schedule(&dom, 0, &run);
 	if (st != HV_OK || run == NULL)
-		die("first schedule", st);
+		bench_die("first schedule", st);
 	ent_count = n;
 	cursor = 0;
 }
@@ -167,29 +148,29 @@ static void wake(void *arg, uint64_t iters)
 	}
 }
 
+/*
+ * Print sched.<ops>.<what> at size index @p k. Flatness is the claim, so
+ * every size is printed against n = 10 (k = 0) of the same run.
+ */
+static void report(const struct hv_sched_ops *ops, const char *what, size_t k,
+		   struct bench_result r, struct bench_result *base)
+{
+	char name[64], base_name[80];
+
+	snprintf(name, sizeof(name), "sched.%s.%s", ops->name, what);
+	snprintf(base_name, sizeof(base_name), "%s@n=10", name);
+	if (k == 0)
+		*base = r;
+	bench_print(name, sizes[k], r, k ? base_name : NULL, k ? base : NULL);
+}
+
 int main(void)
 {
-	struct hv_sim_config cfg = {
-		.cpu_count = 1,
-		.cpus = &sim_cpu,
-		.event_slots = sim_slots,
-		.event_slot_count = 8,
-		.ops = &sim_ops,
-	};
-	char name[64];
-	hv_status_t st;
-
-	st = hv_sim_init(&sim, &cfg);
-	if (st == HV_OK)
-		st = hv_sim_attach(&sim);
-	if (st != HV_OK)
-		die("simulator", st);
+	bench_time_freeze();
 
 	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++) {
 		const struct hv_sched_ops *ops = schedulers[s];
-		/* Flatness: every size is printed against n = 10 of the same run. */
 		struct bench_result base[4];
-		char base_name[4][80];
 
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			uint32_t n = sizes[k];
@@ -197,40 +178,20 @@ int main(void)
 
 			setup(ops, n, LEVELS);
 			r = bench_measure(pick, NULL, 10000, REPS);
-			snprintf(name, sizeof(name), "sched.%s.pick", ops->name);
-			if (k == 0) {
-				base[0] = r;
-				snprintf(base_name[0], sizeof(base_name[0]), "%s@n=10", name);
-			}
-			bench_print(name, n, r, k ? base_name[0] : NULL, k ? &base[0] : NULL);
+			report(ops, "pick", k, r, &base[0]);
 
 			r = bench_measure(pick_policy, NULL, 100000, REPS);
-			snprintf(name, sizeof(name), "sched.%s.pick_policy", ops->name);
-			if (k == 0) {
-				base[1] = r;
-				snprintf(base_name[1], sizeof(base_name[1]), "%s@n=10", name);
-			}
-			bench_print(name, n, r, k ? base_name[1] : NULL, k ? &base[1] : NULL);
+			report(ops, "pick_policy", k, r, &base[1]);
 
 			setup(ops, n, 1);
 			r = bench_measure(pick_rotate, NULL, 10000, REPS);
-			snprintf(name, sizeof(name), "sched.%s.pick_rotate", ops->name);
-			if (k == 0) {
-				base[2] = r;
-				snprintf(base_name[2], sizeof(base_name[2]), "%s@n=10", name);
-			}
-			bench_print(name, n, r, k ? base_name[2] : NULL, k ? &base[2] : NULL);
+			report(ops, "pick_rotate", k, r, &base[2]);
 
 			setup(ops, n, LEVELS);
 			r = bench_measure(wake, NULL, 10000, REPS);
-			snprintf(name, sizeof(name), "sched.%s.wake", ops->name);
-			if (k == 0) {
-				base[3] = r;
-				snprintf(base_name[3], sizeof(base_name[3]), "%s@n=10", name);
-			}
-			bench_print(name, n, r, k ? base_name[3] : NULL, k ? &base[3] : NULL);
+			report(ops, "wake", k, r, &base[3]);
 		}
 	}
-	(void)hv_sim_detach(&sim);
+	bench_time_thaw();
 	return 0;
 }

@@ -17,10 +17,6 @@
 #define REPS   101u
 #define MAX_VP 10001u
 
-static struct hv_sim sim;
-static struct hv_sim_cpu sim_cpu;
-static struct hv_heap_node *sim_slots[8];
-
 static struct hv_sched_domain dom;
 static struct hv_sched_cpu cpu0;
 static _Alignas(16) uint8_t storage[HV_SCHED_CPU_PRIV_MAX];
@@ -29,22 +25,6 @@ static struct hv_vp vps[MAX_VP];
 static struct hv_htab_slot slots[MAX_VP];
 static struct hv_vproc_guest guests[2];
 static struct hv_sched_entity spare;
-
-static struct hv_sim_ctx *no_pick(struct hv_sim *s, hv_cpu_t cpu, void *arg)
-{
-	(void)s;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
-static const struct hv_sim_ops sim_ops = {.pick = no_pick};
-
-static void die(const char *what, hv_status_t st)
-{
-	fprintf(stderr, "bench_vproc: %s: %s\n", what, hv_status_str(st));
-	exit(1);
-}
 
 static void setup(uint32_t n)
 {
@@ -65,23 +45,25 @@ static void setup(uint32_t n)
 		.guests = guests,
 		.guest_cap = 2,
 	};
-	struct hv_guest_desc g = {
-		.name = "bench", .kind = HV_GUEST_KIND_THIN, .prio_min = 0, .prio_max = 15,
-		.vp_quota = MAX_VP};
+	struct hv_guest_desc g = {.name = "bench",
+				  .kind = HV_GUEST_KIND_THIN,
+				  .prio_min = 0,
+				  .prio_max = 15,
+				  .vp_quota = MAX_VP};
 	hv_status_t st;
 
 	if ((st = hv_sched_domain_init(&dom, &dc)) != HV_OK)
-		die("domain", st);
+		bench_die("domain", st);
 	if ((st = hv_vproc_init(&reg, &rc)) != HV_OK)
-		die("registry", st);
+		bench_die("registry", st);
 	if ((st = hv_vproc_guest_register(&reg, 0, &g)) != HV_OK)
-		die("guest", st);
+		bench_die("guest", st);
 	for (uint32_t i = 0; i < n; i++) {
 		struct hv_vp_create_req req = {.prio = i % 16};
 		hv_handle_t h;
 
 		if ((st = hv_vproc_create(&reg, 0, &req, &h, NULL)) != HV_OK)
-			die("create", st);
+			bench_die("create", st);
 	}
 }
 
@@ -117,18 +99,8 @@ static void attach_detach(void *arg, uint64_t iters)
 int main(void)
 {
 	static const uint32_t sizes[] = {10, 100, 1000, 10000};
-	struct hv_sim_config cfg = {
-		.cpu_count = 1,
-		.cpus = &sim_cpu,
-		.event_slots = sim_slots,
-		.event_slot_count = 8,
-		.ops = &sim_ops,
-	};
-	hv_status_t st;
 
-	/* Attached, never run: virtual time stands still, port calls are cheap. */
-	if ((st = hv_sim_init(&sim, &cfg)) != HV_OK || (st = hv_sim_attach(&sim)) != HV_OK)
-		die("simulator", st);
+	bench_time_freeze();
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		struct bench_result r, base;
 
@@ -138,6 +110,6 @@ int main(void)
 		bench_print("sched.fp.attach_detach", sizes[k], base, NULL, NULL);
 		bench_print("vproc.create_delete", sizes[k], r, "sched.fp.attach_detach", &base);
 	}
-	(void)hv_sim_detach(&sim);
+	bench_time_thaw();
 	return 0;
 }
