@@ -51,11 +51,16 @@ static void put_text(struct sink *s, const char *p, size_t n)
 enum {
 	FLAG_LEFT = 1,
 	FLAG_ZERO = 2,
+	FLAG_ALT = 4,
 };
+
+/* No precision given. */
+#define PREC_NONE SIZE_MAX
 
 struct spec {
 	unsigned flags;
 	size_t width;
+	size_t prec; /* %s only: most bytes taken from the string */
 };
 
 /* Emits prefix (sign or "0x") and digits, padded to the field width. */
@@ -116,7 +121,8 @@ static void put_str(struct sink *s, const struct spec *sp, const char *str)
 
 	if (str == NULL)
 		str = "(null)";
-	while (str[n] != '\0')
+	/* With a precision the string need not be terminated within it. */
+	while (n < sp->prec && str[n] != '\0')
 		n++;
 
 	/* '0' applies to numbers only; strings pad with spaces. */
@@ -173,13 +179,15 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 
 		const char *start = fmt++;
-		struct spec sp = {.flags = 0, .width = 0};
+		struct spec sp = {.flags = 0, .width = 0, .prec = PREC_NONE};
 
 		for (;; fmt++) {
 			if (*fmt == '-')
 				sp.flags |= FLAG_LEFT;
 			else if (*fmt == '0')
 				sp.flags |= FLAG_ZERO;
+			else if (*fmt == '#')
+				sp.flags |= FLAG_ALT;
 			else
 				break;
 		}
@@ -189,6 +197,23 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else
 				sp.width = sp.width * 10 + (size_t)(*fmt - '0');
 			fmt++;
+		}
+
+		if (*fmt == '.') {
+			fmt++;
+			sp.prec = 0;
+			if (*fmt == '*') {
+				int p = va_arg(ap, int);
+				/* A negative precision is taken as if it were omitted (C99). */
+				sp.prec = p < 0 ? PREC_NONE : (size_t)p;
+				fmt++;
+			} else {
+				while (*fmt >= '0' && *fmt <= '9') {
+					if (sp.prec < FMT_WIDTH_CAP)
+						sp.prec = sp.prec * 10 + (size_t)(*fmt - '0');
+					fmt++;
+				}
+			}
 		}
 
 		enum length len;
@@ -202,6 +227,9 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		 * have (wide characters, say): copy it rather than misread it.
 		 */
 		if (len != LEN_INT && (conv == 'c' || conv == 's' || conv == 'p' || conv == '%'))
+			conv = '?';
+		/* Precision is supported on strings only; elsewhere copy it literally. */
+		if (sp.prec != PREC_NONE && conv != 's' && conv != '\0')
 			conv = '?';
 
 		switch (conv) {
@@ -259,7 +287,11 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				v = va_arg(ap, unsigned int);
 				break;
 			}
-			put_uint(&s, &sp, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', "", 0);
+			/* '#': a 0x / 0X prefix on non-zero hexadecimal values, as in C. */
+			bool alt = (sp.flags & FLAG_ALT) != 0 && *fmt != 'u' && v != 0;
+
+			put_uint(&s, &sp, v, *fmt == 'u' ? 10 : 16, *fmt == 'X',
+				 *fmt == 'X' ? "0X" : "0x", alt ? 2 : 0);
 			break;
 		}
 		case 'p':

@@ -3,7 +3,9 @@
  * @brief Freestanding formatted output into a buffer.
  *
  * A subset of C99 printf for hypervisor logs: conversions `d i u x X c s p %`,
- * flags `-` and `0`, a decimal field width, and the length modifiers
+ * flags `-`, `0` and `#` (0x prefix on non-zero `x`/`X`), a decimal field
+ * width, a precision on `s` only (`.N` or `.*`: at most N bytes, the string
+ * need not be terminated within them), and the length modifiers
  * `hh h l ll z`. No floating point (hypervisor code runs with
  * general-purpose registers only). Reentrant, no locking.
  */

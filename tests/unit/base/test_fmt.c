@@ -67,6 +67,34 @@ static void fmt_integers_match_libc(void **state)
 	}
 }
 
+static void fmt_alternate_hex_and_string_precision_match_libc(void **state)
+{
+	(void)state;
+	static const unsigned long long uv[] = {0, 1, 0xabc, UINT64_MAX};
+
+	for (size_t i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+		SAME_AS_LIBC("%#llx|%#llX|%#20llx|%-#20llx|%#lx", uv[i], uv[i], uv[i], uv[i],
+			     (unsigned long)uv[i]);
+		SAME_AS_LIBC("%#x|%#X|%#08x", (unsigned)uv[i], (unsigned)uv[i], (unsigned)uv[i]);
+	}
+	SAME_AS_LIBC("%.3s|%.0s|%.10s|%8.2s|%-8.2s|", "abcdef", "abc", "abc", "abc", "abc");
+	SAME_AS_LIBC("%.*s|%.*s|%.*s|", 2, "abcdef", 0, "abc", -1, "whole");
+	/* A precision bounds the read: the bytes need no terminator. */
+	const char unterminated[4] = {'w', 'x', 'y', 'z'};
+	char got[16];
+	assert_int_equal(hv_snprintf(got, sizeof(got), "[%.*s]", 4, unterminated), 6);
+	assert_string_equal(got, "[wxyz]");
+}
+
+static void fmt_precision_on_numbers_is_copied_literally(void **state)
+{
+	(void)state;
+	char got[32];
+	/* Outside the subset: copied as it stands, consuming nothing but the precision. */
+	assert_int_equal(fmt_unchecked(got, sizeof(got), "%.3d|%d", 5), 6);
+	assert_string_equal(got, "%.3d|5");
+}
+
 static void fmt_strings_chars_and_percent_match_libc(void **state)
 {
 	(void)state;
@@ -145,6 +173,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fmt_integers_match_libc),
 		cmocka_unit_test(fmt_strings_chars_and_percent_match_libc),
+		cmocka_unit_test(fmt_alternate_hex_and_string_precision_match_libc),
+		cmocka_unit_test(fmt_precision_on_numbers_is_copied_literally),
 		cmocka_unit_test(fmt_null_pointer_null_string_and_unknown_conversion),
 		cmocka_unit_test(fmt_truncation_returns_full_length_and_size_zero_writes_nothing),
 	};

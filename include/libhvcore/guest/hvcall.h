@@ -1,0 +1,225 @@
+/**
+ * @file
+ * @brief The hypercall ABI: what a guest links against to call libhvcore.
+ *
+ * Model. One table of call numbers for every example hypervisor and every
+ * architecture. A call takes a number and up to six 64-bit arguments and
+ * returns a ::hv_status_t (its numeric value; see libhvcore/types.h) and up
+ * to three 64-bit results. The hypervisor side is lib/hvcall
+ * (libhvcore/hvcall.h): it validates every argument and answers a bad one
+ * with an error status, never by stopping the guest. Arguments a call does
+ * not use must be zero, else it returns ::HV_ERR_INVALID_ARG (so a later ABI
+ * version can give them a meaning).
+ *
+ * Register conventions:
+ * - arm64: `hvc #0` (the immediate must be ::HV_HVC_IMM); call number in
+ *   x0, arguments in x1-x6; on return x0 holds the status and x1-x3 the
+ *   results. Every other general-purpose register is preserved.
+ * - x86_64 (VT-x): `vmcall`; number in rax, arguments in rdi, rsi, rdx,
+ *   r10, r8, r9; status in rax, results in rdi, rsi, rdx. Other registers
+ *   are preserved.
+ *
+ * Handles (::hv_handle_t) are 64-bit values the hypervisor gave out; a guest
+ * treats them as opaque. ::HV_HVCALL_SELF names the calling VP where a call
+ * takes a VP handle.
+ *
+ * Call numbers are grouped by module: 0x00-0x0f ABI, 0x10-0x1f virtual
+ * processors, 0x20-0x2f console. The ranges 0x30 (wait/wake, mutex slow
+ * paths), 0x40 (scheduler management), 0x50 (device virtualization) and
+ * 0x60 (event routing) are reserved for the modules that own them; an
+ * unassigned number returns ::HV_ERR_NOT_SUPPORTED.
+ *
+ * This header is freestanding and usable from C11 guest code with no libc.
+ * Locking: none; a call is made by one VP about itself or its guest.
+ */
+#ifndef LIBHVCORE_GUEST_HVCALL_H
+#define LIBHVCORE_GUEST_HVCALL_H
+
+#include <libhvcore/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Version of this ABI, returned by ::HV_HC_ABI_VERSION. */
+#define HV_HVCALL_ABI_VERSION 1u
+
+/** @brief Immediate of the arm64 `hvc` instruction for libhvcore calls. */
+#define HV_HVC_IMM 0u
+
+/** @brief A VP handle argument meaning "the calling VP". */
+#define HV_HVCALL_SELF ((uint64_t)0)
+
+/** @brief Timeout argument meaning "no timeout". */
+#define HV_HVCALL_FOREVER UINT64_MAX
+
+/** @brief Longest console write, in bytes. */
+#define HV_HVCALL_CONSOLE_MAX 256u
+
+/** @brief ::HV_HC_VP_CREATE flag: create the VP blocked (start it with ::HV_HC_VP_UNBLOCK). */
+#define HV_VP_CREATE_BLOCKED (1u << 0)
+/** @brief Every ::HV_HC_VP_CREATE flag defined by this ABI version. */
+#define HV_VP_CREATE_FLAGS_ALL HV_VP_CREATE_BLOCKED
+
+/** @brief Call numbers. */
+typedef enum hv_hvcall_nr {
+	/** ABI version: r1 = ::HV_HVCALL_ABI_VERSION. */
+	HV_HC_ABI_VERSION = 0x00,
+	/** The caller's identity: r1 = own VP handle, r2 = guest id. */
+	HV_HC_VP_SELF = 0x10,
+	/**
+	 * New VP for a task of the caller's guest: a1 = entry (guest address,
+	 * instruction-aligned), a2 = stack top (guest address, 16-byte aligned on
+	 * arm64), a3 = argument (x0 / rdi at entry), a4 = priority (within the
+	 * guest's range), a5 = affinity mask of CPUs (0: the guest's), a6 =
+	 * flags (HV_VP_CREATE_*). r1 = new VP's handle.
+	 */
+	HV_HC_VP_CREATE = 0x11,
+	/** The calling VP ends (its task returned). Does not return on success. */
+	HV_HC_VP_EXIT = 0x12,
+	/**
+	 * Block: a1 = VP handle or ::HV_HVCALL_SELF; a2 = timeout in ns from now
+	 * or ::HV_HVCALL_FOREVER (only for SELF). For SELF the status arrives when
+	 * the VP runs again: ::HV_OK when unblocked, ::HV_ERR_TIMEOUT when the
+	 * timeout passed first. a2 = 0 for SELF is a plain yield that reports
+	 * ::HV_ERR_TIMEOUT.
+	 */
+	HV_HC_VP_BLOCK = 0x13,
+	/** Unblock a VP: a1 = handle. */
+	HV_HC_VP_UNBLOCK = 0x14,
+	/** Give up the CPU to VPs of the same priority. */
+	HV_HC_VP_YIELD = 0x15,
+	/** Change a VP's priority: a1 = handle or ::HV_HVCALL_SELF, a2 = priority. */
+	HV_HC_VP_SET_PRIO = 0x16,
+	/** Delete another VP of the guest: a1 = handle (not SELF: use ::HV_HC_VP_EXIT). */
+	HV_HC_VP_DELETE = 0x17,
+	/**
+	 * Write to the hypervisor console: a1 = guest address of the bytes, a2 =
+	 * length (at most ::HV_HVCALL_CONSOLE_MAX). r1 = bytes written.
+	 */
+	HV_HC_CONSOLE_WRITE = 0x20
+} hv_hvcall_nr_t;
+
+/** @brief What a hypercall returns: a status and up to three results. */
+struct hv_hvcall_ret {
+	uint64_t status; /**< ::hv_status_t value. */
+	uint64_t r1;	 /**< First result. */
+	uint64_t r2;	 /**< Second result. */
+	uint64_t r3;	 /**< Third result. */
+};
+
+#if defined(__aarch64__) || defined(DOXYGEN)
+/**
+ * @brief Make a hypercall (arm64: `hvc #0`; x86_64: `vmcall`).
+ * @param nr Call number (::hv_hvcall_nr_t).
+ * @param a1 First argument. @param a2 Second. @param a3 Third.
+ * @param a4 Fourth. @param a5 Fifth. @param a6 Sixth.
+ * @return Status and results.
+ */
+static inline struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
+					      uint64_t a4, uint64_t a5, uint64_t a6)
+{
+	register uint64_t x0 __asm__("x0") = nr;
+	register uint64_t x1 __asm__("x1") = a1;
+	register uint64_t x2 __asm__("x2") = a2;
+	register uint64_t x3 __asm__("x3") = a3;
+	register uint64_t x4 __asm__("x4") = a4;
+	register uint64_t x5 __asm__("x5") = a5;
+	register uint64_t x6 __asm__("x6") = a6;
+	__asm__ volatile("hvc #0"
+			 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+			 : "r"(x4), "r"(x5), "r"(x6)
+			 : "memory");
+	struct hv_hvcall_ret r = {x0, x1, x2, x3};
+	return r;
+}
+#elif defined(__x86_64__)
+static inline struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
+					      uint64_t a4, uint64_t a5, uint64_t a6)
+{
+	register uint64_t r10 __asm__("r10") = a4;
+	register uint64_t r8 __asm__("r8") = a5;
+	register uint64_t r9 __asm__("r9") = a6;
+	__asm__ volatile("vmcall"
+			 : "+a"(nr), "+D"(a1), "+S"(a2), "+d"(a3)
+			 : "r"(r10), "r"(r8), "r"(r9)
+			 : "memory");
+	struct hv_hvcall_ret r = {nr, a1, a2, a3};
+	return r;
+}
+#endif
+
+#if defined(__aarch64__) || defined(__x86_64__) || defined(DOXYGEN)
+/** @brief Status of a hypercall result as ::hv_status_t. */
+static inline hv_status_t hv_hvcall_status(struct hv_hvcall_ret r)
+{
+	return (hv_status_t)r.status;
+}
+
+/**
+ * @brief Create a VP for a task (::HV_HC_VP_CREATE).
+ * @param entry Task entry. @param stack Stack top. @param arg Task argument.
+ * @param prio Priority. @param affinity CPU mask, 0 for the guest's.
+ * @param flags HV_VP_CREATE_* flags. @param out Out: the new VP's handle.
+ * @return Status from the hypervisor.
+ */
+static inline hv_status_t hv_vp_create(uint64_t entry, uint64_t stack, uint64_t arg, uint32_t prio,
+				       uint64_t affinity, uint32_t flags, hv_handle_t *out)
+{
+	struct hv_hvcall_ret r =
+		hv_hvcall6(HV_HC_VP_CREATE, entry, stack, arg, prio, affinity, flags);
+	if (r.status == HV_OK && out)
+		out->raw = r.r1;
+	return (hv_status_t)r.status;
+}
+
+/** @brief End the calling VP (::HV_HC_VP_EXIT); returns only on error. */
+static inline hv_status_t hv_vp_exit(void)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_VP_EXIT, 0, 0, 0, 0, 0, 0));
+}
+
+/**
+ * @brief Block the calling VP for at most @p timeout_ns (::HV_HC_VP_BLOCK).
+ * @return ::HV_OK when unblocked, ::HV_ERR_TIMEOUT when the time passed.
+ */
+static inline hv_status_t hv_vp_sleep(uint64_t timeout_ns)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_VP_BLOCK, HV_HVCALL_SELF, timeout_ns, 0, 0, 0, 0));
+}
+
+/** @brief Unblock VP @p vp (::HV_HC_VP_UNBLOCK). */
+static inline hv_status_t hv_vp_unblock(hv_handle_t vp)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_VP_UNBLOCK, vp.raw, 0, 0, 0, 0, 0));
+}
+
+/** @brief Yield the CPU (::HV_HC_VP_YIELD). */
+static inline hv_status_t hv_vp_yield(void)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_VP_YIELD, 0, 0, 0, 0, 0, 0));
+}
+
+/** @brief Set VP @p vp's priority (::HV_HC_VP_SET_PRIO). */
+static inline hv_status_t hv_vp_set_prio(hv_handle_t vp, uint32_t prio)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_VP_SET_PRIO, vp.raw, prio, 0, 0, 0, 0));
+}
+
+/**
+ * @brief Write @p len bytes at @p buf to the hypervisor console
+ *        (::HV_HC_CONSOLE_WRITE). @p buf is a guest-physical address as
+ *        the guest sees it (identity-mapped guests pass a pointer).
+ */
+static inline hv_status_t hv_console_write(const void *buf, uint64_t len)
+{
+	return hv_hvcall_status(
+		hv_hvcall6(HV_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)buf, len, 0, 0, 0, 0));
+}
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHVCORE_GUEST_HVCALL_H */

@@ -1,0 +1,185 @@
+/**
+ * @file
+ * @brief The hypervisor side of the guest ABI: decode, validate, dispatch.
+ *
+ * Model. Every example hypervisor hands each guest hypercall to
+ * hv_hvcall_dispatch() with the call number and arguments it read from the
+ * guest's registers (libhvcore/guest/hvcall.h gives the conventions). The
+ * dispatcher checks every argument (unknown call, reserved flag, stale or
+ * foreign handle, priority outside the guest's range, address outside the
+ * guest's memory or misaligned, length over the limit) and answers a bad one
+ * with an error status that goes back to the guest unchanged; nothing
+ * changes on error. Valid calls go to the module that owns them (lib/vproc
+ * for VPs, the console sink for console writes).
+ *
+ * Blocking with a timeout: a VP that blocks itself with a timeout is kept in
+ * a deadline heap. The embedder calls hv_hvcall_expire() when its timer
+ * fires and arms its timer for hv_hvcall_next_deadline(). A blocked VP's
+ * status (::HV_OK when unblocked, ::HV_ERR_TIMEOUT when the deadline passed)
+ * is known only when it runs again: the embedder calls hv_hvcall_resume()
+ * before it re-enters a VP and writes the status it gives into the guest's
+ * return register.
+ *
+ * The dispatcher never switches context itself: its result says whether the
+ * calling VP may be resumed at once or the CPU must reschedule (the caller
+ * blocked, yielded or exited, or a VP it woke preempts it).
+ *
+ * Locking: one internal spinlock guards the deadline heap and the per-VP
+ * records; lib/vproc's locks guard the rest. Any CPU may call any function
+ * once hv_hvcall_init() has finished.
+ */
+#ifndef LIBHVCORE_HVCALL_H
+#define LIBHVCORE_HVCALL_H
+
+#include <libhvcore/base/heap.h>
+#include <libhvcore/guest/hvcall.h>
+#include <libhvcore/sync/spinlock.h>
+#include <libhvcore/types.h>
+#include <libhvcore/vproc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Console sink: where ::HV_HC_CONSOLE_WRITE bytes go.
+ * @param ctx   hv_hvcall_config::console_ctx.
+ * @param guest Writing guest.
+ * @param vp    Writing VP.
+ * @param buf   Bytes, already copied out of the guest and made printable
+ *              (anything but printable ASCII, newline and tab became '?').
+ * @param len   Byte count, 1 .. ::HV_HVCALL_CONSOLE_MAX.
+ */
+typedef void (*hv_hvcall_console_fn)(void *ctx, hv_guest_id_t guest, hv_handle_t vp,
+				     const char *buf, size_t len);
+
+/** @brief Per-VP record of the dispatcher. Storage for hv_hvcall; fields are private. */
+struct hv_hvcall_vp {
+	struct hv_heap_node timer; /**< In the deadline heap while blocked with a timeout. */
+	hv_handle_t vp;		   /**< VP this record belongs to (its generation). */
+	hv_time_ns_t deadline;	   /**< Deadline while queued. */
+	bool waiting;		   /**< Blocked through ::HV_HC_VP_BLOCK, status pending. */
+	hv_guest_id_t guest;	   /**< Owner of @c vp: expiry unblocks it on its behalf. */
+	hv_status_t wake_status;   /**< Status to deliver on resume. */
+};
+
+/** @brief Configuration of hv_hvcall_init(); storage belongs to the caller. */
+struct hv_hvcall_config {
+	struct hv_vproc *vproc;		  /**< VP registry (and through it the domain). */
+	struct hv_hvcall_vp *records;	  /**< One per VP pool slot (hv_vproc_config::vp_cap). */
+	struct hv_heap_node **heap_slots; /**< Deadline heap storage, vp_cap entries. */
+	uint32_t vp_cap;		  /**< Pool size of @c vproc. */
+	uint64_t entry_align;		  /**< VP entry alignment (power of two; arm64: 4). */
+	uint64_t stack_align;		  /**< VP stack alignment (power of two; arm64: 16). */
+	hv_hvcall_console_fn console;	  /**< Console sink; NULL refuses console writes. */
+	void *console_ctx;		  /**< Passed to @c console. */
+};
+
+/** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */
+struct hv_hvcall {
+	struct hv_hvcall_config cfg; /**< Copy of the configuration. */
+	struct hv_heap deadlines;    /**< VPs blocked with a timeout, by deadline. */
+	hv_spinlock_t lock;	     /**< Guards @c deadlines and the records. */
+};
+
+/** @brief What the caller's CPU does after a hypercall. */
+typedef enum hv_hvcall_action {
+	HV_HVCALL_RESUME = 0, /**< Return to the calling VP with the results. */
+	HV_HVCALL_RESCHED = 1 /**< Call hv_sched_schedule(): the caller blocked, yielded,
+				   exited or was preempted. Results are stored for it. */
+} hv_hvcall_action_t;
+
+/** @brief One hypercall: what the guest passed and what it gets back. */
+struct hv_hvcall_frame {
+	uint64_t nr;	 /**< Call number (x0 / rax). */
+	uint64_t a[6];	 /**< Arguments a1..a6. */
+	uint64_t ret[4]; /**< Out: status, r1, r2, r3 (write back to the guest). */
+};
+
+/** @brief Result of hv_hvcall_dispatch() for the embedder (logs, context set-up). */
+struct hv_hvcall_result {
+	hv_hvcall_action_t action;   /**< What the CPU does next. */
+	hv_status_t status;	     /**< Status returned to the guest (also ret[0]). */
+	struct hv_sched_feedback fb; /**< Scheduling feedback of the call, if any. */
+	hv_handle_t created;	     /**< ::HV_HC_VP_CREATE: the new VP, else invalid. */
+	hv_handle_t target;	     /**< VP the call acted on, or ::HV_HANDLE_INVALID. */
+	bool exited;		     /**< The caller's VP was deleted (::HV_HC_VP_EXIT). */
+};
+
+/**
+ * @brief Initialise the dispatcher.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage, a zero
+ *         capacity or an alignment that is not a power of two.
+ * @par Locking
+ * None: finish it before any other call.
+ */
+hv_status_t hv_hvcall_init(struct hv_hvcall *hc, const struct hv_hvcall_config *cfg);
+
+/**
+ * @brief Decode, validate and carry out one hypercall of VP @p caller.
+ * @param hc     Dispatcher.
+ * @param cpu    Domain CPU the caller runs on.
+ * @param guest  Caller's guest (from the embedder's context, never from the guest).
+ * @param caller Caller's VP handle.
+ * @param f      Call number and arguments in; status and results out.
+ * @param res    Out (may be NULL): action and details.
+ * @return The action: resume the caller or reschedule.
+ * @par Locking
+ * Takes the dispatcher lock and lib/vproc's locks; call it on @p cpu.
+ */
+hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_guest_id_t guest,
+				      hv_handle_t caller, struct hv_hvcall_frame *f,
+				      struct hv_hvcall_result *res);
+
+/**
+ * @brief Block VP @p vp (the caller's own) until @p deadline or until it is
+ *        unblocked, as ::HV_HC_VP_BLOCK does; for the embedder's own traps
+ *        (e.g. a guest WFI that sleeps until its virtual timer's deadline).
+ * @param hc       Dispatcher.
+ * @param guest    The VP's guest.
+ * @param vp       VP to block.
+ * @param deadline Absolute time, or ::HV_TIME_NEVER.
+ * @param fb       Out (may be NULL): scheduling feedback.
+ * @return ::HV_OK; or lib/vproc's status for a bad handle.
+ * @par Locking
+ * As hv_hvcall_dispatch().
+ */
+hv_status_t hv_hvcall_block_until(struct hv_hvcall *hc, hv_guest_id_t guest, hv_handle_t vp,
+				  hv_time_ns_t deadline, struct hv_sched_feedback *fb);
+
+/**
+ * @brief Wake every VP whose deadline is at or before @p now.
+ * @return Number of VPs woken.
+ * @par Locking
+ * Takes the dispatcher lock, then lib/vproc's; any CPU.
+ */
+uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now);
+
+/**
+ * @brief Earliest pending deadline, or ::HV_TIME_NEVER.
+ * @par Locking
+ * Takes the dispatcher lock.
+ */
+hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc);
+
+/**
+ * @brief Before running VP @p vp again: the status of the blocking call it
+ *        made, if one completed while it was off the CPU.
+ * @param hc     Dispatcher.
+ * @param vp     VP about to run.
+ * @param status Out: status to put in the guest's return register.
+ * @return true if @p status was set (write it back), false if the VP has no
+ *         pending blocking call.
+ * @par Locking
+ * Takes the dispatcher lock.
+ */
+bool hv_hvcall_resume(struct hv_hvcall *hc, hv_handle_t vp, hv_status_t *status);
+
+/** @brief Name of call number @p nr for logs ("VP_CREATE", ...), "?" if unknown. */
+const char *hv_hvcall_name(uint64_t nr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHVCORE_HVCALL_H */

@@ -1,0 +1,612 @@
+/*
+ * Hypercall dispatcher. Every argument a guest passes is checked before
+ * anything changes, so a refused call leaves no trace.
+ *
+ * The records and the deadline heap are guarded by the dispatcher lock.
+ * Calls that change a record together with a VP's scheduling state (block
+ * with a timeout, unblock, delete, exit) hold that lock across their
+ * lib/vproc call, so hv_hvcall_expire() and hv_hvcall_resume() on another
+ * CPU see both changes or neither. Lock order: dispatcher lock, then the
+ * registry lock, then the domain's CPU locks; nothing here is called with a
+ * lib/vproc lock held, so the order cannot invert.
+ *
+ * A record is indexed by its VP's pool slot and names the VP's handle, so a
+ * record left behind by a VP deleted elsewhere (directly through lib/vproc)
+ * never applies to the next VP in that slot: expiry of such a record asks
+ * lib/vproc to unblock a stale handle, which it refuses.
+ */
+#include <libhvcore/base/bits.h>
+#include <libhvcore/base/mem.h>
+#include <libhvcore/hvcall.h>
+#include <libhvcore/port/mem.h>
+#include <libhvcore/port/time.h>
+
+/* Bit of argument a<n> (1..6) in a call's set of used arguments. */
+#define ARG(n) (1u << ((n)-1u))
+
+/* Smallest executable range checked at a VP's entry: one instruction. */
+#define ENTRY_MIN_BYTES 4u
+/* Bytes below a new VP's stack top that must be writable: the first push. */
+#define STACK_MIN_BYTES 16u
+
+/* One hypercall being carried out. */
+struct call {
+	struct hv_hvcall *hc;
+	uint32_t cpu;
+	hv_guest_id_t guest;
+	hv_handle_t caller;
+	const uint64_t *a; /* a[0] is a1 */
+	uint64_t *ret;
+	struct hv_hvcall_result res;
+};
+
+/* Arguments call @p nr uses; false for a number no call has. */
+static bool call_args(uint64_t nr, unsigned *used)
+{
+	switch (nr) {
+	case HV_HC_ABI_VERSION:
+	case HV_HC_VP_SELF:
+	case HV_HC_VP_EXIT:
+	case HV_HC_VP_YIELD:
+		*used = 0;
+		return true;
+	case HV_HC_VP_CREATE:
+		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4) | ARG(5) | ARG(6);
+		return true;
+	case HV_HC_VP_BLOCK:
+	case HV_HC_VP_SET_PRIO:
+	case HV_HC_CONSOLE_WRITE:
+		*used = ARG(1) | ARG(2);
+		return true;
+	case HV_HC_VP_UNBLOCK:
+	case HV_HC_VP_DELETE:
+		*used = ARG(1);
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *hv_hvcall_name(uint64_t nr)
+{
+	switch (nr) {
+	case HV_HC_ABI_VERSION:
+		return "ABI_VERSION";
+	case HV_HC_VP_SELF:
+		return "VP_SELF";
+	case HV_HC_VP_CREATE:
+		return "VP_CREATE";
+	case HV_HC_VP_EXIT:
+		return "VP_EXIT";
+	case HV_HC_VP_BLOCK:
+		return "VP_BLOCK";
+	case HV_HC_VP_UNBLOCK:
+		return "VP_UNBLOCK";
+	case HV_HC_VP_YIELD:
+		return "VP_YIELD";
+	case HV_HC_VP_SET_PRIO:
+		return "VP_SET_PRIO";
+	case HV_HC_VP_DELETE:
+		return "VP_DELETE";
+	case HV_HC_CONSOLE_WRITE:
+		return "CONSOLE_WRITE";
+	default:
+		return "?";
+	}
+}
+
+/* ---- records (dispatcher lock held: the witness is the proof) ---- */
+
+static struct hv_hvcall_vp *record(const struct hv_hvcall *hc, hv_handle_t vp)
+{
+	uint32_t i = hv_handle_index(vp);
+
+	return i < hc->cfg.vp_cap ? &hc->cfg.records[i] : NULL;
+}
+
+/* The record of live VP @p vp, or NULL if its slot's record is another VP's. */
+static struct hv_hvcall_vp *record_of(const struct hv_hvcall *hc, const struct hv_spin_held *held,
+				      hv_handle_t vp)
+{
+	struct hv_hvcall_vp *rec = record(hc, vp);
+
+	(void)held;
+	return rec != NULL && hv_handle_eq(rec->vp, vp) ? rec : NULL;
+}
+
+/* A record that belongs to no VP; @p rec must not be queued. */
+static void record_clear(struct hv_hvcall_vp *rec)
+{
+	rec->vp = HV_HANDLE_INVALID;
+	rec->guest = HV_GUEST_NONE;
+	rec->deadline = HV_TIME_NEVER;
+	rec->waiting = false;
+	rec->wake_status = HV_OK;
+}
+
+static void record_reset(struct hv_hvcall *hc, const struct hv_spin_held *held,
+			 struct hv_hvcall_vp *rec)
+{
+	(void)held;
+	if (hv_heap_node_queued(&rec->timer))
+		(void)hv_heap_remove(&hc->deadlines, &rec->timer);
+	record_clear(rec);
+}
+
+hv_status_t hv_hvcall_init(struct hv_hvcall *hc, const struct hv_hvcall_config *cfg)
+{
+	hv_status_t st;
+
+	if (hc == NULL || cfg == NULL || cfg->vproc == NULL || cfg->records == NULL ||
+	    cfg->heap_slots == NULL || cfg->vp_cap == 0)
+		return HV_ERR_INVALID_ARG;
+	if (!hv_is_pow2(cfg->entry_align) || !hv_is_pow2(cfg->stack_align))
+		return HV_ERR_INVALID_ARG;
+	/* Fewer records than VP slots would leave VPs without one. An
+	 * uninitialised registry (cap 0) is allowed: init order is free. */
+	if (cfg->vp_cap < cfg->vproc->cfg.vp_cap)
+		return HV_ERR_INVALID_ARG;
+	st = hv_heap_init(&hc->deadlines, cfg->heap_slots, cfg->vp_cap);
+	if (st != HV_OK)
+		return st;
+	hc->cfg = *cfg;
+	hv_spin_init(&hc->lock);
+	for (uint32_t i = 0; i < cfg->vp_cap; i++) {
+		hv_heap_node_init(&cfg->records[i].timer);
+		record_clear(&cfg->records[i]);
+	}
+	return HV_OK;
+}
+
+/* ---- blocking ---- */
+
+/*
+ * Block @p vp, which belongs to @p guest, until @p deadline. The record is
+ * claimed only once lib/vproc confirms the handle, so a bad handle cannot
+ * clear another VP's pending timeout; push and block happen under one hold
+ * of the lock so expiry cannot pop the record before the VP is blocked.
+ */
+static hv_status_t block_self(struct hv_hvcall *hc, hv_guest_id_t guest, hv_handle_t vp,
+			      hv_time_ns_t deadline, struct hv_sched_feedback *fb)
+{
+	struct hv_hvcall_vp *rec = NULL;
+	struct hv_spin_held held;
+	struct hv_vp *v = NULL;
+	hv_status_t st;
+
+	held = hv_spin_lock(&hc->lock);
+	st = hv_vproc_lookup(hc->cfg.vproc, guest, vp, &v);
+	if (st == HV_OK) {
+		rec = record(hc, vp);
+		if (rec == NULL)
+			st = HV_ERR_INTERNAL; /* vp_cap was checked at init */
+	}
+	if (st == HV_OK) {
+		/* Whatever the slot held before is over: this VP runs now. */
+		record_reset(hc, &held, rec);
+		rec->vp = vp;
+		rec->guest = guest;
+		rec->deadline = deadline;
+		rec->waiting = true;
+		if (deadline != HV_TIME_NEVER)
+			st = hv_heap_push(&hc->deadlines, &rec->timer, deadline);
+	}
+	if (st == HV_OK)
+		st = hv_vproc_block(hc->cfg.vproc, guest, vp, fb);
+	if (st != HV_OK && rec != NULL)
+		record_reset(hc, &held, rec);
+	hv_spin_unlock(held);
+	return st;
+}
+
+hv_status_t hv_hvcall_block_until(struct hv_hvcall *hc, hv_guest_id_t guest, hv_handle_t vp,
+				  hv_time_ns_t deadline, struct hv_sched_feedback *fb)
+{
+	struct hv_sched_feedback f = {.status = HV_OK,
+				      .cpu = HV_CPU_NONE,
+				      .kicked = HV_CPU_NONE,
+				      .prio = HV_PRIO_NONE,
+				      .top_prio = HV_PRIO_NONE};
+	hv_status_t st;
+
+	if (hc == NULL)
+		return HV_ERR_INVALID_ARG;
+	st = block_self(hc, guest, vp, deadline, &f);
+	if (fb != NULL) {
+		f.status = st;
+		*fb = f;
+	}
+	return st;
+}
+
+uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now)
+{
+	struct hv_spin_held held;
+	uint32_t woken = 0;
+
+	if (hc == NULL)
+		return 0;
+	held = hv_spin_lock(&hc->lock);
+	/* Each record is queued at most once, so vp_cap pops empty the heap. */
+	for (uint32_t i = 0; i < hc->cfg.vp_cap; i++) {
+		struct hv_heap_node *n = hv_heap_peek(&hc->deadlines);
+		struct hv_sched_feedback fb;
+		struct hv_hvcall_vp *rec;
+
+		if (n == NULL || n->key > now)
+			break;
+		(void)hv_heap_pop(&hc->deadlines);
+		rec = HV_CONTAINER_OF(n, struct hv_hvcall_vp, timer);
+		rec->wake_status = HV_ERR_TIMEOUT;
+		/* The owner asks: the record names the guest the VP blocked for. */
+		if (hv_vproc_unblock(hc->cfg.vproc, rec->guest, rec->vp, &fb) != HV_OK)
+			record_clear(rec); /* deleted behind our back: nobody to resume */
+		else if (fb.done)
+			woken++;
+	}
+	hv_spin_unlock(held);
+	return woken;
+}
+
+hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc)
+{
+	const struct hv_heap_node *n;
+	struct hv_spin_held held;
+	hv_time_ns_t t;
+
+	if (hc == NULL)
+		return HV_TIME_NEVER;
+	held = hv_spin_lock(&hc->lock);
+	n = hv_heap_peek(&hc->deadlines);
+	t = n != NULL ? n->key : HV_TIME_NEVER;
+	hv_spin_unlock(held);
+	return t;
+}
+
+bool hv_hvcall_resume(struct hv_hvcall *hc, hv_handle_t vp, hv_status_t *status)
+{
+	struct hv_hvcall_vp *rec;
+	struct hv_spin_held held;
+	bool pending = false;
+
+	if (hc == NULL || status == NULL)
+		return false;
+	held = hv_spin_lock(&hc->lock);
+	rec = record_of(hc, &held, vp);
+	if (rec != NULL && rec->waiting) {
+		/* Woken before its deadline: the timeout must not fire later. */
+		if (hv_heap_node_queued(&rec->timer))
+			(void)hv_heap_remove(&hc->deadlines, &rec->timer);
+		*status = rec->wake_status;
+		rec->waiting = false;
+		rec->wake_status = HV_OK;
+		pending = true;
+	}
+	hv_spin_unlock(held);
+	return pending;
+}
+
+/* ---- the calls ---- */
+
+static bool resched_here(const struct call *c, const struct hv_sched_feedback *fb)
+{
+	return fb->resched && fb->cpu == c->cpu;
+}
+
+/*
+ * Decode a VP handle argument. 0 (::HV_HVCALL_SELF) names the caller where
+ * @p self_ok. A handle no pool slot could have issued (generation 0, index
+ * beyond the pool) is forged: refused as stale, as lib/vproc documents for
+ * forged handles (its handle table would say INVALID_ARG).
+ */
+static hv_status_t arg_handle(const struct call *c, uint64_t raw, bool self_ok, hv_handle_t *out)
+{
+	hv_handle_t h = {raw};
+
+	if (raw == HV_HVCALL_SELF) {
+		if (!self_ok)
+			return HV_ERR_INVALID_ARG;
+		*out = c->caller;
+		return HV_OK;
+	}
+	if (hv_handle_gen(h) == 0 || hv_handle_index(h) >= c->hc->cfg.vp_cap)
+		return HV_ERR_STALE_HANDLE;
+	*out = h;
+	return HV_OK;
+}
+
+static hv_status_t do_vp_create(struct call *c)
+{
+	struct hv_hvcall *hc = c->hc;
+	struct hv_vp_create_req req;
+	uint64_t entry = c->a[0], stack = c->a[1];
+	uint64_t entry_len;
+	hv_handle_t h = HV_HANDLE_INVALID;
+	hv_hpa_t hpa;
+	void *hva;
+	hv_status_t st;
+
+	if ((c->a[5] & ~(uint64_t)HV_VP_CREATE_FLAGS_ALL) != 0)
+		return HV_ERR_INVALID_ARG;
+	if (c->a[3] > UINT32_MAX)
+		return HV_ERR_RANGE;
+	if (!hv_is_aligned(entry, hc->cfg.entry_align) ||
+	    !hv_is_aligned(stack, hc->cfg.stack_align))
+		return HV_ERR_ALIGN;
+	/* Any translation failure means the guest cannot run code or push
+	 * there; the guest hears FAULT whatever the port's reason. */
+	entry_len = hc->cfg.entry_align > ENTRY_MIN_BYTES ? hc->cfg.entry_align : ENTRY_MIN_BYTES;
+	if (hv_port_guest_translate(c->guest, hv_gpa(entry), (size_t)entry_len, HV_ACCESS_EXEC,
+				    &hpa, &hva) != HV_OK)
+		return HV_ERR_FAULT;
+	if (stack < STACK_MIN_BYTES ||
+	    hv_port_guest_translate(c->guest, hv_gpa(stack - STACK_MIN_BYTES), STACK_MIN_BYTES,
+				    HV_ACCESS_RW, &hpa, &hva) != HV_OK)
+		return HV_ERR_FAULT;
+
+	req.entry = entry;
+	req.stack = stack;
+	req.arg = c->a[2];
+	req.prio = (uint32_t)c->a[3];
+	req.affinity = c->a[4];
+	req.start_blocked = (c->a[5] & HV_VP_CREATE_BLOCKED) != 0;
+	/* The new VP's record is claimed when it first blocks itself; a
+	 * leftover record in its slot names an older handle and is ignored. */
+	st = hv_vproc_create(hc->cfg.vproc, c->guest, &req, &h, &c->res.fb);
+	if (st != HV_OK)
+		return st;
+	c->res.created = h;
+	c->res.target = h;
+	c->ret[1] = h.raw;
+	if (resched_here(c, &c->res.fb))
+		c->res.action = HV_HVCALL_RESCHED;
+	return HV_OK;
+}
+
+/* Delete @p vp for the caller's guest and forget its record. */
+static hv_status_t delete_vp(struct call *c, hv_handle_t vp)
+{
+	struct hv_hvcall *hc = c->hc;
+	struct hv_hvcall_vp *rec;
+	struct hv_spin_held held;
+	hv_status_t st;
+
+	held = hv_spin_lock(&hc->lock);
+	st = hv_vproc_delete(hc->cfg.vproc, c->guest, vp, &c->res.fb);
+	if (st == HV_OK) {
+		rec = record_of(hc, &held, vp);
+		if (rec != NULL)
+			record_reset(hc, &held, rec);
+	}
+	hv_spin_unlock(held);
+	return st;
+}
+
+static hv_status_t do_vp_exit(struct call *c)
+{
+	hv_status_t st;
+
+	c->res.target = c->caller;
+	st = delete_vp(c, c->caller);
+	if (st == HV_OK) {
+		c->res.exited = true;
+		c->res.action = HV_HVCALL_RESCHED;
+	}
+	return st;
+}
+
+static hv_status_t do_vp_delete(struct call *c)
+{
+	hv_handle_t h;
+	hv_status_t st;
+
+	st = arg_handle(c, c->a[0], false, &h);
+	if (st != HV_OK)
+		return st;
+	c->res.target = h;
+	/* Its own handle is still "self": ending itself is VP_EXIT's job. */
+	if (hv_handle_eq(h, c->caller))
+		return HV_ERR_INVALID_ARG;
+	st = delete_vp(c, h);
+	if (st == HV_OK && resched_here(c, &c->res.fb))
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+static hv_status_t do_vp_yield(struct call *c)
+{
+	c->res.target = c->caller;
+	c->res.fb = hv_sched_yield(c->hc->cfg.vproc->cfg.domain, c->cpu);
+	if (c->res.fb.status == HV_OK)
+		c->res.action = HV_HVCALL_RESCHED;
+	return c->res.fb.status;
+}
+
+static hv_status_t do_vp_block(struct call *c)
+{
+	uint64_t timeout = c->a[1];
+	hv_time_ns_t deadline;
+	hv_handle_t h;
+	hv_status_t st;
+
+	st = arg_handle(c, c->a[0], true, &h);
+	if (st != HV_OK)
+		return st;
+	c->res.target = h;
+	if (!hv_handle_eq(h, c->caller)) {
+		/* Another VP gets no status back, so nothing could report its timeout. */
+		if (timeout != HV_HVCALL_FOREVER)
+			return HV_ERR_INVALID_ARG;
+		st = hv_vproc_block(c->hc->cfg.vproc, c->guest, h, &c->res.fb);
+		if (st == HV_OK && resched_here(c, &c->res.fb))
+			c->res.action = HV_HVCALL_RESCHED;
+		return st;
+	}
+	if (timeout == 0) {
+		st = do_vp_yield(c);
+		return st == HV_OK ? HV_ERR_TIMEOUT : st;
+	}
+	deadline = timeout == HV_HVCALL_FOREVER ? HV_TIME_NEVER
+						: hv_add_sat_u64(hv_port_time_now(), timeout);
+	st = block_self(c->hc, c->guest, c->caller, deadline, &c->res.fb);
+	if (st == HV_OK)
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+static hv_status_t do_vp_unblock(struct call *c)
+{
+	struct hv_hvcall *hc = c->hc;
+	struct hv_hvcall_vp *rec;
+	struct hv_spin_held held;
+	hv_handle_t h;
+	hv_status_t st;
+
+	st = arg_handle(c, c->a[0], false, &h);
+	if (st != HV_OK)
+		return st;
+	c->res.target = h;
+	held = hv_spin_lock(&hc->lock);
+	st = hv_vproc_unblock(hc->cfg.vproc, c->guest, h, &c->res.fb);
+	rec = st == HV_OK ? record_of(hc, &held, h) : NULL;
+	/* Still queued: woken before its deadline. Already popped: the
+	 * timeout won and its status stands. */
+	if (rec != NULL && hv_heap_node_queued(&rec->timer)) {
+		(void)hv_heap_remove(&hc->deadlines, &rec->timer);
+		rec->wake_status = HV_OK;
+	}
+	hv_spin_unlock(held);
+	if (st == HV_OK && resched_here(c, &c->res.fb))
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+static hv_status_t do_vp_set_prio(struct call *c)
+{
+	hv_handle_t h;
+	hv_status_t st;
+
+	st = arg_handle(c, c->a[0], true, &h);
+	if (st != HV_OK)
+		return st;
+	c->res.target = h;
+	if (c->a[1] > UINT32_MAX)
+		return HV_ERR_RANGE;
+	st = hv_vproc_set_prio(c->hc->cfg.vproc, c->guest, h, (uint32_t)c->a[1], &c->res.fb);
+	if (st == HV_OK && resched_here(c, &c->res.fb))
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+static bool console_printable(char ch)
+{
+	return (ch >= 0x20 && ch <= 0x7e) || ch == '\n' || ch == '\t';
+}
+
+static hv_status_t do_console_write(struct call *c)
+{
+	char buf[HV_HVCALL_CONSOLE_MAX];
+	uint64_t len = c->a[1];
+	hv_status_t st;
+
+	if (c->hc->cfg.console == NULL)
+		return HV_ERR_NOT_SUPPORTED;
+	if (len == 0)
+		return HV_OK;
+	if (len > HV_HVCALL_CONSOLE_MAX)
+		return HV_ERR_RANGE;
+	/* Copied first: the guest may change its buffer while we filter it. */
+	st = hv_port_guest_read(c->guest, hv_gpa(c->a[0]), buf, (size_t)len);
+	if (st != HV_OK)
+		return st;
+	/* Control bytes could drive the operator's terminal. */
+	for (size_t i = 0; i < (size_t)len; i++) {
+		if (!console_printable(buf[i]))
+			buf[i] = '?';
+	}
+	c->hc->cfg.console(c->hc->cfg.console_ctx, c->guest, c->caller, buf, (size_t)len);
+	c->ret[1] = len;
+	return HV_OK;
+}
+
+static hv_status_t do_call(struct call *c, uint64_t nr)
+{
+	switch (nr) {
+	case HV_HC_ABI_VERSION:
+		c->ret[1] = HV_HVCALL_ABI_VERSION;
+		return HV_OK;
+	case HV_HC_VP_SELF:
+		c->ret[1] = c->caller.raw;
+		c->ret[2] = c->guest;
+		return HV_OK;
+	case HV_HC_VP_CREATE:
+		return do_vp_create(c);
+	case HV_HC_VP_EXIT:
+		return do_vp_exit(c);
+	case HV_HC_VP_BLOCK:
+		return do_vp_block(c);
+	case HV_HC_VP_UNBLOCK:
+		return do_vp_unblock(c);
+	case HV_HC_VP_YIELD:
+		return do_vp_yield(c);
+	case HV_HC_VP_SET_PRIO:
+		return do_vp_set_prio(c);
+	case HV_HC_VP_DELETE:
+		return do_vp_delete(c);
+	case HV_HC_CONSOLE_WRITE:
+		return do_console_write(c);
+	default:
+		return HV_ERR_NOT_SUPPORTED;
+	}
+}
+
+hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_guest_id_t guest,
+				      hv_handle_t caller, struct hv_hvcall_frame *f,
+				      struct hv_hvcall_result *res)
+{
+	struct call c = {
+		.hc = hc,
+		.cpu = cpu,
+		.guest = guest,
+		.caller = caller,
+		.res = {.action = HV_HVCALL_RESUME,
+			.status = HV_OK,
+			.fb = {.status = HV_OK,
+			       .cpu = HV_CPU_NONE,
+			       .kicked = HV_CPU_NONE,
+			       .prio = HV_PRIO_NONE,
+			       .top_prio = HV_PRIO_NONE},
+			.created = HV_HANDLE_INVALID,
+			.target = HV_HANDLE_INVALID,
+			.exited = false},
+	};
+	unsigned used = 0;
+	hv_status_t st;
+
+	if (f == NULL) {
+		st = HV_ERR_INVALID_ARG;
+		goto out;
+	}
+	hv_memset(f->ret, 0, sizeof(f->ret));
+	c.a = f->a;
+	c.ret = f->ret;
+	if (hc == NULL) {
+		st = HV_ERR_INVALID_ARG;
+	} else if (!call_args(f->nr, &used)) {
+		st = HV_ERR_NOT_SUPPORTED;
+	} else {
+		st = HV_OK;
+		for (unsigned i = 0; i < HV_ARRAY_SIZE(f->a); i++) {
+			if ((used & ARG(i + 1u)) == 0 && f->a[i] != 0)
+				st = HV_ERR_INVALID_ARG;
+		}
+		if (st == HV_OK)
+			st = do_call(&c, f->nr);
+	}
+	f->ret[0] = (uint64_t)st;
+out:
+	c.res.status = st;
+	if (res != NULL)
+		*res = c.res;
+	return c.res.action;
+}
