@@ -1,0 +1,598 @@
+/*
+ * hvcore-arm64-virt: a bare-metal EL2 hypervisor for QEMU's virt board,
+ * built only from libhvcore (lib/vproc, lib/sched, lib/hvcall) and its arm64
+ * port. It boots two guests from images linked into it:
+ *
+ *  - rtos (thin): has no scheduler. Its boot VP asks for one VP per task
+ *    through the hypercall ABI, then ends. One task sends garbage hypercalls
+ *    and then touches memory it does not own.
+ *  - linux (full): a conventional guest with its own tiny scheduler that
+ *    time-slices two threads on one VP with its virtual timer; it prints its
+ *    boot banner through an emulated PL011 (trapped MMIO).
+ *
+ * Every VP of both guests is scheduled by priority by lib/sched's
+ * fixed-priority scheduler on every CPU, so the RTOS's urgent task preempts
+ * the conventional guest. When every guest has ended, the hypervisor powers
+ * the machine off through PSCI. Each transcript line starts with a stable
+ * tag in brackets that tests/e2e checks.
+ */
+#include <libhvcore/arm64/el2.h>
+#include <libhvcore/arm64/esr.h>
+#include <libhvcore/arm64/regs.h>
+#include <libhvcore/arm64/s2.h>
+#include <libhvcore/base/bits.h>
+#include <libhvcore/base/fmt.h>
+#include <libhvcore/base/mem.h>
+#include <libhvcore/event.h>
+#include <libhvcore/hvcall.h>
+#include <libhvcore/port/time.h>
+#include <libhvcore/sched.h>
+#include <libhvcore/sync/atomic.h>
+#include <libhvcore/sync/spinlock.h>
+#include <libhvcore/vproc.h>
+
+#define CPU_COUNT      2u
+#define VP_CAP	       16u
+#define GUEST_CAP      4u
+#define PRIO_LEVELS    8u
+#define GUEST_RAM_IPA  0x40000000ull
+#define GUEST_RAM_SIZE (2ull << 20)
+#define S2_POOL_PAGES  8u
+#define UART_IPA       0x09000000ull /* the emulated PL011 of full guests */
+#define UART_SIZE      0x1000ull
+
+/* Guest images, linked in by images.S. */
+extern const uint8_t guest_rtos_start[], guest_rtos_end[];
+extern const uint8_t guest_linux_start[], guest_linux_end[];
+
+/* ---- the platform description: data, not code ---- */
+
+struct guest_cfg {
+	hv_guest_id_t id;
+	struct hv_guest_desc desc;
+	const uint8_t *image;
+	const uint8_t *image_end;
+	uint32_t boot_prio;
+	uint64_t boot_affinity; /* domain CPUs of the boot VP */
+	bool emulated_uart;	/* trap-and-emulate a PL011 at UART_IPA */
+};
+
+static const struct guest_cfg guest_table[] = {
+	{
+		.id = 1,
+		.desc = {.name = "rtos",
+			 .kind = HV_GUEST_KIND_THIN,
+			 .prio_min = 1,
+			 .prio_max = 3,
+			 .vp_quota = 8,
+			 .affinity = 0,
+			 .weight = 1,
+			 .privileged = false},
+		.image = guest_rtos_start,
+		.image_end = guest_rtos_end,
+		.boot_prio = 2,
+		.boot_affinity = 1u << 0,
+		.emulated_uart = false,
+	},
+	{
+		.id = 2,
+		.desc = {.name = "linux",
+			 .kind = HV_GUEST_KIND_FULL,
+			 .prio_min = 4,
+			 .prio_max = 6,
+			 .vp_quota = 1,
+			 .affinity = 1u << 1,
+			 .weight = 1,
+			 .privileged = false},
+		.image = guest_linux_start,
+		.image_end = guest_linux_end,
+		.boot_prio = 4,
+		.boot_affinity = 1u << 1,
+		.emulated_uart = true,
+	},
+};
+
+#define GUEST_COUNT HV_ARRAY_SIZE(guest_table)
+
+/* ---- hypervisor state: all static, no heap ---- */
+
+static _Alignas(2u << 20) uint8_t guest_ram[GUEST_COUNT][GUEST_RAM_SIZE];
+static _Alignas(4096) uint8_t s2_pool[GUEST_COUNT][S2_POOL_PAGES][4096];
+static struct hv_arm64_s2 s2[GUEST_COUNT];
+
+static struct hv_sched_domain domain;
+static struct hv_sched_cpu sched_cpus[CPU_COUNT];
+/* Room for any built-in scheduler's per-CPU state (fp needs 65 KiB, BVT 155 KiB). */
+static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[CPU_COUNT * HV_SCHED_CPU_PRIV_MAX];
+static struct hv_vproc vproc;
+static struct hv_vp vps[VP_CAP];
+static struct hv_htab_slot vp_slots[VP_CAP];
+static struct hv_vproc_guest vproc_guests[GUEST_CAP];
+static struct hv_hvcall hvcall;
+static struct hv_hvcall_vp hvcall_records[VP_CAP];
+static struct hv_heap_node *hvcall_heap[VP_CAP];
+
+/* Per VP pool slot: its vCPU and the handle it was set up for. */
+struct vp_ctx {
+	struct hv_arm64_vcpu vcpu;
+	hv_handle_t owner;
+	bool live;
+};
+static struct vp_ctx ctx[VP_CAP];
+
+/* Emulated UART line buffers (one per guest). */
+struct uart_line {
+	char buf[120];
+	uint32_t len;
+};
+static struct uart_line uart[GUEST_COUNT];
+
+static _Atomic uint32_t guests_left;
+static hv_time_ns_t boot_time;
+
+static const struct guest_cfg *guest_cfg(hv_guest_id_t id)
+{
+	for (uint32_t i = 0; i < GUEST_COUNT; i++)
+		if (guest_table[i].id == id)
+			return &guest_table[i];
+	return NULL;
+}
+
+static uint32_t guest_slot(hv_guest_id_t id)
+{
+	for (uint32_t i = 0; i < GUEST_COUNT; i++)
+		if (guest_table[i].id == id)
+			return i;
+	return 0;
+}
+
+static const char *guest_name(hv_guest_id_t id)
+{
+	const struct guest_cfg *g = guest_cfg(id);
+	return g ? g->desc.name : "?";
+}
+
+static unsigned vp_no(hv_handle_t h)
+{
+	return (unsigned)hv_handle_index(h);
+}
+
+/* ---- console sink of lib/hvcall: one tagged transcript line per line ---- */
+
+static void console_sink(void *c, hv_guest_id_t guest, hv_handle_t vp, const char *buf, size_t len)
+{
+	(void)c;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || buf[i] == '\n') {
+			if (i > start)
+				hv_arm64_printf("[%s/vp#%u] %.*s\n", guest_name(guest), vp_no(vp),
+						(int)(i - start), buf + start);
+			start = i + 1;
+		}
+	}
+}
+
+/* ---- guests ---- */
+
+static void guest_done(hv_guest_id_t guest)
+{
+	if (hv_vproc_guest_unregister(&vproc, guest) != HV_OK)
+		return; /* VPs left */
+	hv_arm64_printf("[guest] %s: every VP has ended; guest removed\n", guest_name(guest));
+	if (atomic_fetch_sub_explicit(&guests_left, 1, memory_order_acq_rel) == 1) {
+		hv_time_ns_t t = hv_port_time_now() - boot_time;
+		hv_arm64_printf("[halt] all guests ended after %lu us; PSCI SYSTEM_OFF\n",
+				(unsigned long)(t / 1000));
+		hv_arm64_system_off();
+	}
+}
+
+static void guest_create(uint32_t i)
+{
+	const struct guest_cfg *g = &guest_table[i];
+	struct hv_arm64_s2_config sc = {
+		.pool = s2_pool[i],
+		.pool_pages = S2_POOL_PAGES,
+		.ipa_bits = 32,
+		.pa_bits = 40,
+		.hva_offset = 0,
+	};
+	size_t image_size = (size_t)(g->image_end - g->image);
+	hv_status_t st = hv_arm64_s2_init(&s2[i], &sc);
+	if (st == HV_OK)
+		st = hv_arm64_s2_map(&s2[i], hv_gpa(GUEST_RAM_IPA),
+				     hv_hpa((uint64_t)(uintptr_t)guest_ram[i]), GUEST_RAM_SIZE,
+				     HV_ARM64_S2_RWX);
+	if (st == HV_OK)
+		st = hv_arm64_guest_attach(g->id, &s2[i]);
+	if (st == HV_OK)
+		st = hv_vproc_guest_register(&vproc, g->id, &g->desc);
+	if (st == HV_OK && image_size > GUEST_RAM_SIZE / 2)
+		st = HV_ERR_NO_SPACE;
+	if (st != HV_OK) {
+		hv_arm64_printf("[panic] guest %s: %s\n", g->desc.name, hv_status_str(st));
+		hv_arm64_panic("guest set-up failed");
+	}
+	hv_memcpy(guest_ram[i], g->image, image_size);
+	hv_arm64_printf("[guest] %s: created (id %u, %s, priorities %u-%u, %lu KiB at IPA %#lx, "
+			"image %lu bytes)\n",
+			g->desc.name, (unsigned)g->id,
+			g->desc.kind == HV_GUEST_KIND_THIN ? "thin: a VP per task"
+							   : "full: its own scheduler",
+			(unsigned)g->desc.prio_min, (unsigned)g->desc.prio_max,
+			(unsigned long)(GUEST_RAM_SIZE >> 10), (unsigned long)GUEST_RAM_IPA,
+			(unsigned long)image_size);
+
+	/* The boot VP starts at the image's first byte with the stack at the top of RAM. */
+	struct hv_vp_create_req req = {
+		.entry = GUEST_RAM_IPA,
+		.stack = GUEST_RAM_IPA + GUEST_RAM_SIZE,
+		.arg = 0,
+		.prio = g->boot_prio,
+		.affinity = g->boot_affinity,
+		.start_blocked = false,
+	};
+	hv_handle_t h;
+	st = hv_vproc_create(&vproc, g->id, &req, &h, NULL);
+	if (st != HV_OK) {
+		hv_arm64_printf("[panic] guest %s boot VP: %s\n", g->desc.name, hv_status_str(st));
+		hv_arm64_panic("guest set-up failed");
+	}
+	hv_arm64_printf("[vp] %s: vp#%u created for the boot CPU (prio %u)\n", g->desc.name,
+			vp_no(h), (unsigned)g->boot_prio);
+}
+
+/* ---- vCPU contexts ---- */
+
+static struct vp_ctx *ctx_for(struct hv_vp *vp)
+{
+	uint32_t idx = hv_handle_index(vp->handle);
+	struct vp_ctx *c = &ctx[idx];
+	if (c->live && hv_handle_eq(c->owner, vp->handle))
+		return c;
+	/* A new VP in a recycled slot: wait until no CPU still has the old one loaded. */
+	while (atomic_load_explicit(&c->vcpu.loaded_cpu, memory_order_acquire) >= 0 && c->live)
+		__asm__ volatile("yield");
+	if (c->live)
+		hv_arm64_vcpu_release(&c->vcpu);
+	if (hv_arm64_vcpu_init(&c->vcpu, vp->guest, idx, vp->entry, vp->stack, vp->arg) != HV_OK)
+		hv_arm64_panic("vcpu table full");
+	c->owner = vp->handle;
+	c->live = true;
+	return c;
+}
+
+/* The VP running on this CPU ended (exit or fault): forget its vCPU. */
+static void ctx_end(struct vp_ctx *c)
+{
+	if (hv_arm64_vcpu_loaded() == &c->vcpu)
+		hv_arm64_vcpu_put();
+	hv_arm64_vcpu_release(&c->vcpu);
+	c->live = false;
+}
+
+/* ---- exits ---- */
+
+struct cpu_state {
+	uint32_t cpu;
+	struct hv_sched_entity *cur;
+	bool resched;
+};
+
+static void stop_vp(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c, const char *why)
+{
+	hv_guest_id_t guest = vp->guest;
+	hv_handle_t h = vp->handle;
+	hv_arm64_printf("[fault] %s/vp#%u: %s; VP stopped\n", guest_name(guest), vp_no(h), why);
+	(void)hv_vproc_delete(&vproc, guest, h, NULL);
+	ctx_end(c);
+	cs->resched = true;
+	hv_arm64_printf("[vp] %s: vp#%u deleted\n", guest_name(guest), vp_no(h));
+	guest_done(guest);
+}
+
+static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
+			 const struct hv_event *ev)
+{
+	struct hv_arm64_vcpu *v = &c->vcpu;
+	hv_guest_id_t guest = vp->guest;
+	hv_handle_t self = vp->handle;
+	if (ev->u.hypercall.imm != HV_HVC_IMM) {
+		v->regs.x[0] = HV_ERR_NOT_SUPPORTED;
+		return;
+	}
+	struct hv_hvcall_frame f = {.nr = v->regs.x[0]};
+	for (uint32_t i = 0; i < 6; i++)
+		f.a[i] = v->regs.x[i + 1];
+	struct hv_hvcall_result res;
+	hv_hvcall_action_t act = hv_hvcall_dispatch(&hvcall, cs->cpu, guest, self, &f, &res);
+	if (res.exited) {
+		hv_arm64_printf("[vp] %s: vp#%u exited (task ended); VP deleted\n",
+				guest_name(guest), vp_no(self));
+		ctx_end(c);
+		cs->resched = true;
+		guest_done(guest);
+		return;
+	}
+	for (uint32_t i = 0; i < 4; i++)
+		v->regs.x[i] = f.ret[i];
+	if (f.nr == HV_HC_VP_CREATE && res.status == HV_OK)
+		hv_arm64_printf(
+			"[vp] %s: vp#%u created for a task by vp#%u (prio %u, entry %#lx)\n",
+			guest_name(guest), vp_no(res.created), vp_no(self), (unsigned)f.a[3],
+			(unsigned long)f.a[0]);
+	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT))
+		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
+				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
+				hv_status_str(res.status));
+	if (act == HV_HVCALL_RESCHED)
+		cs->resched = true;
+}
+
+static void uart_emulate(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
+			 const struct hv_event *ev)
+{
+	struct hv_arm64_vcpu *v = &c->vcpu;
+	const struct hv_event_access *a = &ev->u.access;
+	uint64_t off = a->addr - UART_IPA;
+	if (!a->syndrome_valid) {
+		stop_vp(cs, vp, c, "MMIO access the hypervisor cannot decode");
+		return;
+	}
+	if (a->write) {
+		struct uart_line *l = &uart[guest_slot(vp->guest)];
+		char ch = (char)hv_arm64_vcpu_reg(v, a->reg);
+		if (off == 0x00) { /* UARTDR */
+			if (ch == '\n' || l->len == sizeof(l->buf)) {
+				hv_arm64_printf("[%s/uart] %.*s\n", guest_name(vp->guest),
+						(int)l->len, l->buf);
+				l->len = 0;
+			}
+			if (ch != '\n')
+				l->buf[l->len++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+		}
+	} else {
+		/* UARTFR and everything else read as 0: never busy, never full. */
+		uint64_t val = 0;
+		(void)hv_arm64_mmio_read_value(a, 0, &val);
+		hv_arm64_vcpu_set_reg(v, a->reg, val);
+	}
+	hv_arm64_vcpu_skip(v);
+}
+
+static void do_wfi(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c)
+{
+	struct hv_arm64_vcpu *v = &c->vcpu;
+	hv_arm64_vcpu_skip(v);
+	/* Save it to read its timer and list registers while it is not loaded. */
+	hv_arm64_vcpu_put();
+	if (hv_arm64_vcpu_irq_pending(v))
+		return; /* WFI completes at once with an interrupt pending, masked or not */
+	hv_time_ns_t deadline = hv_arm64_vcpu_vtimer_deadline(v);
+	if (deadline != HV_TIME_NEVER && deadline <= hv_port_time_now())
+		return;
+	(void)hv_hvcall_block_until(&hvcall, vp->guest, vp->handle, deadline, NULL);
+	cs->resched = true;
+}
+
+static void do_smc(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c)
+{
+	/* A guest's firmware calls: PSCI_VERSION and CPU_OFF; the rest is not supported. */
+	struct hv_arm64_vcpu *v = &c->vcpu;
+	hv_arm64_vcpu_skip(v);
+	uint64_t fn = v->regs.x[0];
+	if (fn == HV_ARM64_PSCI_VERSION) {
+		v->regs.x[0] = 0x10000; /* 1.0 */
+	} else if (fn == HV_ARM64_PSCI_CPU_OFF) {
+		hv_guest_id_t guest = vp->guest;
+		hv_handle_t h = vp->handle;
+		(void)hv_vproc_delete(&vproc, guest, h, NULL);
+		ctx_end(c);
+		cs->resched = true;
+		hv_arm64_printf("[vp] %s: vp#%u powered off (PSCI CPU_OFF); VP deleted\n",
+				guest_name(guest), vp_no(h));
+		guest_done(guest);
+	} else {
+		v->regs.x[0] = (uint64_t)HV_ARM64_PSCI_NOT_SUPPORTED;
+	}
+}
+
+static void handle_sync(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
+			const struct hv_arm64_exit *x)
+{
+	struct hv_event ev = {.origin = {vp->guest, vp->handle, HV_EVENT_VMM_NONE}};
+	char why[96];
+	(void)hv_arm64_esr_decode(x->esr, x->far, x->hpfar, &ev);
+	switch (ev.type) {
+	case HV_EVENT_HYPERCALL:
+		do_hypercall(cs, vp, c, &ev);
+		return;
+	case HV_EVENT_MMIO:
+		if (guest_cfg(vp->guest)->emulated_uart && ev.u.access.addr >= UART_IPA &&
+		    ev.u.access.addr < UART_IPA + UART_SIZE) {
+			uart_emulate(cs, vp, c, &ev);
+			return;
+		}
+		hv_snprintf(why, sizeof(why),
+			    "stage-2 fault: %s of %u bytes at IPA %#lx (not its memory)",
+			    ev.u.access.write ? "write" : "read", (unsigned)ev.u.access.size,
+			    (unsigned long)ev.u.access.addr);
+		stop_vp(cs, vp, c, why);
+		return;
+	case HV_EVENT_PRIV_INSN:
+		if (ev.u.insn.insn == HV_INSN_WFI) {
+			do_wfi(cs, vp, c);
+			return;
+		}
+		if (ev.u.insn.insn == HV_INSN_SMC) {
+			do_smc(cs, vp, c);
+			return;
+		}
+		if (ev.u.insn.insn == HV_INSN_FP) {
+			stop_vp(cs, vp, c, "FP/SIMD use (not allowed in guests)");
+			return;
+		}
+		hv_arm64_vcpu_skip(&c->vcpu);
+		return;
+	case HV_EVENT_MSR:
+		hv_snprintf(why, sizeof(why), "trapped system register access (%#x)",
+			    (unsigned)ev.u.msr.index);
+		stop_vp(cs, vp, c, why);
+		return;
+	default:
+		hv_snprintf(why, sizeof(why), "exception EC %#x ISS %#x at %#lx",
+			    (unsigned)ev.u.exception.code, (unsigned)ev.u.exception.info,
+			    (unsigned long)c->vcpu.regs.pc);
+		stop_vp(cs, vp, c, why);
+		return;
+	}
+}
+
+/* ---- the per-CPU loop ---- */
+
+static void handle_irqs(struct cpu_state *cs)
+{
+	struct hv_arm64_irqs irqs = {0};
+	hv_arm64_irq_poll(&irqs);
+	uint32_t woken = 0;
+	if (irqs.timers & (1u << HV_ARM64_TIMER_EMBEDDER))
+		woken = hv_hvcall_expire(&hvcall, hv_port_time_now());
+	/* A VP woken here may preempt this CPU's: the tick reports that too. */
+	if ((irqs.timers & (1u << HV_ARM64_TIMER_LIB)) || irqs.kick || woken) {
+		struct hv_sched_feedback fb = hv_sched_tick(&domain, cs->cpu);
+		if (fb.resched)
+			cs->resched = true;
+	}
+}
+
+static void report_preemption(uint32_t cpu, struct hv_sched_entity *prev,
+			      struct hv_sched_entity *next)
+{
+	if (!prev || !next || prev == next || prev->state != HV_SCHED_READY)
+		return;
+	uint32_t pp = hv_sched_eff_prio(prev), np = hv_sched_eff_prio(next);
+	if (np >= pp)
+		return;
+	struct hv_vp *a = hv_vproc_from_entity(next), *b = hv_vproc_from_entity(prev);
+	hv_arm64_printf("[sched] cpu%u: %s/vp#%u (p%u) preempts %s/vp#%u (p%u)\n", (unsigned)cpu,
+			guest_name(a->guest), vp_no(a->handle), (unsigned)np, guest_name(b->guest),
+			vp_no(b->handle), (unsigned)pp);
+}
+
+static _Noreturn void run_loop(uint32_t cpu)
+{
+	struct cpu_state cs = {.cpu = cpu, .cur = NULL, .resched = true};
+	for (;;) {
+		handle_irqs(&cs);
+		if (cs.resched) {
+			struct hv_sched_entity *prev = cs.cur;
+			cs.resched = false;
+			if (hv_sched_schedule(&domain, cpu, &cs.cur) != HV_OK)
+				hv_arm64_printf(
+					"[sched] cpu%u: scheduler picked an invalid VP; idling\n",
+					(unsigned)cpu);
+			report_preemption(cpu, prev, cs.cur);
+			(void)hv_vproc_reap(&vproc);
+		}
+		hv_arm64_timer_set(HV_ARM64_TIMER_EMBEDDER, hv_hvcall_next_deadline(&hvcall));
+		if (!cs.cur) {
+			hv_arm64_vcpu_put();
+			hv_arm64_cpu_idle();
+			cs.resched = true;
+			continue;
+		}
+		struct hv_vp *vp = hv_vproc_from_entity(cs.cur);
+		struct vp_ctx *c = ctx_for(vp);
+		hv_status_t wake;
+		if (hv_hvcall_resume(&hvcall, vp->handle, &wake))
+			c->vcpu.regs.x[0] = (uint64_t)wake;
+		hv_arm64_vcpu_load(&c->vcpu);
+		struct hv_arm64_exit x;
+		hv_arm64_vcpu_run(&x);
+		switch (x.kind) {
+		case HV_ARM64_EXIT_IRQ:
+			break;
+		case HV_ARM64_EXIT_SYNC:
+			handle_sync(&cs, vp, c, &x);
+			break;
+		default:
+			stop_vp(&cs, vp, c, "asynchronous abort or AArch32 state");
+			break;
+		}
+	}
+}
+
+/* ---- entry points called by the port ---- */
+
+void hv_arm64_main(void)
+{
+	boot_time = hv_port_time_now();
+	hv_status_t st = hv_arm64_init(CPU_COUNT);
+	if (st != HV_OK)
+		hv_arm64_panic("port init failed");
+	uint64_t el2_id;
+	__asm__ volatile("mrs %0, CurrentEL" : "=r"(el2_id));
+	hv_arm64_printf("[boot] libhvcore arm64-virt: EL%u, %u CPUs, GICv3, counter %lu Hz\n",
+			(unsigned)((el2_id >> 2) & 3), CPU_COUNT,
+			(unsigned long)hv_arm64_counter_hz());
+
+	struct hv_sched_domain_config dc = {
+		.ops = &hv_sched_fp_ops,
+		.cpu_count = CPU_COUNT,
+		.port_cpus = NULL,
+		.cpus = sched_cpus,
+		.priv_storage = sched_priv,
+		.priv_storage_size = sizeof(sched_priv),
+		.prio_levels = PRIO_LEVELS,
+		.default_slice_ns = HV_MS(4),
+		.balance = true,
+	};
+	struct hv_vproc_config vc = {
+		.domain = &domain,
+		.vps = vps,
+		.slots = vp_slots,
+		.vp_cap = VP_CAP,
+		.guests = vproc_guests,
+		.guest_cap = GUEST_CAP,
+	};
+	struct hv_hvcall_config hc = {
+		.vproc = &vproc,
+		.records = hvcall_records,
+		.heap_slots = hvcall_heap,
+		.vp_cap = VP_CAP,
+		.entry_align = 4,
+		.stack_align = 16,
+		.console = console_sink,
+		.console_ctx = NULL,
+	};
+	st = hv_sched_domain_init(&domain, &dc);
+	if (st == HV_OK)
+		st = hv_vproc_init(&vproc, &vc);
+	if (st == HV_OK)
+		st = hv_hvcall_init(&hvcall, &hc);
+	if (st != HV_OK) {
+		hv_arm64_printf("[panic] library set-up: %s\n", hv_status_str(st));
+		hv_arm64_panic("library set-up failed");
+	}
+	hv_arm64_printf("[boot] scheduler: fixed-priority (lib/sched), %u levels, slice 4 ms\n",
+			PRIO_LEVELS);
+
+	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++) {
+		if (hv_arm64_cpu_start(cpu, cpu) != HV_OK ||
+		    hv_arm64_cpu_wait_online(cpu, HV_S(5)) != HV_OK)
+			hv_arm64_panic("secondary CPU did not come up");
+	}
+	atomic_store_explicit(&guests_left, (uint32_t)GUEST_COUNT, memory_order_release);
+	for (uint32_t i = 0; i < GUEST_COUNT; i++)
+		guest_create(i);
+	run_loop(0);
+}
+
+void hv_arm64_secondary_main(uint32_t cpu)
+{
+	hv_arm64_cpu_online();
+	hv_arm64_printf("[cpu] cpu%u online (PSCI CPU_ON, MPIDR affinity %#lx)\n", (unsigned)cpu,
+			(unsigned long)hv_arm64_mpidr());
+	run_loop(cpu);
+}

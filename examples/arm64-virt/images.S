@@ -1,0 +1,12 @@
+/* The guest images, linked into the hypervisor as data. */
+	.section .rodata.guests, "a"
+	.balign 16
+	.global guest_rtos_start, guest_rtos_end
+guest_rtos_start:
+	.incbin GUEST_RTOS_BIN
+guest_rtos_end:
+	.balign 16
+	.global guest_linux_start, guest_linux_end
+guest_linux_start:
+	.incbin GUEST_LINUX_BIN
+guest_linux_end:
