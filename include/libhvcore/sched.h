@@ -63,6 +63,7 @@
 #define LIBHVCORE_SCHED_H
 
 #include <libhvcore/base/list.h>
+#include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
 
@@ -79,7 +80,7 @@ extern "C" {
 /** @brief Affinity mask allowing every CPU. */
 #define HV_AFFINITY_ALL UINT64_MAX
 /** @brief Version of ::hv_sched_ops; a table with another value is refused. */
-#define HV_SCHED_ABI_VERSION 1u
+#define HV_SCHED_ABI_VERSION 2u
 /** @brief Bytes of scheduler-private state in each entity. */
 #define HV_SCHED_ENTITY_PRIV_SIZE 64u
 /**
@@ -130,6 +131,25 @@ struct hv_sched_params {
 /** @brief Largest ::hv_sched_params::weight. */
 #define HV_SCHED_MAX_WEIGHT 65536u
 
+/**
+ * @brief An entity's scheduler state in a form any scheduler can import:
+ *        what a runtime scheduler change carries across.
+ *
+ * The parameters travel unchanged. Beyond them, each scheduler exports what
+ * it has and imports what it understands: a fair-share scheduler (BVT)
+ * exports its virtual time as a lag against its CPU's virtual clock, in
+ * nanoseconds of weighted run time, so the entity keeps its place (ahead
+ * of or behind its peers) in a scheduler with a different clock; a
+ * slice-based scheduler exports what is left of the current slice. A
+ * scheduler without the notion exports 0 and ignores it on import.
+ */
+struct hv_sched_portable {
+	struct hv_sched_params params; /**< Parameters, as set. */
+	int64_t lag_ns;		       /**< Fair-share lag: > 0 ahead of its CPU's peers
+					    (it has had more than its share), < 0 behind. */
+	hv_time_ns_t slice_left_ns;    /**< Rest of the current slice; 0: a fresh one. */
+};
+
 struct hv_sched_domain;
 
 /**
@@ -155,6 +175,7 @@ struct hv_sched_entity {
 	hv_time_ns_t runtime_ns;		/**< Total CPU time consumed. */
 	uint64_t switches_in;			/**< Times it was switched in. */
 	struct hv_list link;			/**< Queue link, for the scheduler's use. */
+	struct hv_list member; /**< On its CPU's member list while bound (the domain's use). */
 	_Alignas(8) uint8_t priv[HV_SCHED_ENTITY_PRIV_SIZE]; /**< Scheduler-private state. */
 };
 
@@ -261,18 +282,29 @@ struct hv_sched_ops {
 	struct hv_sched_entity *(*steal_candidate)(struct hv_sched_domain *d, void *cpu_priv,
 						   hv_cpu_t thief);
 	/**
-	 * @brief Optional: copy scheduler-private state of @p e into portable
-	 *        form before the entity leaves this scheduler.
+	 * @brief Optional: describe @p e's scheduler-private state in portable
+	 *        form (a runtime scheduler change). Must not change anything:
+	 *        if the change fails, this scheduler carries on as before.
+	 *        NULL: the change exports the parameters only.
+	 * @param d        Domain.
+	 * @param cpu_priv State of the entity's CPU.
+	 * @param e        Entity (READY, BLOCKED or RUNNING), its CPU locked.
+	 * @param now      Current time.
+	 * @param out      Out: portable state; params are filled in already.
 	 */
-	void (*export_state)(struct hv_sched_domain *d, const struct hv_sched_entity *e,
-			     struct hv_sched_params *out);
+	void (*export_state)(const struct hv_sched_domain *d, const void *cpu_priv,
+			     const struct hv_sched_entity *e, hv_time_ns_t now,
+			     struct hv_sched_portable *out);
 	/**
 	 * @brief Optional: as entity_init(), but starting from the portable
-	 *        state another scheduler exported (the runtime scheduler
-	 *        change moves entities with it). NULL: entity_init() is used.
+	 *        state another scheduler exported. Called after cpu_init() on
+	 *        the entity's CPU and before the entity is enqueued (if READY).
+	 *        NULL: entity_init() is used.
+	 * @return ::HV_OK, or an error that makes the change roll back.
 	 */
-	void (*import_state)(struct hv_sched_domain *d, struct hv_sched_entity *e,
-			     const struct hv_sched_params *in, hv_time_ns_t now);
+	hv_status_t (*import_state)(struct hv_sched_domain *d, void *cpu_priv,
+				    struct hv_sched_entity *e, const struct hv_sched_portable *in,
+				    hv_time_ns_t now);
 	/**
 	 * @brief Optional: running entity @p curr gives the CPU up
 	 *        (hv_sched_yield()). It is put back with @c preempted true at the
@@ -293,8 +325,28 @@ struct hv_sched_cpu {
 	uint64_t switches;		      /**< Context switches done. */
 	uint64_t steals;		      /**< Entities pulled from other CPUs. */
 	void *priv;			      /**< Scheduler's per-CPU state. */
-	hv_time_ns_t armed;		      /**< Deadline last armed on the port timer. */
+	void *spare;		/**< Storage the next scheduler initialises (runtime change). */
+	hv_time_ns_t armed;	/**< Deadline last armed on the port timer. */
+	struct hv_list members; /**< Every entity bound to this CPU, in binding order. */
+	uint32_t member_count;	/**< Entities on @c members. */
+	/** Since when the scheduler idles this CPU with entities ready (0: it does not). */
+	hv_time_ns_t stall_since;
 };
+
+/**
+ * @brief How a domain reaches its active scheduler (seed 000 claims 4-6).
+ *
+ * All three route every scheduling request to the active scheduler; a
+ * runtime change updates what they go through while every CPU is parked.
+ */
+typedef enum hv_sched_activation {
+	/** Requests dereference the domain's pointer to the active function array. */
+	HV_SCHED_ACT_FNPTR = 0,
+	/** Requests look the active scheduler up by identifier in a table. */
+	HV_SCHED_ACT_ID = 1,
+	/** The active scheduler's function addresses are patched into the domain's call table. */
+	HV_SCHED_ACT_PATCHED = 2
+} hv_sched_activation_t;
 
 /** @brief Configuration of hv_sched_domain_init(); storage belongs to the caller. */
 struct hv_sched_domain_config {
@@ -308,18 +360,54 @@ struct hv_sched_domain_config {
 	uint32_t prio_levels;	       /**< Global priority range, 1 .. 4096. */
 	hv_time_ns_t default_slice_ns; /**< Slice when an entity's is 0; > 0. */
 	bool balance;		       /**< Pull work to idle CPUs (if the scheduler can). */
+	/** Second per-CPU storage of the same size, for a runtime change; NULL: no change. */
+	void *spare_storage;
+	size_t spare_storage_size;	  /**< Bytes at @c spare_storage (as priv_storage_size). */
+	hv_sched_activation_t activation; /**< How requests reach the scheduler. */
+	/** ::HV_SCHED_ACT_ID: the table of schedulers by identifier (the manager's). */
+	const struct hv_sched_ops *const *id_table;
+	uint32_t id_count; /**< Entries in @c id_table. */
+	uint32_t id;	   /**< ::HV_SCHED_ACT_ID: identifier of @c ops in @c id_table. */
 };
 
 /** @brief A scheduling domain. Initialise with hv_sched_domain_init(); fields are private. */
 struct hv_sched_domain {
-	const struct hv_sched_ops *ops; /**< Active scheduler. */
-	struct hv_sched_cpu *cpus;	/**< Per-CPU state. */
-	uint32_t cpu_count;		/**< Number of CPUs. */
-	uint32_t prio_levels;		/**< Global priority range. */
-	hv_time_ns_t default_slice_ns;	/**< Default slice. */
-	bool balance;			/**< Load balancing on. */
-	_Atomic uint32_t entities;	/**< Entities attached (any state but DETACHED). */
+	const struct hv_sched_ops *ops;	  /**< Active scheduler. */
+	struct hv_sched_cpu *cpus;	  /**< Per-CPU state. */
+	uint32_t cpu_count;		  /**< Number of CPUs. */
+	uint32_t prio_levels;		  /**< Global priority range. */
+	hv_time_ns_t default_slice_ns;	  /**< Default slice. */
+	bool balance;			  /**< Load balancing on. */
+	_Atomic uint32_t entities;	  /**< Entities attached (any state but DETACHED). */
+	hv_sched_activation_t activation; /**< How requests reach the scheduler. */
+	const struct hv_sched_ops *const *id_table; /**< ::HV_SCHED_ACT_ID table. */
+	uint32_t id_count;			    /**< Entries in @c id_table. */
+	_Atomic uint32_t id;			    /**< ::HV_SCHED_ACT_ID: active identifier. */
+	struct hv_sched_ops patched; /**< ::HV_SCHED_ACT_PATCHED: the patched call table. */
+	size_t priv_stride;	     /**< Bytes of per-CPU storage per CPU. */
+	_Atomic uint32_t ceasing;    /**< A change asks every CPU to park. */
+	_Atomic uint32_t parked;     /**< CPUs parked for the change in progress. */
+	_Atomic uint64_t changes;    /**< Completed changes (a parked CPU waits for it to move). */
+	_Atomic uint32_t bad_picks;  /**< Picks hv_sched_schedule() refused (watchdog input). */
+	_Atomic hv_time_ns_t first_parked; /**< When the first CPU parked for this change. */
+	_Atomic hv_time_ns_t last_resumed; /**< When the last parked CPU resumed. */
 };
+
+/**
+ * @brief The ops table requests of @p d go through, by its activation mechanism.
+ * @param d Domain.
+ */
+static inline const struct hv_sched_ops *hv_sched_active(const struct hv_sched_domain *d)
+{
+	switch (d->activation) {
+	case HV_SCHED_ACT_ID:
+		return d->id_table[atomic_load_explicit(&d->id, memory_order_relaxed)];
+	case HV_SCHED_ACT_PATCHED:
+		return &d->patched;
+	default:
+		return d->ops;
+	}
+}
 
 /**
  * @brief Initialise a domain and activate its scheduler on every CPU.

@@ -25,6 +25,9 @@
 
 /* ---- atomic fields: read without the owning lock, written with it ---- */
 
+/* The scheduler every request goes through, by the domain's activation mechanism. */
+#define S(d) hv_sched_active(d)
+
 static inline hv_cpu_t ent_cpu(const struct hv_sched_entity *e)
 {
 	return atomic_load_explicit(&e->cpu, memory_order_relaxed);
@@ -117,7 +120,7 @@ static void fb_fill(const struct hv_sched_domain *d, uint32_t cpu, const struct 
 	fb->cpu = cpu;
 	if (e != NULL)
 		fb->prio = hv_sched_eff_prio(e);
-	fb->top_prio = d->ops->top_prio(d, c->priv);
+	fb->top_prio = S(d)->top_prio(d, c->priv);
 	fb->ready = cpu_ready(c);
 }
 
@@ -190,10 +193,29 @@ static void lock_pair(struct hv_sched_domain *d, uint32_t a, uint32_t b, struct 
  * Unbind a detached entity. The release store of @c domain is the last
  * write: once a caller sees NULL it owns the entity again.
  */
-static void release(struct hv_sched_entity *e)
+/*
+ * Bind @p e to CPU @p to (its member list), leaving CPU @p from's; both
+ * CPUs' locks are held (HV_CPU_NONE for none). A runtime scheduler change
+ * finds every entity through these lists.
+ */
+static void member_move(struct hv_sched_domain *d, struct hv_sched_entity *e, hv_cpu_t from,
+			hv_cpu_t to)
+{
+	if (from != HV_CPU_NONE) {
+		hv_list_remove(&e->member);
+		d->cpus[from].member_count--;
+	}
+	if (to != HV_CPU_NONE) {
+		hv_list_push_back(&d->cpus[to].members, &e->member);
+		d->cpus[to].member_count++;
+	}
+	ent_set_cpu(e, to);
+}
+
+static void release(struct hv_sched_domain *d, struct hv_sched_entity *e)
 {
 	e->state = HV_SCHED_DETACHED;
-	ent_set_cpu(e, HV_CPU_NONE);
+	member_move(d, e, ent_cpu(e), HV_CPU_NONE);
 	atomic_store_explicit(&e->domain, NULL, memory_order_release);
 }
 
@@ -211,7 +233,7 @@ static void queue_on(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_en
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 
 	e->state = HV_SCHED_READY;
-	d->ops->enqueue(d, c->priv, e, now, preempted);
+	S(d)->enqueue(d, c->priv, e, now, preempted);
 	cpu_ready_inc(c);
 }
 
@@ -219,7 +241,7 @@ static void unqueue(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_ent
 {
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 
-	d->ops->dequeue(d, c->priv, e);
+	S(d)->dequeue(d, c->priv, e);
 	cpu_ready_dec(c);
 }
 
@@ -230,7 +252,7 @@ static void maybe_preempt(struct hv_sched_domain *d, uint32_t cpu, const struct 
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 	const struct hv_sched_entity *curr = cpu_curr(c);
 
-	if (curr == NULL || d->ops->preempts(d, c->priv, e, curr, now))
+	if (curr == NULL || S(d)->preempts(d, c->priv, e, curr, now))
 		request_resched(d, cpu, fb);
 }
 
@@ -322,9 +344,21 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 			}
 		}
 	}
+	if (cfg->activation != HV_SCHED_ACT_FNPTR && cfg->activation != HV_SCHED_ACT_ID &&
+	    cfg->activation != HV_SCHED_ACT_PATCHED)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->activation == HV_SCHED_ACT_ID &&
+	    (cfg->id_table == NULL || cfg->id >= cfg->id_count || cfg->id_table[cfg->id] != ops))
+		return HV_ERR_INVALID_ARG;
 	if (!hv_align_up(ops->cpu_priv_size, HV_SCHED_PRIV_ALIGN, &stride) ||
 	    !hv_mul_u64(stride, cfg->cpu_count, &need))
 		return HV_ERR_NO_SPACE;
+	if (cfg->spare_storage != NULL) {
+		if (!hv_is_aligned((uint64_t)(uintptr_t)cfg->spare_storage, HV_SCHED_PRIV_ALIGN))
+			return HV_ERR_ALIGN;
+		if (cfg->spare_storage_size != cfg->priv_storage_size)
+			return HV_ERR_INVALID_ARG;
+	}
 	if (need != 0) {
 		if (cfg->priv_storage == NULL)
 			return HV_ERR_INVALID_ARG;
@@ -335,6 +369,23 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 	}
 
 	d->ops = ops;
+	d->activation = cfg->activation;
+	d->id_table = cfg->id_table;
+	d->id_count = cfg->id_count;
+	atomic_store_explicit(&d->id, cfg->id, memory_order_relaxed);
+	d->patched = *ops;
+	/* Storage per CPU: what the configured storage allows, so a later
+	 * scheduler may need more than this one (up to that much). */
+	d->priv_stride = cfg->priv_storage_size / cfg->cpu_count;
+	d->priv_stride -= d->priv_stride % HV_SCHED_PRIV_ALIGN;
+	if (d->priv_stride < stride)
+		d->priv_stride = (size_t)stride;
+	atomic_store_explicit(&d->ceasing, 0, memory_order_relaxed);
+	atomic_store_explicit(&d->parked, 0, memory_order_relaxed);
+	atomic_store_explicit(&d->changes, 0, memory_order_relaxed);
+	atomic_store_explicit(&d->bad_picks, 0, memory_order_relaxed);
+	atomic_store_explicit(&d->first_parked, 0, memory_order_relaxed);
+	atomic_store_explicit(&d->last_resumed, 0, memory_order_relaxed);
 	d->cpus = cfg->cpus;
 	d->cpu_count = cfg->cpu_count;
 	d->prio_levels = cfg->prio_levels;
@@ -353,7 +404,15 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 		c->switches = 0;
 		c->steals = 0;
 		c->armed = 0; /* unknown: the first schedule always arms */
-		c->priv = need != 0 ? (uint8_t *)cfg->priv_storage + (size_t)(stride * i) : NULL;
+		c->priv = cfg->priv_storage != NULL
+				  ? (uint8_t *)cfg->priv_storage + d->priv_stride * i
+				  : NULL;
+		c->spare = cfg->spare_storage != NULL
+				   ? (uint8_t *)cfg->spare_storage + d->priv_stride * i
+				   : NULL;
+		hv_list_init(&c->members);
+		c->member_count = 0;
+		c->stall_since = 0;
 		st = ops->cpu_init(d, i, c->priv);
 		if (st != HV_OK)
 			return st;
@@ -380,6 +439,7 @@ void hv_sched_entity_init(struct hv_sched_entity *e, uint32_t id, hv_guest_id_t 
 	e->runtime_ns = 0;
 	e->switches_in = 0;
 	hv_list_init(&e->link);
+	hv_list_init(&e->member);
 	for (size_t i = 0; i < sizeof(e->priv); i++)
 		e->priv[i] = 0;
 }
@@ -435,7 +495,7 @@ struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sc
 	allowed = e->affinity & domain_mask(d);
 	if (allowed == 0)
 		return attach_undo(e, HV_ERR_RANGE);
-	st = d->ops->check_params(d, &e->params);
+	st = S(d)->check_params(d, &e->params);
 	if (st != HV_OK)
 		return attach_undo(e, st);
 
@@ -443,8 +503,8 @@ struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sc
 	held = hv_spin_lock(&d->cpus[cpu].lock);
 	now = hv_port_time_now();
 	hv_list_init(&e->link);
-	d->ops->entity_init(d, e, now);
-	ent_set_cpu(e, cpu);
+	S(d)->entity_init(d, e, now);
+	member_move(d, e, HV_CPU_NONE, cpu);
 	if (state == HV_SCHED_READY) {
 		queue_on(d, cpu, e, now, false);
 		maybe_preempt(d, cpu, e, now, &fb);
@@ -475,14 +535,14 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 	switch (e->state) {
 	case HV_SCHED_READY:
 		unqueue(d, cpu, e);
-		release(e);
+		release(d, e);
 		break;
 	case HV_SCHED_BLOCKED:
 		/* Blocked while running and not yet switched out: its CPU drops it. */
 		if (cpu_curr(&d->cpus[cpu]) == e)
 			e->state = HV_SCHED_DETACHED;
 		else
-			release(e);
+			release(d, e);
 		break;
 	case HV_SCHED_RUNNING:
 		e->state = HV_SCHED_DETACHED;
@@ -581,7 +641,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 				hv_spin_unlock(held);
 				continue;
 			}
-			ent_set_cpu(e, target);
+			member_move(d, e, cpu, target);
 			hv_spin_unlock(held);
 		}
 		now = hv_port_time_now();
@@ -609,8 +669,8 @@ struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
 	held = hv_spin_lock(&c->lock);
 	curr = cpu_curr(c);
 	if (curr != NULL) {
-		if (curr->state == HV_SCHED_RUNNING && d->ops->yield != NULL)
-			d->ops->yield(d, c->priv, curr, hv_port_time_now());
+		if (curr->state == HV_SCHED_RUNNING && S(d)->yield != NULL)
+			S(d)->yield(d, c->priv, curr, hv_port_time_now());
 		c->need_resched = true;
 		fb.resched = true;
 		fb.done = true;
@@ -638,7 +698,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	curr = cpu_curr(c);
 	resched = c->need_resched;
 	if (curr != NULL) {
-		if (d->ops->tick(d, c->priv, curr, now))
+		if (S(d)->tick(d, c->priv, curr, now))
 			resched = true;
 		account(curr, now);
 		if (curr->state != HV_SCHED_RUNNING)
@@ -651,7 +711,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 		c->need_resched = true;
 		fb.resched = true;
 	} else if (curr != NULL) {
-		deadline = d->ops->next_event(d, c->priv, curr, now);
+		deadline = S(d)->next_event(d, c->priv, curr, now);
 	}
 	fb_fill(d, cpu, curr, &fb);
 	hv_spin_unlock(held);
@@ -694,14 +754,14 @@ static void steal_one(struct hv_sched_domain *d, uint32_t cpu, struct hv_spin_he
 		vheld = hv_spin_lock(&d->cpus[victim].lock);
 		*held = hv_spin_lock(&c->lock);
 	}
-	cand = d->ops->steal_candidate(d, d->cpus[victim].priv, cpu);
+	cand = S(d)->steal_candidate(d, d->cpus[victim].priv, cpu);
 	/* Trust but verify: a loaded scheduler must not break affinity. */
 	if (cand != NULL && ((cand->affinity >> cpu) & 1u) != 0 && cand->state == HV_SCHED_READY &&
 	    ent_cpu(cand) == victim) {
 		hv_time_ns_t now = hv_port_time_now();
 
 		unqueue(d, victim, cand);
-		ent_set_cpu(cand, cpu);
+		member_move(d, cand, victim, cpu);
 		queue_on(d, cpu, cand, now, false);
 		c->steals++;
 	}
@@ -725,26 +785,34 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 	c->need_resched = false;
 	prev = cpu_curr(c);
 	if (prev != NULL) {
-		(void)d->ops->tick(d, c->priv, prev, now);
+		(void)S(d)->tick(d, c->priv, prev, now);
 		account(prev, now);
 		cpu_set_curr(c, NULL);
 		if (prev->state == HV_SCHED_RUNNING)
 			queue_on(d, cpu, prev, now, true);
 		else if (prev->state == HV_SCHED_DETACHED)
-			release(prev);
+			release(d, prev);
 		/* BLOCKED: stays bound to this CPU, on no queue. */
 	}
-	next = d->ops->pick(d, c->priv, now);
-	if (next == NULL && d->balance && d->ops->steal_candidate != NULL && d->cpu_count > 1) {
+	next = S(d)->pick(d, c->priv, now);
+	if (next == NULL && d->balance && S(d)->steal_candidate != NULL && d->cpu_count > 1) {
 		steal_one(d, cpu, &held);
 		now = hv_port_time_now();
-		next = d->ops->pick(d, c->priv, now);
+		next = S(d)->pick(d, c->priv, now);
 	}
 	if (next != NULL &&
 	    (next->state != HV_SCHED_READY || ent_cpu(next) != cpu || ent_domain(next) != d)) {
 		/* Not something this CPU may run: idle rather than corrupt state. */
 		next = NULL;
 		st = HV_ERR_INTERNAL;
+		atomic_fetch_add_explicit(&d->bad_picks, 1u, memory_order_relaxed);
+	}
+	/* Idling with entities ready: the watchdog's other sign of a broken scheduler. */
+	if (next == NULL && cpu_ready(c) != 0) {
+		if (c->stall_since == 0)
+			c->stall_since = now != 0 ? now : 1;
+	} else {
+		c->stall_since = 0;
 	}
 	if (next != NULL) {
 		cpu_ready_dec(c);
@@ -755,7 +823,7 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 			c->switches++;
 		}
 		cpu_set_curr(c, next);
-		deadline = d->ops->next_event(d, c->priv, next, now);
+		deadline = S(d)->next_event(d, c->priv, next, now);
 	}
 	hv_spin_unlock(held);
 	/*
@@ -785,7 +853,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 	p = *params;
 	st = check_params(d, &p);
 	if (st == HV_OK)
-		st = d->ops->check_params(d, &p);
+		st = S(d)->check_params(d, &p);
 	if (st != HV_OK)
 		return fb_error(st);
 	st = lock_entity(d, e, &cpu, &held);
@@ -806,7 +874,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		uint32_t top;
 
 		e->params = p;
-		top = d->ops->top_prio(d, d->cpus[cpu].priv);
+		top = S(d)->top_prio(d, d->cpus[cpu].priv);
 		if (top != HV_PRIO_NONE && top < hv_sched_eff_prio(e))
 			request_resched(d, cpu, &fb);
 		break;

@@ -1,0 +1,578 @@
+/*
+ * The scheduler manager: changing a running domain's scheduler through each
+ * activation mechanism, roll-back at every step, unload, the watchdog, and
+ * the cease protocol with real threads parking. Tests cite the claims of
+ * seed 000 (the same claims recur as 8-14, 15-23 and 24-30 for the
+ * apparatus, system and medium forms; the method form is cited).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <string.h>
+
+#include <libhvcore/host/host.h>
+#include <libhvcore/port.h>
+#include <libhvcore/sched.h>
+#include <libhvcore/sched_mgr.h>
+
+#define CPUS 2u
+#define ENTS 12u
+
+struct mfx {
+	struct hv_sched_domain d;
+	struct hv_sched_cpu cpus[CPUS];
+	_Alignas(16) uint8_t storage[CPUS * HV_SCHED_CPU_PRIV_MAX];
+	_Alignas(16) uint8_t spare[CPUS * HV_SCHED_CPU_PRIV_MAX];
+	struct hv_sched_entity e[ENTS];
+	struct hv_sched_mgr m;
+	struct hv_sched_portable portable[ENTS];
+	struct hv_sched_mgr_saved saved[ENTS];
+	uint32_t fp, rr, bvt;
+};
+
+static struct mfx F;
+
+static void mfx_init(hv_sched_activation_t act, bool spare, uint32_t cap)
+{
+	memset(&F, 0, sizeof(F));
+	struct hv_sched_mgr_config mc = {
+		.portable = F.portable,
+		.saved = F.saved,
+		.entity_cap = cap,
+		.park_timeout_ns = HV_MS(200),
+		.stall_bound_ns = HV_MS(5),
+	};
+	assert_int_equal(hv_sched_mgr_init(&F.m, &mc), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &F.fp), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_rr_ops, NULL, &F.rr), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_bvt_ops, NULL, &F.bvt), HV_OK);
+	struct hv_sched_domain_config dc = {
+		.ops = &hv_sched_fp_ops,
+		.cpu_count = CPUS,
+		.cpus = F.cpus,
+		.priv_storage = F.storage,
+		.priv_storage_size = sizeof(F.storage),
+		.prio_levels = 8,
+		.default_slice_ns = HV_MS(4),
+		.balance = false,
+		.spare_storage = spare ? F.spare : NULL,
+		.spare_storage_size = spare ? sizeof(F.spare) : 0,
+		.activation = act,
+		.id_table = hv_sched_mgr_table(&F.m),
+		.id_count = HV_SCHED_MGR_MAX,
+		.id = F.fp,
+	};
+	assert_int_equal(hv_sched_domain_init(&F.d, &dc), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &F.d, F.fp), HV_OK);
+}
+
+/* Entity i on CPU (i % CPUS), priority 1 + i % 4, in @p state. */
+static void add(uint32_t i, hv_sched_state_t state)
+{
+	struct hv_sched_params p = {.prio = 1 + i % 4, .weight = 1 + i};
+	hv_sched_entity_init(&F.e[i], i, 1, &p, 1ull << (i % CPUS));
+	assert_int_equal(hv_sched_attach(&F.d, &F.e[i], state).status, HV_OK);
+}
+
+/* Six ready, three blocked, one running on each CPU. */
+static void populate(void)
+{
+	for (uint32_t i = 0; i < 10; i++)
+		add(i, i >= 6 && i < 9 ? HV_SCHED_BLOCKED : HV_SCHED_READY);
+	for (uint32_t c = 0; c < CPUS; c++) {
+		struct hv_sched_entity *e;
+		assert_int_equal(hv_sched_schedule(&F.d, c, &e), HV_OK);
+		assert_non_null(e);
+	}
+}
+
+/*
+ * Every entity exactly once: schedule every CPU until nothing is ready and
+ * count how often each entity ran; blocked ones must stay blocked.
+ */
+static void assert_all_present_once(void)
+{
+	uint32_t seen[ENTS] = {0};
+	for (uint32_t c = 0; c < CPUS; c++) {
+		struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr);
+		if (cur != NULL)
+			seen[cur->id]++;
+	}
+	/* Block whatever runs and take the next, until each CPU idles. */
+	for (uint32_t c = 0; c < CPUS; c++) {
+		for (uint32_t guard = 0; guard < 2 * ENTS; guard++) {
+			struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr), *next;
+			if (cur != NULL)
+				assert_int_equal(hv_sched_block(&F.d, cur).status, HV_OK);
+			assert_int_equal(hv_sched_schedule(&F.d, c, &next), HV_OK);
+			if (next == NULL)
+				break;
+			seen[next->id]++;
+		}
+	}
+	for (uint32_t i = 0; i < 10; i++) {
+		bool blocked_from_start = i >= 6 && i < 9;
+		assert_int_equal(seen[i], blocked_from_start ? 0u : 1u);
+	}
+	for (uint32_t c = 0; c < CPUS; c++)
+		assert_int_equal(atomic_load(&F.d.cpus[c].ready), 0u);
+}
+
+static void change_on_one_cpu_domain(uint32_t id, struct hv_sched_change_fb *fb)
+{
+	/* The caller is CPU 0; CPU 1 parks from a helper thread (see below). */
+	hv_status_t st = hv_sched_mgr_activate(&F.m, &F.d, id, 0, fb);
+	assert_int_equal(st, fb->status);
+}
+
+/* ---- a parker thread: CPU 1's guest-resume path ---- */
+
+static _Atomic bool park_stop;
+static _Atomic uint32_t park_count;
+
+static void *parker(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&park_stop)) {
+		if (hv_sched_cease_point(&F.d, 1))
+			atomic_fetch_add(&park_count, 1);
+	}
+	return NULL;
+}
+
+static pthread_t parker_start(void)
+{
+	pthread_t t;
+	atomic_store(&park_stop, false);
+	atomic_store(&park_count, 0);
+	assert_int_equal(pthread_create(&t, NULL, parker, NULL), 0);
+	return t;
+}
+
+static void parker_stop(pthread_t t)
+{
+	atomic_store(&park_stop, true);
+	pthread_join(t, NULL);
+}
+
+/* ---- tests ---- */
+
+static void change_through_function_pointer_array_moves_every_entity(void **state)
+{
+	(void)state;
+	/* seed 000 claim 1: a second scheduler loaded and activated in place of the first
+	 * while the VMM runs; claim 5: by replacing the function pointer array. */
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	populate();
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.bvt, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
+	assert_int_equal(fb.old_id, F.fp);
+	assert_int_equal(fb.new_id, F.bvt);
+	assert_int_equal(fb.moved, 10u);
+	assert_false(fb.rolled_back);
+	assert_int_equal(atomic_load(&park_count), 1u);
+	assert_ptr_equal(F.d.ops, &hv_sched_bvt_ops);
+	assert_ptr_equal(hv_sched_active(&F.d), &hv_sched_bvt_ops);
+	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.bvt);
+	/* Parameters travelled with the entities. */
+	for (uint32_t i = 0; i < 10; i++) {
+		assert_int_equal(F.e[i].params.prio, 1 + i % 4);
+		assert_int_equal(F.e[i].params.weight, 1 + i);
+	}
+	assert_all_present_once();
+}
+
+static void change_by_identifier_routes_requests_through_the_table(void **state)
+{
+	(void)state;
+	/* seed 000 claim 4: replacing the first scheduler identifier with the second. */
+	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
+	populate();
+	assert_int_equal(atomic_load(&F.d.id), F.fp);
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.rr, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	assert_int_equal(atomic_load(&F.d.id), F.rr);
+	assert_ptr_equal(hv_sched_active(&F.d), &hv_sched_rr_ops);
+	assert_all_present_once();
+}
+
+static void change_by_patching_resolved_addresses(void **state)
+{
+	(void)state;
+	/* seed 000 claim 6: the second scheduler's addresses patched into the request path. */
+	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
+	populate();
+	assert_ptr_equal(F.d.patched.pick, hv_sched_fp_ops.pick);
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.bvt, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	assert_ptr_equal(F.d.patched.pick, hv_sched_bvt_ops.pick);
+	assert_ptr_equal(F.d.patched.enqueue, hv_sched_bvt_ops.enqueue);
+	assert_ptr_equal(hv_sched_active(&F.d), &F.d.patched);
+	assert_all_present_once();
+}
+
+static void change_back_and_forth_keeps_every_entity(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	populate();
+	pthread_t t = parker_start();
+	const uint32_t seq[] = {F.bvt, F.rr, F.fp, F.bvt, F.fp};
+	for (uint32_t k = 0; k < 5; k++) {
+		struct hv_sched_change_fb fb;
+		change_on_one_cpu_domain(seq[k], &fb);
+		assert_int_equal(fb.status, HV_OK);
+		assert_int_equal(fb.moved, 10u);
+	}
+	parker_stop(t);
+	assert_int_equal(F.m.changes, 5u);
+	assert_all_present_once();
+}
+
+static void activating_the_active_scheduler_changes_nothing(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	populate();
+	struct hv_sched_change_fb fb;
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.fp, 0, &fb), HV_OK);
+	assert_int_equal(fb.moved, 0u);
+	assert_int_equal(F.m.changes, 0u);
+}
+
+static void bad_requests_are_refused_with_nothing_changed(void **state)
+{
+	(void)state;
+	struct hv_sched_change_fb fb;
+	struct hv_sched_domain other;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, 4);
+	populate(); /* 10 entities: more than the manager's scratch holds */
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, 7, 0, &fb), HV_ERR_NOT_FOUND);
+	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
+	memset(&other, 0, sizeof(other));
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &other, F.rr, 0, &fb), HV_ERR_NOT_FOUND);
+	pthread_t t = parker_start();
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.rr, 0, &fb), HV_ERR_NO_SPACE);
+	parker_stop(t);
+	assert_true(fb.rolled_back);
+	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
+	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.fp);
+	assert_all_present_once();
+
+	/* No spare storage: no change is possible. */
+	mfx_init(HV_SCHED_ACT_FNPTR, false, ENTS);
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.rr, 0, &fb), HV_ERR_NOT_SUPPORTED);
+	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
+}
+
+static void cpu_that_never_parks_times_out_and_old_scheduler_carries_on(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	populate();
+	struct hv_sched_change_fb fb;
+	/* No parker thread: CPU 1 never reaches its cease point. */
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.bvt, 0, &fb), HV_ERR_TIMEOUT);
+	assert_int_equal(fb.step, HV_SCHED_STEP_CEASE);
+	assert_true(fb.rolled_back);
+	assert_int_equal(atomic_load(&F.d.ceasing), 0u);
+	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
+	assert_false(hv_sched_cease_point(&F.d, 1)); /* nothing left to park for */
+	assert_all_present_once();
+}
+
+/* A scheduler that fails on purpose, built on fp. */
+static struct hv_sched_ops broken;
+static uint32_t import_calls, import_fail_at;
+
+static hv_status_t failing_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *priv)
+{
+	if (cpu == 1)
+		return HV_ERR_INTERNAL;
+	return hv_sched_fp_ops.cpu_init(d, cpu, priv);
+}
+
+static hv_status_t failing_import(struct hv_sched_domain *d, void *cpu_priv,
+				  struct hv_sched_entity *e, const struct hv_sched_portable *in,
+				  hv_time_ns_t now)
+{
+	if (++import_calls == import_fail_at)
+		return HV_ERR_BAD_FORMAT;
+	/* Scribble over the entity's scheduler bytes the way a real import would. */
+	memset(e->priv, 0xa5, sizeof(e->priv));
+	e->link.next = e->link.prev = &e->link;
+	(void)cpu_priv;
+	(void)in;
+	(void)now;
+	(void)d;
+	return HV_OK;
+}
+
+static void snapshot_entities(struct hv_sched_entity *out)
+{
+	memcpy(out, F.e, sizeof(F.e));
+}
+
+static void rollback_when_new_scheduler_init_fails(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	broken = hv_sched_fp_ops;
+	broken.name = "broken-init";
+	broken.cpu_init = failing_cpu_init;
+	uint32_t id;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
+	populate();
+	static struct hv_sched_entity before[ENTS];
+	snapshot_entities(before);
+	static uint8_t priv_before[CPUS * HV_SCHED_CPU_PRIV_MAX];
+	memcpy(priv_before, F.storage, sizeof(F.storage));
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_INTERNAL);
+	parker_stop(t);
+	assert_int_equal(fb.step, HV_SCHED_STEP_CPU_INIT);
+	assert_true(fb.rolled_back);
+	assert_int_equal(fb.new_id, F.fp);
+	assert_memory_equal(before, F.e, sizeof(F.e));
+	assert_memory_equal(priv_before, F.storage, sizeof(F.storage));
+	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
+	assert_int_equal(F.m.rollbacks, 1u);
+	assert_all_present_once();
+}
+
+static void rollback_when_import_fails_midway_restores_every_entity(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
+	broken = hv_sched_fp_ops;
+	broken.name = "broken-import";
+	broken.import_state = failing_import;
+	uint32_t id;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
+	populate();
+	static struct hv_sched_entity before[ENTS];
+	snapshot_entities(before);
+	import_calls = 0;
+	import_fail_at = 7; /* six entities imported (and scribbled on), the seventh refused */
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_BAD_FORMAT);
+	parker_stop(t);
+	assert_int_equal(fb.step, HV_SCHED_STEP_IMPORT);
+	assert_int_equal(import_calls, 7u);
+	assert_memory_equal(before, F.e, sizeof(F.e));
+	assert_ptr_equal(F.d.patched.pick, hv_sched_fp_ops.pick);
+	assert_all_present_once();
+}
+
+static void unloading_the_active_scheduler_reactivates_the_default(void **state)
+{
+	(void)state;
+	/* seed 000 claim 7: unload the second scheduler, re-activate the first. */
+	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
+	populate();
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.bvt, &fb);
+	assert_int_equal(fb.status, HV_OK);
+	assert_int_equal(hv_sched_mgr_unregister(&F.m, F.bvt, 0, &fb), HV_OK);
+	parker_stop(t);
+	assert_int_equal(fb.old_id, F.bvt);
+	assert_int_equal(fb.new_id, F.fp);
+	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.fp);
+	assert_null(hv_sched_mgr_table(&F.m)[F.bvt]);
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.bvt, 0, &fb), HV_ERR_NOT_FOUND);
+	/* The default itself cannot be removed. */
+	assert_int_equal(hv_sched_mgr_unregister(&F.m, F.fp, 0, &fb), HV_ERR_PERM);
+	assert_all_present_once();
+}
+
+static struct hv_sched_entity *garbage_pick(struct hv_sched_domain *d, void *cpu_priv,
+					    hv_time_ns_t now)
+{
+	(void)d;
+	(void)cpu_priv;
+	(void)now;
+	return &F.e[7]; /* a BLOCKED entity: never runnable */
+}
+
+static struct hv_sched_entity *lazy_pick(struct hv_sched_domain *d, void *cpu_priv,
+					 hv_time_ns_t now)
+{
+	(void)d;
+	(void)cpu_priv;
+	(void)now;
+	return NULL; /* idles with entities ready */
+}
+
+static void watchdog_falls_back_when_pick_returns_garbage(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	broken = hv_sched_fp_ops;
+	broken.name = "garbage";
+	broken.pick = garbage_pick;
+	uint32_t id;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
+	populate();
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(id, &fb);
+	assert_int_equal(fb.status, HV_OK);
+	assert_false(hv_sched_mgr_watchdog(&F.m, &F.d, hv_port_time_now(), 0, &fb));
+	struct hv_sched_entity *e;
+	assert_int_equal(hv_sched_schedule(&F.d, 0, &e), HV_ERR_INTERNAL);
+	assert_null(e);
+	assert_true(hv_sched_mgr_watchdog(&F.m, &F.d, hv_port_time_now(), 0, &fb));
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	assert_int_equal(fb.new_id, F.fp);
+	assert_int_equal(F.m.fallbacks, 1u);
+	assert_all_present_once();
+}
+
+static void watchdog_falls_back_when_cpu_idles_with_work_past_the_bound(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	broken = hv_sched_rr_ops;
+	broken.name = "lazy";
+	broken.pick = lazy_pick;
+	uint32_t id;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
+	populate();
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(id, &fb);
+	assert_int_equal(fb.status, HV_OK);
+	struct hv_sched_entity *e = atomic_load(&F.d.cpus[0].curr);
+	assert_int_equal(hv_sched_block(&F.d, e).status, HV_OK);
+	assert_int_equal(hv_sched_schedule(&F.d, 0, &e), HV_OK);
+	assert_null(e); /* idle although entities are ready */
+	hv_time_ns_t since = F.d.cpus[0].stall_since;
+	assert_true(since != 0);
+	/* Within the bound: not yet. */
+	assert_false(hv_sched_mgr_watchdog(&F.m, &F.d, since + HV_MS(1), 0, &fb));
+	assert_true(hv_sched_mgr_watchdog(&F.m, &F.d, since + HV_MS(6), 0, &fb));
+	parker_stop(t);
+	assert_int_equal(fb.new_id, F.fp);
+	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
+}
+
+static void changing_one_domain_leaves_the_other_running(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	static struct hv_sched_domain d2;
+	static struct hv_sched_cpu c2[1];
+	static _Alignas(16) uint8_t s2[HV_SCHED_CPU_PRIV_MAX], sp2[HV_SCHED_CPU_PRIV_MAX];
+	struct hv_sched_domain_config dc = {
+		.ops = &hv_sched_rr_ops,
+		.cpu_count = 1,
+		.cpus = c2,
+		.priv_storage = s2,
+		.priv_storage_size = sizeof(s2),
+		.prio_levels = 8,
+		.default_slice_ns = HV_MS(4),
+		.spare_storage = sp2,
+		.spare_storage_size = sizeof(sp2),
+	};
+	assert_int_equal(hv_sched_domain_init(&d2, &dc), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_ERR_EXISTS);
+	populate();
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.bvt, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	assert_int_equal(hv_sched_mgr_active(&F.m, &d2), F.rr);
+	assert_ptr_equal(d2.ops, &hv_sched_rr_ops);
+	assert_int_equal(atomic_load(&d2.changes), 0u);
+	/* And the one-CPU domain changes on its own, its caller being its only CPU. */
+	assert_int_equal(hv_sched_mgr_activate(&F.m, &d2, F.fp, 0, &fb), HV_OK);
+	assert_ptr_equal(d2.ops, &hv_sched_fp_ops);
+	assert_ptr_equal(F.d.ops, &hv_sched_bvt_ops);
+}
+
+static void quiesce_hooks_run_while_every_cpu_is_parked(void **state);
+
+static _Atomic uint32_t hook_parked_seen;
+static void quiesce_hook(void *ctx)
+{
+	/* seed 001: the switch devices (console) are flushed while the CPUs are ceased. */
+	(void)ctx;
+	atomic_store(&hook_parked_seen, atomic_load(&F.d.parked) + 1u);
+}
+
+static void quiesce_hooks_run_while_every_cpu_is_parked(void **state)
+{
+	(void)state;
+	/* seed 000 claim 2: ceasing the device resources before changing. */
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	assert_int_equal(hv_sched_mgr_add_quiesce(&F.m, quiesce_hook, NULL), HV_OK);
+	populate();
+	atomic_store(&hook_parked_seen, 0);
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(F.rr, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	/* CPU 1 parked, plus the caller (CPU 0): the whole domain was ceased. */
+	assert_int_equal(atomic_load(&hook_parked_seen), CPUS);
+	assert_true(fb.blackout_ns > 0);
+}
+
+static void register_refuses_bad_tables(void **state)
+{
+	(void)state;
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	uint32_t id;
+	broken = hv_sched_fp_ops;
+	broken.abi_version = HV_SCHED_ABI_VERSION + 1;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_ERR_VERSION);
+	broken = hv_sched_fp_ops;
+	broken.pick = NULL;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &id), HV_ERR_EXISTS);
+	assert_int_equal(hv_sched_mgr_set_default(&F.m, 6), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_mgr_set_default(&F.m, F.rr), HV_OK);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(change_through_function_pointer_array_moves_every_entity),
+		cmocka_unit_test(change_by_identifier_routes_requests_through_the_table),
+		cmocka_unit_test(change_by_patching_resolved_addresses),
+		cmocka_unit_test(change_back_and_forth_keeps_every_entity),
+		cmocka_unit_test(activating_the_active_scheduler_changes_nothing),
+		cmocka_unit_test(bad_requests_are_refused_with_nothing_changed),
+		cmocka_unit_test(cpu_that_never_parks_times_out_and_old_scheduler_carries_on),
+		cmocka_unit_test(rollback_when_new_scheduler_init_fails),
+		cmocka_unit_test(rollback_when_import_fails_midway_restores_every_entity),
+		cmocka_unit_test(unloading_the_active_scheduler_reactivates_the_default),
+		cmocka_unit_test(watchdog_falls_back_when_pick_returns_garbage),
+		cmocka_unit_test(watchdog_falls_back_when_cpu_idles_with_work_past_the_bound),
+		cmocka_unit_test(changing_one_domain_leaves_the_other_running),
+		cmocka_unit_test(quiesce_hooks_run_while_every_cpu_is_parked),
+		cmocka_unit_test(register_refuses_bad_tables),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
