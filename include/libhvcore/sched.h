@@ -138,15 +138,17 @@ struct hv_sched_params {
  * The parameters travel unchanged. Beyond them, each scheduler exports what
  * it has and imports what it understands: a fair-share scheduler (BVT)
  * exports its virtual time as a lag against its CPU's virtual clock, in
- * nanoseconds of weighted run time, so the entity keeps its place (ahead
- * of or behind its peers) in a scheduler with a different clock; a
- * slice-based scheduler exports what is left of the current slice. A
- * scheduler without the notion exports 0 and ignores it on import.
+ * nanoseconds of the entity's own run time (BVT: (A - SVT) x weight), so
+ * the entity keeps its place (ahead of or behind its peers) in a scheduler
+ * with a different clock; a slice-based scheduler exports what is left of
+ * the current slice. A scheduler without the notion exports 0 and ignores
+ * it on import. Import accepts any value: each scheduler clamps what it
+ * takes (see its source), so a foreign or hostile value cannot overflow.
  */
 struct hv_sched_portable {
 	struct hv_sched_params params; /**< Parameters, as set. */
-	int64_t lag_ns;		       /**< Fair-share lag: > 0 ahead of its CPU's peers
-					    (it has had more than its share), < 0 behind. */
+	int64_t lag_ns;		       /**< Fair-share lag, ns of its own run: > 0 ahead of its
+					    CPU's peers (it has had more than its share), < 0 behind. */
 	hv_time_ns_t slice_left_ns;    /**< Rest of the current slice; 0: a fresh one. */
 };
 

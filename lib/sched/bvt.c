@@ -72,6 +72,24 @@
  * placed like a wake-up after a zero-length sleep: if it held the minimum A, it moves up to the
  * next one, as any short sleep would in the paper.
  *
+ * Scheduler change (export_state / import_state). What an entity carries
+ * is its place: lag = (A - SVT) x weight + rem, i.e. how many ns of its
+ * own run it is ahead of (> 0) or behind (< 0) its fair share on its CPU,
+ * with A and SVT brought up to now (on copies: export changes nothing).
+ * It is exact, so BVT to BVT restores every A relative to the new CPU's
+ * SVT to the unit, and thus who goes first. It is A, not E: warp is not
+ * position but a standing request, so an import starts warped if
+ * warp_enabled asks for it, with a fresh L budget and no unwarp
+ * requirement (a hog that was cooling may get one more L of warped run
+ * per change). BVT has no slice to carry: C is an allowance against
+ * peers, which A already places, so slice_left is 0 out and ignored in.
+ * Import clamps the lag to 0 .. BVT_LAG_MAX before any arithmetic: behind
+ * SVT is clamped as a wake-up or a move between CPUs is (nobody banks
+ * credit, and a foreign or hostile value cannot make the others wait),
+ * and far ahead is bounded so a hostile value cannot park an entity near
+ * BVT_AVT_MAX for good. 0 (fp, rr, or no export) places it at SVT, like a
+ * newcomer. A queued import keeps its A at enqueue: see wake_place().
+ *
  * Ready queue. Per CPU, two min-heaps (lib/base/heap.h) keyed by E: one for
  * unwarped entities, one for warped ones, node in the entity's priv area.
  * pick compares the two tops and pops one: O(log n). SVT needs the minimum
@@ -130,10 +148,17 @@
 #define BVT_NO_LIMIT UINT64_MAX
 #define BVT_NO_NODE  0xffffu
 #define BVT_NO_FRAME 0xffu
+/* frame of an imported ready entity: A is placed already (wake_place()). */
+#define BVT_IMPORTED 0xfeu
+/* Largest lag import takes, in ns of the entity's run: far beyond the
+ * C + W that BVT itself gives an entity over its CPU's SVT. */
+#define BVT_LAG_MAX HV_S(60)
 
 _Static_assert(BVT_CAP < BVT_NO_NODE && BVT_WCAP <= BVT_CAP, "pool index must fit in 16 bits");
 _Static_assert(BVT_WARP_MAX < BVT_KEY_BIAS, "warp must not make a key negative");
-_Static_assert(HV_SCHED_MAX_CPUS < BVT_NO_FRAME, "frame CPU must fit in 8 bits");
+_Static_assert(HV_SCHED_MAX_CPUS < BVT_IMPORTED, "frame CPU must fit in 8 bits");
+_Static_assert(BVT_LAG_MAX <= (uint64_t)INT64_MAX && BVT_LAG_MAX < BVT_AVT_MAX,
+	       "a clamped lag fits every conversion");
 _Static_assert(HV_SCHED_MAX_WEIGHT <= 65536u, "remainder must fit in 16 bits");
 
 enum bvt_flags {
@@ -595,6 +620,18 @@ static void wake_place(struct hv_sched_domain *d, struct bvt_cpu *c, struct hv_s
 	charge(b, e, now, false);
 	warp_update(b, e, now);
 
+	/*
+	 * Queued by a scheduler change: bvt_import_state() placed A against
+	 * this CPU's SVT already. Publishing SVT here would lift it to the
+	 * smallest A queued so far, above entities still to be queued, and
+	 * A = max(A, SVT) would collapse their places. The next pick or tick
+	 * publishes SVT over all of them.
+	 */
+	if (b->frame == BVT_IMPORTED) {
+		b->frame = (uint8_t)c->idx;
+		return;
+	}
+
 	/* SVT includes the running entity's A up to now. */
 	if (d->cpus != NULL && c->idx < d->cpu_count)
 		curr = atomic_load_explicit(&d->cpus[c->idx].curr, memory_order_relaxed);
@@ -816,6 +853,91 @@ static struct hv_sched_entity *bvt_steal_candidate(struct hv_sched_domain *d, vo
 	return (e->affinity >> thief) & 1u ? e : NULL;
 }
 
+/* SVT of CPU @p c at @p now, with its running entity's A brought up to now; changes nothing. */
+static uint64_t svt_at(const struct hv_sched_domain *d, const struct bvt_cpu *c, hv_time_ns_t now)
+{
+	const struct hv_sched_entity *curr = NULL;
+	uint64_t m = queued_min_avt(c);
+
+	if (d->cpus != NULL && c->idx < d->cpu_count)
+		curr = atomic_load_explicit(&d->cpus[c->idx].curr, memory_order_relaxed);
+	if (curr != NULL && curr->state == HV_SCHED_RUNNING) {
+		struct bvt_ent t = *cent(curr);
+
+		settle_running(&t, curr, c, now);
+		m = min_u64(m, t.avt);
+	}
+	/* As svt_publish(): an empty CPU keeps its SVT, which never goes back. */
+	return m != UINT64_MAX ? max_u64(svt_get(c), m) : svt_get(c);
+}
+
+/* (avt - ref) x w + rem, saturated to int64_t (A and SVT are below 2^62, w <= 2^16). */
+static int64_t lag_ns(uint64_t avt, uint16_t rem, uint64_t ref, uint64_t w)
+{
+	uint64_t v;
+
+	if (avt >= ref) {
+		v = avt - ref;
+		if (v > ((uint64_t)INT64_MAX - rem) / w)
+			return INT64_MAX;
+		return (int64_t)(v * w + rem);
+	}
+	v = ref - avt;
+	if (v > (uint64_t)INT64_MAX / w)
+		return -INT64_MAX;
+	return rem - (int64_t)(v * w);
+}
+
+static void bvt_export_state(const struct hv_sched_domain *d, const void *cpu_priv,
+			     const struct hv_sched_entity *e, hv_time_ns_t now,
+			     struct hv_sched_portable *out)
+{
+	const struct bvt_cpu *c = cpu_priv;
+	struct bvt_ent t = *cent(e);
+	const struct hv_sched_entity *curr = NULL;
+	uint64_t ref;
+
+	out->lag_ns = 0;
+	out->slice_left_ns = 0;
+	if (d->cpus != NULL && c->idx < d->cpu_count)
+		curr = atomic_load_explicit(&d->cpus[c->idx].curr, memory_order_relaxed);
+	/* Bring A up to now, as the next tick or wake-up would, on a copy. */
+	if (curr == e)
+		settle_running(&t, e, c, now);
+	else
+		charge(&t, e, now, false);
+	if (t.flags & BVT_NEW)
+		return; /* never placed: it joins at SVT, lag 0 */
+	if (t.frame == c->idx)
+		ref = svt_at(d, c, now);
+	else if (!frame_svt(d, &t, &ref))
+		return;
+	out->lag_ns = lag_ns(t.avt, t.rem, ref, weight(e));
+}
+
+static hv_status_t bvt_import_state(struct hv_sched_domain *d, void *cpu_priv,
+				    struct hv_sched_entity *e, const struct hv_sched_portable *in,
+				    hv_time_ns_t now)
+{
+	struct bvt_cpu *c = cpu_priv;
+	struct bvt_ent *b = ent(e);
+	uint64_t w = weight(e);
+	uint64_t lag;
+
+	bvt_entity_init(d, e, now);
+	lag = in->lag_ns <= 0 ? 0 : min_u64((uint64_t)in->lag_ns, BVT_LAG_MAX);
+	b->avt = min_u64(hv_add_sat_u64(svt_get(c), lag / w), BVT_AVT_MAX);
+	b->rem = (uint16_t)(lag % w);
+	b->flags &= (uint8_t)~BVT_NEW;
+	/* A blocked one wakes by the usual rule, A = max(A, SVT) then. */
+	b->frame = (uint8_t)(e->state == HV_SCHED_READY ? BVT_IMPORTED : c->idx);
+	if (wants_warp(e)) {
+		b->flags |= BVT_WARPED;
+		b->warp_mark = warp_budget(e);
+	}
+	return HV_OK;
+}
+
 const struct hv_sched_ops hv_sched_bvt_ops = {
 	.name = "bvt",
 	.abi_version = HV_SCHED_ABI_VERSION,
@@ -831,6 +953,7 @@ const struct hv_sched_ops hv_sched_bvt_ops = {
 	.next_event = bvt_next_event,
 	.top_prio = bvt_top_prio,
 	.steal_candidate = bvt_steal_candidate,
-	.export_state = NULL,
+	.export_state = bvt_export_state,
+	.import_state = bvt_import_state,
 	.yield = bvt_yield,
 };

@@ -33,6 +33,7 @@ struct fp_ent {
 	hv_time_ns_t slice_end; /* while running: when its slice is over */
 	hv_time_ns_t remaining; /* while queued: slice it gets when picked */
 	uint32_t level;		/* list it is queued on, or FP_UNQUEUED */
+	bool carried;		/* remaining came from another scheduler: keep it when queued */
 };
 
 HV_SCHED_PRIV_CHECK(struct fp_ent);
@@ -70,6 +71,7 @@ static void fp_entity_init(struct hv_sched_domain *d, struct hv_sched_entity *e,
 	fe->slice_end = 0;
 	fe->remaining = 0;
 	fe->level = FP_UNQUEUED;
+	fe->carried = false;
 }
 
 static void fp_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *e,
@@ -88,9 +90,12 @@ static void fp_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sche
 		fe->remaining = fe->slice_end - now;
 		hv_list_push_front(&fc->q[level], &e->link);
 	} else {
-		fe->remaining = sched_slice(d, e);
+		/* Moved in by a scheduler change: the rest of its slice, once. */
+		if (!fe->carried)
+			fe->remaining = sched_slice(d, e);
 		hv_list_push_back(&fc->q[level], &e->link);
 	}
+	fe->carried = false;
 	fe->level = level;
 	hv_prio_bitmap_set(&fc->bm, level);
 	fc->count++;
@@ -219,6 +224,45 @@ static void fp_yield(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 	fp_ent(curr)->slice_end = now;
 }
 
+/* fp has no fair-share notion (lag 0); what it carries is the slice. */
+static void fp_export_state(const struct hv_sched_domain *d, const void *cpu_priv,
+			    const struct hv_sched_entity *e, hv_time_ns_t now,
+			    struct hv_sched_portable *out)
+{
+	const struct fp_ent *fe = HV_SCHED_PRIV_CONST(e, struct fp_ent);
+
+	(void)cpu_priv;
+	out->lag_ns = 0;
+	out->slice_left_ns = sched_slice_left(d, e, fe->slice_end, fe->remaining, now);
+}
+
+/*
+ * A moved entity keeps the rest of its slice rather than getting a fresh
+ * one for free: a running one as its slice end, a ready one as the slice
+ * its next pick gives it (queued behind its level, in the order the change
+ * enqueues). Lag means nothing to fp and is ignored.
+ */
+static hv_status_t fp_import_state(struct hv_sched_domain *d, void *cpu_priv,
+				   struct hv_sched_entity *e, const struct hv_sched_portable *in,
+				   hv_time_ns_t now)
+{
+	struct fp_ent *fe = fp_ent(e);
+	hv_time_ns_t left;
+
+	(void)cpu_priv;
+	fp_entity_init(d, e, now);
+	left = sched_slice_carried(d, e, in);
+	if (e->state == HV_SCHED_READY) {
+		fe->remaining = left;
+		fe->carried = left != 0;
+	} else {
+		/* Running, or still on its CPU after a block: tick and next_event read slice_end.
+		 */
+		fe->slice_end = sched_time_add(now, left != 0 ? left : sched_slice(d, e));
+	}
+	return HV_OK;
+}
+
 const struct hv_sched_ops hv_sched_fp_ops = {
 	.name = "fp",
 	.abi_version = HV_SCHED_ABI_VERSION,
@@ -234,6 +278,7 @@ const struct hv_sched_ops hv_sched_fp_ops = {
 	.next_event = fp_next_event,
 	.top_prio = fp_top_prio,
 	.steal_candidate = fp_steal_candidate,
-	.export_state = NULL,
+	.export_state = fp_export_state,
+	.import_state = fp_import_state,
 	.yield = fp_yield,
 };

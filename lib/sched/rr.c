@@ -27,6 +27,7 @@ struct rr_ent {
 	hv_time_ns_t slice_end; /* while running: when its slice is over */
 	hv_time_ns_t remaining; /* while queued: slice it gets when picked */
 	uint32_t level;		/* level counted in levels, or RR_UNQUEUED */
+	bool carried;		/* remaining came from another scheduler: keep it when queued */
 };
 
 HV_SCHED_PRIV_CHECK(struct rr_ent);
@@ -62,6 +63,7 @@ static void rr_entity_init(struct hv_sched_domain *d, struct hv_sched_entity *e,
 	re->slice_end = 0;
 	re->remaining = 0;
 	re->level = RR_UNQUEUED;
+	re->carried = false;
 }
 
 static void rr_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *e,
@@ -79,9 +81,12 @@ static void rr_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sche
 		re->remaining = re->slice_end - now;
 		hv_list_push_front(&rc->fifo, &e->link);
 	} else {
-		re->remaining = sched_slice(d, e);
+		/* Moved in by a scheduler change: the rest of its slice, once. */
+		if (!re->carried)
+			re->remaining = sched_slice(d, e);
 		hv_list_push_back(&rc->fifo, &e->link);
 	}
+	re->carried = false;
 	re->level = level;
 	sched_prio_count_add(&rc->levels, level);
 	rc->count++;
@@ -194,6 +199,44 @@ static void rr_yield(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 	rr_ent(curr)->slice_end = now;
 }
 
+/* rr has no fair-share notion (lag 0); what it carries is the slice. */
+static void rr_export_state(const struct hv_sched_domain *d, const void *cpu_priv,
+			    const struct hv_sched_entity *e, hv_time_ns_t now,
+			    struct hv_sched_portable *out)
+{
+	const struct rr_ent *re = HV_SCHED_PRIV_CONST(e, struct rr_ent);
+
+	(void)cpu_priv;
+	out->lag_ns = 0;
+	out->slice_left_ns = sched_slice_left(d, e, re->slice_end, re->remaining, now);
+}
+
+/*
+ * As fp: a moved entity keeps the rest of its slice (a running one as its
+ * slice end, a ready one for its next pick, queued in the order the change
+ * enqueues) rather than a fresh one for free; lag is ignored.
+ */
+static hv_status_t rr_import_state(struct hv_sched_domain *d, void *cpu_priv,
+				   struct hv_sched_entity *e, const struct hv_sched_portable *in,
+				   hv_time_ns_t now)
+{
+	struct rr_ent *re = rr_ent(e);
+	hv_time_ns_t left;
+
+	(void)cpu_priv;
+	rr_entity_init(d, e, now);
+	left = sched_slice_carried(d, e, in);
+	if (e->state == HV_SCHED_READY) {
+		re->remaining = left;
+		re->carried = left != 0;
+	} else {
+		/* Running, or still on its CPU after a block: tick and next_event read slice_end.
+		 */
+		re->slice_end = sched_time_add(now, left != 0 ? left : sched_slice(d, e));
+	}
+	return HV_OK;
+}
+
 const struct hv_sched_ops hv_sched_rr_ops = {
 	.name = "rr",
 	.abi_version = HV_SCHED_ABI_VERSION,
@@ -209,6 +252,7 @@ const struct hv_sched_ops hv_sched_rr_ops = {
 	.next_event = rr_next_event,
 	.top_prio = rr_top_prio,
 	.steal_candidate = rr_steal_candidate,
-	.export_state = NULL,
+	.export_state = rr_export_state,
+	.import_state = rr_import_state,
 	.yield = rr_yield,
 };

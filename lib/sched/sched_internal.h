@@ -69,4 +69,40 @@ static inline uint32_t sched_prio_count_top(const struct sched_prio_count *pc)
 	return level < 0 ? HV_PRIO_NONE : (uint32_t)level;
 }
 
+/*
+ * hv_sched_portable::slice_left_ns of a slice-based scheduler (fp, rr),
+ * from the entity's slice end (while it runs) or the slice it gets when
+ * picked (while queued). 0 when the rest is a whole slice anyway. A
+ * running entity whose slice is over but whose tick has not come yet
+ * exports 1 ns, the least that is not a fresh slice: the next tick then
+ * decides as this scheduler's would have. A blocked entity gets a fresh
+ * slice when it wakes, so it has nothing to carry.
+ */
+static inline hv_time_ns_t sched_slice_left(const struct hv_sched_domain *d,
+					    const struct hv_sched_entity *e, hv_time_ns_t slice_end,
+					    hv_time_ns_t remaining, hv_time_ns_t now)
+{
+	hv_time_ns_t left;
+
+	if (e->state == HV_SCHED_RUNNING)
+		left = slice_end > now ? slice_end - now : 1;
+	else if (e->state == HV_SCHED_READY)
+		left = remaining;
+	else
+		return 0;
+	return left < sched_slice(d, e) ? left : 0;
+}
+
+/*
+ * Part of a slice a slice-based scheduler takes over from @p in: the rest
+ * another scheduler exported if it is part of this entity's slice, else 0
+ * (a fresh slice; a longer "rest" would be a slice for free).
+ */
+static inline hv_time_ns_t sched_slice_carried(const struct hv_sched_domain *d,
+					       const struct hv_sched_entity *e,
+					       const struct hv_sched_portable *in)
+{
+	return in->slice_left_ns < sched_slice(d, e) ? in->slice_left_ns : 0;
+}
+
 #endif /* HVCORE_SCHED_INTERNAL_H */
