@@ -179,6 +179,12 @@ const struct hv_sched_ops *const *hv_sched_mgr_table(const struct hv_sched_mgr *
 hv_status_t hv_sched_mgr_add_domain(struct hv_sched_mgr *m, struct hv_sched_domain *d, uint32_t id);
 
 /**
+ * @brief Stop managing domain @p d (it is being torn down).
+ * @return ::HV_OK; ::HV_ERR_NOT_FOUND if not managed.
+ */
+hv_status_t hv_sched_mgr_remove_domain(struct hv_sched_mgr *m, struct hv_sched_domain *d);
+
+/**
  * @brief Add a switch-device quiesce hook, called while every CPU is parked.
  * @return ::HV_OK; ::HV_ERR_NO_SPACE with ::HV_SCHED_MGR_HOOKS hooks.
  */

@@ -141,6 +141,21 @@ out:
 	return st;
 }
 
+hv_status_t hv_sched_mgr_remove_domain(struct hv_sched_mgr *m, struct hv_sched_domain *d)
+{
+	if (m == NULL || d == NULL)
+		return HV_ERR_INVALID_ARG;
+	struct hv_spin_held h = hv_spin_lock(&m->lock);
+	int slot = domain_slot(m, d);
+	if (slot >= 0) {
+		m->entries[m->active[slot]].users--;
+		m->domains[slot] = NULL;
+		m->active[slot] = HV_SCHED_ID_NONE;
+	}
+	hv_spin_unlock(h);
+	return slot >= 0 ? HV_OK : HV_ERR_NOT_FOUND;
+}
+
 hv_status_t hv_sched_mgr_add_quiesce(struct hv_sched_mgr *m, hv_sched_quiesce_fn fn, void *ctx)
 {
 	if (m == NULL || fn == NULL)

@@ -496,6 +496,9 @@ static void changing_one_domain_leaves_the_other_running(void **state)
 	assert_int_equal(hv_sched_domain_init(&d2, &dc), HV_OK);
 	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_OK);
 	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_ERR_EXISTS);
+	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, &d2), HV_OK);
+	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, &d2), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_OK);
 	populate();
 	pthread_t t = parker_start();
 	struct hv_sched_change_fb fb;
