@@ -1,0 +1,37 @@
+# cmake -DREADELF=<readelf> -DIMAGE=<file> -P check_image.cmake
+# A scheduler module must need nothing the loader does not do: every
+# dynamic relocation RELATIVE, no PLT relocations, no DT_NEEDED, no
+# DT_TEXTREL. The loader checks all of it again at load time; failing the
+# build here names the offending relocation instead of a load status.
+execute_process(COMMAND ${READELF} -W -r -d -h ${IMAGE}
+                OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "${IMAGE}: ${READELF} failed")
+endif()
+string(REGEX MATCHALL "\n[0-9a-f]+ +[0-9a-f]+ +R_[A-Z0-9_]+" _relocs "\n${_out}")
+set(_n 0)
+set(_bad)
+foreach(_r IN LISTS _relocs)
+  string(REGEX REPLACE ".* (R_[A-Z0-9_]+)$" "\\1" _t "${_r}")
+  if(_t MATCHES "^R_(X86_64|AARCH64)_RELATIVE$")
+    math(EXPR _n "${_n} + 1")
+  else()
+    list(APPEND _bad ${_t})
+  endif()
+endforeach()
+if(_bad)
+  list(REMOVE_DUPLICATES _bad)
+  message(FATAL_ERROR "${IMAGE}: relocations other than RELATIVE: ${_bad}")
+endif()
+foreach(_tag NEEDED TEXTREL JMPREL)
+  if(_out MATCHES "\\(${_tag}\\)")
+    message(FATAL_ERROR "${IMAGE}: has DT_${_tag}")
+  endif()
+endforeach()
+if(NOT _out MATCHES "Type: +DYN")
+  message(FATAL_ERROR "${IMAGE}: not ET_DYN")
+endif()
+file(SIZE ${IMAGE} _size)
+get_filename_component(_name ${IMAGE} NAME)
+string(REGEX REPLACE "\\.tmp$" "" _name "${_name}")
+message(STATUS "${_name}: ${_size} bytes, ${_n} RELATIVE relocations")
