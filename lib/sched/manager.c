@@ -210,6 +210,26 @@ bool hv_sched_cease_point(struct hv_sched_domain *d, uint32_t cpu)
 	return true;
 }
 
+/*
+ * Take the manager lock as domain CPU @p self of @p d. While another change
+ * of @p d holds it, that change waits for this CPU to park: so park here
+ * (the caller's guest-resume path is not reached while it waits), instead
+ * of spinning on the lock until the change times out and rolls back.
+ */
+static struct hv_spin_held lock_as_cpu(struct hv_sched_mgr *m, struct hv_sched_domain *d,
+				       hv_cpu_t self)
+{
+	struct hv_spin_held h;
+
+	if (self >= d->cpu_count)
+		return hv_spin_lock(&m->lock);
+	while (!hv_spin_trylock(&m->lock, &h)) {
+		(void)hv_sched_cease_point(d, self);
+		hv_port_cpu_relax();
+	}
+	return h;
+}
+
 /* Ask every CPU of @p d to park and wait until all have; false on timeout. */
 static bool cease(struct hv_sched_mgr *m, struct hv_sched_domain *d, hv_cpu_t self)
 {
@@ -437,9 +457,15 @@ static hv_status_t activate_locked(struct hv_sched_mgr *m, struct hv_sched_domai
 	m->active[slot] = id;
 	m->changes++;
 	fb->new_id = id;
-	/* The calling CPU parked too: it must reschedule like the others. */
-	if (self < d->cpu_count)
-		d->cpus[self].need_resched = true;
+	/*
+	 * The calling CPU parked too and must reschedule like the others:
+	 * swap_locked() set need_resched on every CPU, this one included, under
+	 * every CPU lock at the commit point, and only this CPU's own
+	 * hv_sched_schedule() clears it. No second store here: the other CPUs
+	 * run again since resume(), and a store without this CPU's lock raced
+	 * with request_resched() from them (a wake-up or block aimed at this
+	 * CPU), a data race ThreadSanitizer reports (unit.sched.stress).
+	 */
 	return HV_OK;
 }
 
@@ -455,7 +481,7 @@ hv_status_t hv_sched_mgr_activate(struct hv_sched_mgr *m, struct hv_sched_domain
 		fb->step = HV_SCHED_STEP_REQUEST;
 		return HV_ERR_INVALID_ARG;
 	}
-	struct hv_spin_held h = hv_spin_lock(&m->lock);
+	struct hv_spin_held h = lock_as_cpu(m, d, self);
 	hv_status_t st = activate_locked(m, d, id, self, fb);
 	hv_spin_unlock(h);
 	return st;
@@ -513,7 +539,7 @@ bool hv_sched_mgr_watchdog(struct hv_sched_mgr *m, struct hv_sched_domain *d, hv
 	}
 	if (!bad)
 		return false;
-	struct hv_spin_held h = hv_spin_lock(&m->lock);
+	struct hv_spin_held h = lock_as_cpu(m, d, self);
 	int slot = domain_slot(m, d);
 	bool fell_back = false;
 	if (slot >= 0 && m->active[slot] != m->default_id) {

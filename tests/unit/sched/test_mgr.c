@@ -542,6 +542,57 @@ static void quiesce_hooks_run_while_every_cpu_is_parked(void **state)
 	assert_true(fb.blackout_ns > 0);
 }
 
+/* Both CPUs of the domain request changes at once, no outside serialisation. */
+struct racer {
+	hv_cpu_t self;
+	uint32_t rounds;
+	uint32_t timeouts;
+	uint32_t ok;
+};
+
+static _Atomic uint32_t racers_done;
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	const uint32_t ids[3] = {F.fp, F.rr, F.bvt};
+	for (uint32_t i = 0; i < r->rounds; i++) {
+		struct hv_sched_change_fb fb;
+		hv_status_t st =
+			hv_sched_mgr_activate(&F.m, &F.d, ids[(i + r->self) % 3], r->self, &fb);
+		if (st == HV_ERR_TIMEOUT)
+			r->timeouts++;
+		else if (st == HV_OK)
+			r->ok++;
+		/* The guest-resume path between requests. */
+		(void)hv_sched_cease_point(&F.d, (uint32_t)r->self);
+	}
+	/* Done: keep running the resume path until the other CPU is done too. */
+	atomic_fetch_add(&racers_done, 1);
+	while (atomic_load(&racers_done) < CPUS)
+		(void)hv_sched_cease_point(&F.d, (uint32_t)r->self);
+	return NULL;
+}
+
+static void concurrent_requests_from_both_cpus_never_time_out(void **state)
+{
+	(void)state;
+	/* seed 000 claim 16: any requester may ask for a change; a CPU waiting for the
+	 * manager while another CPU's change is under way parks instead of stalling it. */
+	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
+	populate();
+	struct racer r[CPUS] = {{.self = 0, .rounds = 300}, {.self = 1, .rounds = 300}};
+	atomic_store(&racers_done, 0);
+	pthread_t t[CPUS];
+	for (uint32_t c = 0; c < CPUS; c++)
+		assert_int_equal(pthread_create(&t[c], NULL, racer_main, &r[c]), 0);
+	for (uint32_t c = 0; c < CPUS; c++)
+		pthread_join(t[c], NULL);
+	assert_int_equal(r[0].timeouts + r[1].timeouts, 0u);
+	assert_int_equal(r[0].ok + r[1].ok, 600u);
+	assert_all_present_once();
+}
+
 static void register_refuses_bad_tables(void **state)
 {
 	(void)state;
@@ -575,6 +626,7 @@ int main(void)
 		cmocka_unit_test(watchdog_falls_back_when_cpu_idles_with_work_past_the_bound),
 		cmocka_unit_test(changing_one_domain_leaves_the_other_running),
 		cmocka_unit_test(quiesce_hooks_run_while_every_cpu_is_parked),
+		cmocka_unit_test(concurrent_requests_from_both_cpus_never_time_out),
 		cmocka_unit_test(register_refuses_bad_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
