@@ -24,6 +24,20 @@
  * calling VP may be resumed at once or the CPU must reschedule (the caller
  * blocked, yielded or exited, or a VP it woke preempts it).
  *
+ * Scheduler calls (::HV_HC_SCHED_LOAD .. ::HV_HC_SCHED_INFO) go to the
+ * scheduler service of hv_hvcall_config::sched (libhvcore/sched_service.h),
+ * which answers ::HV_ERR_PERM to any guest but its service guest; without
+ * a service they are ::HV_ERR_NOT_SUPPORTED whatever their arguments. An
+ * id argument above UINT32_MAX is ::HV_ERR_INVALID_ARG. The requester's
+ * CPU is the call's @p cpu when the service's domain is the VPs' domain
+ * (else ::HV_CPU_NONE). A call that changed the domain's active scheduler
+ * (an activation, a forced or requested fall-back to the default) returns
+ * ::HV_HVCALL_RESCHED: the CPU reschedules under the new scheduler. Results
+ * follow libhvcore/guest/hvcall.h; a request refused before any change ran
+ * returns none (all 0), but one that changed something or failed part-way
+ * through a change (step cease, CPU init or import) still reports its ids
+ * and feedback (seed 001: the requester learns what happened).
+ *
  * Locking: one internal spinlock guards the deadline heap and the per-VP
  * records; lib/vproc's locks guard the rest. Any CPU may call any function
  * once hv_hvcall_init() has finished.
@@ -33,6 +47,7 @@
 
 #include <libhvcore/base/heap.h>
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
 #include <libhvcore/vproc.h>
@@ -73,6 +88,12 @@ struct hv_hvcall_config {
 	uint64_t stack_align;		  /**< VP stack alignment (power of two; arm64: 16). */
 	hv_hvcall_console_fn console;	  /**< Console sink; NULL refuses console writes. */
 	void *console_ctx;		  /**< Passed to @c console. */
+	/**
+	 * Scheduler service behind the ::HV_HC_SCHED_LOAD .. ::HV_HC_SCHED_INFO
+	 * calls (only its service guest may make them); NULL answers them with
+	 * ::HV_ERR_NOT_SUPPORTED.
+	 */
+	struct hv_sched_service *sched;
 };
 
 /** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */

@@ -64,11 +64,12 @@
  * ::HV_ERR_OVERFLOW, ::HV_ERR_NOT_FOUND) unchanged.
  *
  * Locking: none inside. The caller serialises every call that changes a
- * loader (init, load, load_guest, unload), normally under the scheduler
- * manager's lock; the query functions may run concurrently with each
- * other but not with a change. hv_sched_image_check() has no state and may
- * run anywhere. All storage (arena, scratch, allowlist) belongs to the
- * caller and must stay valid while the loader is used.
+ * loader (init, load, load_guest, stage_guest, load_staged, unload),
+ * normally under the scheduler manager's or service's lock; the query
+ * functions may run concurrently with each other but not with a change.
+ * hv_sched_image_check() has no state and may run anywhere. All storage
+ * (arena, scratch, allowlist) belongs to the caller and must stay valid
+ * while the loader is used.
  */
 #ifndef LIBHVCORE_SCHED_LOADER_H
 #define LIBHVCORE_SCHED_LOADER_H
@@ -148,11 +149,15 @@ struct hv_sched_loader_slot {
 	uint8_t digest[HV_SHA256_DIGEST_SIZE]; /**< SHA-256 of the image file. */
 };
 
+/** @brief "No slot": the @c ignore_slot of hv_sched_loader_fits() that ignores none. */
+#define HV_SCHED_LOADER_SLOT_NONE UINT32_MAX
+
 /** @brief A loader. Initialise with hv_sched_loader_init(); fields are private. */
 struct hv_sched_loader {
 	struct hv_sched_loader_config cfg;			  /**< Copy of the configuration. */
 	size_t page;						  /**< Protection granule. */
 	struct hv_sched_loader_slot slots[HV_SCHED_LOADER_SLOTS]; /**< Loaded images. */
+	size_t staged; /**< Bytes of a checked image waiting in the scratch buffer (0: none). */
 };
 
 /** @brief A loaded image, as hv_sched_loader_load() and hv_sched_loader_info() report it. */
@@ -209,12 +214,13 @@ hv_status_t hv_sched_image_check(const void *image, size_t size, uint16_t machin
  * @brief Load an image held in hypervisor memory.
  *
  * In order: the digest (SHA-256 of the @p size bytes) must be on the
- * allowlist; the image must pass hv_sched_image_check(); a slot and an
- * arena range (first fit) must be free; the range is zeroed, the segments
- * copied and relocated (base + addend); the descriptor must carry
- * ::HV_SCHED_MODULE_MAGIC, ::HV_SCHED_ABI_VERSION and an ops pointer inside
- * the image whose abi_version matches, whose name is a string inside the
- * image and whose function pointers are NULL or inside an executable
+ * allowlist; the image must pass hv_sched_image_check(); the descriptor
+ * must pass the file-level checks hv_sched_loader_stage_guest() lists; a
+ * slot and an arena range (first fit) must be free; the range is zeroed,
+ * the segments copied and relocated (base + addend); the descriptor must
+ * carry ::HV_SCHED_MODULE_MAGIC, ::HV_SCHED_ABI_VERSION and an ops pointer
+ * inside the image whose abi_version matches, whose name is a string inside
+ * the image and whose function pointers are NULL or inside an executable
  * segment; then the range becomes executable and read-only. Loading the
  * same image twice takes two slots.
  * @param l     Loader.
@@ -240,7 +246,8 @@ hv_status_t hv_sched_loader_load(struct hv_sched_loader *l, const void *image, s
  *
  * Copies the range into the scratch buffer through hv_port_guest_read()
  * (the guest cannot change the bytes after the digest check), then
- * behaves as hv_sched_loader_load().
+ * behaves as hv_sched_loader_load(): hv_sched_loader_stage_guest() followed
+ * by hv_sched_loader_load_staged(). Nothing stays staged afterwards.
  * @param l     Loader.
  * @param guest Guest whose memory holds the image.
  * @param gpa   First byte of the image.
@@ -254,6 +261,76 @@ hv_status_t hv_sched_loader_load(struct hv_sched_loader *l, const void *image, s
  */
 hv_status_t hv_sched_loader_load_guest(struct hv_sched_loader *l, hv_guest_id_t guest, hv_gpa_t gpa,
 				       size_t size, struct hv_sched_loaded_info *out);
+
+/**
+ * @brief Copy an image out of guest memory and check everything that can
+ *        be checked before it is placed, without placing it.
+ *
+ * Copies the range into the scratch buffer through hv_port_guest_read(),
+ * then checks, as hv_sched_loader_load() does and with its statuses, the
+ * digest against the allowlist, the file (hv_sched_image_check()) and the
+ * descriptor as far as the file shows it: its magic and ABI version (no
+ * relocation may write them), its ops pointer (written by one RELATIVE
+ * relocation, to a whole aligned table inside the image) and that table's
+ * ABI version. What only placing can show (the name and function pointers
+ * once relocated, the port's protection) is left to
+ * hv_sched_loader_load_staged(). On success the image stays staged until
+ * hv_sched_loader_load_staged(), the next stage or hv_sched_loader_load_guest();
+ * the slots and the arena are never touched, so a caller can check a new
+ * image before it unloads an old one to make room (seed 000 claim 3).
+ * @param l     Loader.
+ * @param guest Guest whose memory holds the image.
+ * @param gpa   First byte of the image.
+ * @param size  Byte count.
+ * @param info  Out (may be NULL): what the image needs (span and alignment
+ *              for hv_sched_loader_fits()).
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p l; ::HV_ERR_RANGE if
+ *         @p size exceeds the scratch size; ::HV_ERR_BAD_FORMAT for a zero
+ *         size; the status of hv_port_guest_read(); ::HV_ERR_INTEGRITY; the
+ *         statuses of hv_sched_image_check(); ::HV_ERR_BAD_FORMAT or
+ *         ::HV_ERR_VERSION for the descriptor. On error nothing is staged
+ *         (an image staged before is dropped once the scratch is written).
+ * @par Locking
+ * The caller serialises changes; the scratch buffer is one per loader.
+ */
+hv_status_t hv_sched_loader_stage_guest(struct hv_sched_loader *l, hv_guest_id_t guest,
+					hv_gpa_t gpa, size_t size,
+					struct hv_sched_image_info *info);
+
+/**
+ * @brief Load the image hv_sched_loader_stage_guest() left in the scratch
+ *        buffer, as hv_sched_loader_load() does; the image is then no
+ *        longer staged, whatever the result.
+ * @param l   Loader.
+ * @param out Out (may be NULL): the loaded image.
+ * @return As hv_sched_loader_load(); ::HV_ERR_INVALID_ARG for NULL @p l;
+ *         ::HV_ERR_STATE if no image is staged.
+ * @par Locking
+ * The caller serialises changes.
+ */
+hv_status_t hv_sched_loader_load_staged(struct hv_sched_loader *l,
+					struct hv_sched_loaded_info *out);
+
+/**
+ * @brief Would an image fit, were slot @p ignore_slot free?
+ *
+ * True if a slot is free (or @p ignore_slot holds an image) and the first
+ * fit hv_sched_loader_load() uses finds @p span bytes aligned to @p align
+ * with @p ignore_slot's range counted as free: exactly when loading the
+ * image after hv_sched_loader_unload(l, ignore_slot) finds room. Lets a
+ * caller unload an old scheduler only when that makes room for the new one
+ * (seed 000 claim 3).
+ * @param l           Loader.
+ * @param span        hv_sched_image_info::span of the image.
+ * @param align       hv_sched_image_info::align of the image.
+ * @param ignore_slot A slot to count as free, or ::HV_SCHED_LOADER_SLOT_NONE.
+ * @return The answer; false for NULL @p l, a zero @p span or an @p align
+ *         that is not a power of two.
+ * @par Locking
+ * Not concurrently with a change.
+ */
+bool hv_sched_loader_fits(const struct hv_sched_loader *l, uint64_t span, uint64_t align,
+			  uint32_t ignore_slot);
 
 /**
  * @brief Unload the image in @p slot: its range becomes writable again (not

@@ -60,11 +60,23 @@ static bool call_args(uint64_t nr, unsigned *used)
 		return true;
 	case HV_HC_VP_UNBLOCK:
 	case HV_HC_VP_DELETE:
+	case HV_HC_SCHED_ACTIVATE:
+	case HV_HC_SCHED_UNLOAD:
+	case HV_HC_SCHED_INFO:
 		*used = ARG(1);
+		return true;
+	case HV_HC_SCHED_LOAD:
+		*used = ARG(1) | ARG(2) | ARG(3);
 		return true;
 	default:
 		return false;
 	}
+}
+
+/* True for the calls the scheduler service carries out. */
+static bool sched_call(uint64_t nr)
+{
+	return nr >= HV_HC_SCHED_LOAD && nr <= HV_HC_SCHED_INFO;
 }
 
 const char *hv_hvcall_name(uint64_t nr)
@@ -90,6 +102,14 @@ const char *hv_hvcall_name(uint64_t nr)
 		return "VP_DELETE";
 	case HV_HC_CONSOLE_WRITE:
 		return "CONSOLE_WRITE";
+	case HV_HC_SCHED_LOAD:
+		return "SCHED_LOAD";
+	case HV_HC_SCHED_ACTIVATE:
+		return "SCHED_ACTIVATE";
+	case HV_HC_SCHED_UNLOAD:
+		return "SCHED_UNLOAD";
+	case HV_HC_SCHED_INFO:
+		return "SCHED_INFO";
 	default:
 		return "?";
 	}
@@ -529,6 +549,121 @@ static hv_status_t do_console_write(struct call *c)
 	return HV_OK;
 }
 
+/* ---- the scheduler service's calls ---- */
+
+/*
+ * The requester's CPU as the service's domain knows it: the call's CPU if
+ * that domain is the VPs' domain, else none (the manager then waits for
+ * every CPU of it to park).
+ */
+static hv_cpu_t sched_self(const struct call *c)
+{
+	return c->hc->cfg.sched->cfg.domain == c->hc->cfg.vproc->cfg.domain ? c->cpu : HV_CPU_NONE;
+}
+
+static uint64_t sched_id_ret(uint32_t id)
+{
+	return id == HV_SCHED_ID_NONE ? HV_HVCALL_SCHED_NONE : id;
+}
+
+static uint64_t sched_fb_ret(const struct hv_sched_change_fb *fb)
+{
+	return HV_HVCALL_SCHED_FB(fb->step, fb->rolled_back, fb->moved);
+}
+
+/* A change ran past its request checks, so its feedback goes back even on failure (seed 001). */
+static bool sched_change_ran(const struct hv_sched_change_fb *fb)
+{
+	return fb->step != HV_SCHED_STEP_NONE && fb->step != HV_SCHED_STEP_REQUEST;
+}
+
+/* The domain's scheduler changed: the calling CPU must reschedule under the new one. */
+static void sched_changed(struct call *c, const struct hv_sched_change_fb *fb, hv_status_t st)
+{
+	if (st == HV_OK && fb->old_id != fb->new_id)
+		c->res.action = HV_HVCALL_RESCHED;
+}
+
+static hv_status_t do_sched_load(struct call *c)
+{
+	struct hv_sched_load_result r;
+	hv_status_t st;
+
+	if (c->a[2] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG; /* no such flags */
+	st = hv_sched_service_load(c->hc->cfg.sched, c->guest, hv_gpa(c->a[0]), c->a[1],
+				   (uint32_t)c->a[2], sched_self(c), &r);
+	/* A load that changed something reports it, whatever its status. */
+	if (st == HV_OK || r.id != HV_SCHED_ID_NONE || r.unloaded_id != HV_SCHED_ID_NONE ||
+	    sched_change_ran(&r.change)) {
+		c->ret[1] = sched_id_ret(r.id);
+		c->ret[2] = sched_id_ret(r.unloaded_id);
+		c->ret[3] = sched_fb_ret(&r.change);
+	}
+	/* Activated, or moved onto the default by a forced unload (whatever followed). */
+	if (r.activated || r.forced)
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+static hv_status_t do_sched_activate(struct call *c)
+{
+	struct hv_sched_change_fb fb;
+	hv_status_t st;
+
+	if (c->a[0] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG;
+	st = hv_sched_service_activate(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], sched_self(c),
+				       &fb);
+	if (st == HV_OK || sched_change_ran(&fb)) {
+		c->ret[1] = sched_id_ret(fb.old_id);
+		c->ret[2] = sched_id_ret(fb.new_id);
+		c->ret[3] = sched_fb_ret(&fb);
+	}
+	sched_changed(c, &fb, st);
+	return st;
+}
+
+static hv_status_t do_sched_unload(struct call *c)
+{
+	struct hv_sched_change_fb fb;
+	hv_status_t st;
+
+	if (c->a[0] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG;
+	st = hv_sched_service_unload(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], sched_self(c),
+				     &fb);
+	/* Also when the default came back but the range could not be freed after it. */
+	if (st == HV_OK || sched_change_ran(&fb) ||
+	    (fb.status == HV_OK && fb.old_id != fb.new_id)) {
+		c->ret[1] = sched_id_ret(fb.new_id);
+		c->ret[3] = sched_fb_ret(&fb);
+	}
+	/* The re-activation of the default counts even if freeing the range failed after it. */
+	sched_changed(c, &fb, fb.status);
+	return st;
+}
+
+static hv_status_t do_sched_info(struct call *c)
+{
+	struct hv_sched_service_info info;
+	uint64_t name = 0;
+	hv_status_t st;
+
+	if (c->a[0] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG;
+	st = hv_sched_service_info(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], &info);
+	if (st != HV_OK)
+		return st;
+	/* Little-endian whatever the host, NUL-padded: the ABI's layout. */
+	for (unsigned i = 0; i < 8 && info.name != NULL && info.name[i] != '\0'; i++)
+		name |= (uint64_t)(uint8_t)info.name[i] << (8 * i);
+	c->ret[1] = sched_id_ret(info.active_id);
+	c->ret[2] = name;
+	c->ret[3] = info.flags;
+	return HV_OK;
+}
+
 static hv_status_t do_call(struct call *c, uint64_t nr)
 {
 	switch (nr) {
@@ -555,6 +690,14 @@ static hv_status_t do_call(struct call *c, uint64_t nr)
 		return do_vp_delete(c);
 	case HV_HC_CONSOLE_WRITE:
 		return do_console_write(c);
+	case HV_HC_SCHED_LOAD:
+		return do_sched_load(c);
+	case HV_HC_SCHED_ACTIVATE:
+		return do_sched_activate(c);
+	case HV_HC_SCHED_UNLOAD:
+		return do_sched_unload(c);
+	case HV_HC_SCHED_INFO:
+		return do_sched_info(c);
 	default:
 		return HV_ERR_NOT_SUPPORTED;
 	}
@@ -592,7 +735,8 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 	c.ret = f->ret;
 	if (hc == NULL) {
 		st = HV_ERR_INVALID_ARG;
-	} else if (!call_args(f->nr, &used)) {
+	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL)) {
+		/* Without a service the scheduler calls do not exist, whatever their arguments. */
 		st = HV_ERR_NOT_SUPPORTED;
 	} else {
 		st = HV_OK;

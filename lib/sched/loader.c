@@ -470,6 +470,90 @@ hv_status_t hv_sched_image_check(const void *image, size_t size, uint16_t machin
 	return HV_OK;
 }
 
+/* ---- the descriptor as the file shows it ---- */
+
+/* How the relocations leave the bytes [vaddr, vaddr + len) of the image. */
+enum word_fate {
+	WORD_FILE,	/* no relocation writes them: the file's bytes (0 past p_filesz) */
+	WORD_RELOCATED, /* an 8-byte word the last relocation to touch it writes whole */
+	WORD_MIXED	/* partly relocated: known only once placed */
+};
+
+static enum word_fate word_fate(const struct img *im, uint64_t vaddr, uint64_t len,
+				uint64_t *addend)
+{
+	enum word_fate fate = WORD_FILE;
+
+	/* Relocations apply in table order, so the last one to touch the bytes decides. */
+	for (uint64_t i = 0; i < im->rela_count; i++) {
+		uint64_t where, a;
+
+		if (!rela_ok(im, i, &where, &a))
+			return WORD_MIXED; /* img_parse() refused such a table already */
+		if (where >= vaddr + len || vaddr >= where + RELOC_WORD)
+			continue;
+		if (where == vaddr && len == RELOC_WORD) {
+			fate = WORD_RELOCATED;
+			*addend = a;
+		} else {
+			fate = WORD_MIXED;
+		}
+	}
+	return fate;
+}
+
+/* The bytes a zeroed range holds at [vaddr, vaddr + len) once the segments are copied. */
+static void mem_read(const struct img *im, uint64_t vaddr, uint8_t *out, uint64_t len)
+{
+	for (uint64_t k = 0; k < len; k++) {
+		out[k] = 0;
+		for (uint32_t i = 0; i < im->load_count; i++) {
+			const struct img_load *s = &im->loads[i];
+
+			/* Segments share no byte, so at most one holds it. */
+			if (vaddr + k >= s->vaddr && vaddr + k - s->vaddr < s->filesz)
+				out[k] = im->p[s->offset + (vaddr + k - s->vaddr)];
+		}
+	}
+}
+
+/*
+ * What can be known of the descriptor before the image is placed: the
+ * statuses check_module() would give for the same faults, so a caller can
+ * trust the image before it makes room for it (seed 000 claim 3). A
+ * relocated magic or version word, or an ABI word of the table relocated
+ * over, would be base-dependent garbage once placed: refused here as
+ * check_module() would refuse it.
+ */
+static hv_status_t check_module_file(const struct img *im)
+{
+	uint8_t w[8];
+	uint64_t ops = 0, unused = 0;
+	const uint64_t ops_field = im->entry + offsetof(struct hv_sched_module, ops);
+	const uint64_t ops_abi = offsetof(struct hv_sched_ops, abi_version);
+
+	/* img_parse() put the whole descriptor inside a PT_LOAD segment. */
+	if (word_fate(im, im->entry, 8, &unused) != WORD_FILE)
+		return HV_ERR_BAD_FORMAT;
+	mem_read(im, im->entry, w, 8);
+	if (rd32(w) != HV_SCHED_MODULE_MAGIC)
+		return HV_ERR_BAD_FORMAT;
+	if (rd32(w + 4) != HV_SCHED_ABI_VERSION)
+		return HV_ERR_VERSION;
+	/* Only a relocated pointer can point into an image whose base is not known yet. */
+	if (word_fate(im, ops_field, RELOC_WORD, &ops) != WORD_RELOCATED)
+		return HV_ERR_BAD_FORMAT;
+	if (!hv_range_within(ops, sizeof(struct hv_sched_ops), 0, im->mem_size) ||
+	    !hv_is_aligned(ops, _Alignof(struct hv_sched_ops)))
+		return HV_ERR_BAD_FORMAT;
+	if (word_fate(im, ops + ops_abi, sizeof(uint32_t), &unused) != WORD_FILE)
+		return HV_ERR_VERSION;
+	mem_read(im, ops + ops_abi, w, sizeof(uint32_t));
+	if (rd32(w) != HV_SCHED_ABI_VERSION)
+		return HV_ERR_VERSION;
+	return HV_OK;
+}
+
 /* ---- the loader ---- */
 
 static bool ranges_overlap(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
@@ -520,13 +604,20 @@ static bool allowed(const struct hv_sched_loader *l, const uint8_t digest[SHA256
 	return false;
 }
 
-/* True if [off, off + size) of the arena is free. */
-static bool range_free(const struct hv_sched_loader *l, uint64_t off, uint64_t size)
+/* True if slot @p i holds an image and is not the one counted as free. */
+static bool slot_taken(const struct hv_sched_loader *l, uint32_t i, uint32_t ignore)
+{
+	return l->slots[i].used && i != ignore;
+}
+
+/* True if [off, off + size) of the arena is free (slot @p ignore counted as free). */
+static bool range_free(const struct hv_sched_loader *l, uint64_t off, uint64_t size,
+		       uint32_t ignore)
 {
 	for (uint32_t i = 0; i < HV_SCHED_LOADER_SLOTS; i++) {
 		const struct hv_sched_loader_slot *s = &l->slots[i];
 
-		if (s->used && off < s->offset + s->size && s->offset < off + size)
+		if (slot_taken(l, i, ignore) && off < s->offset + s->size && s->offset < off + size)
 			return false;
 	}
 	return true;
@@ -535,9 +626,12 @@ static bool range_free(const struct hv_sched_loader *l, uint64_t off, uint64_t s
 /*
  * First fit: the lowest free range of @p size bytes whose address is
  * aligned to @p align. A range starts at the arena's start or right after
- * a used one (after alignment), so those are the only candidates.
+ * a used one (after alignment), so those are the only candidates. Slot
+ * @p ignore (or ::HV_SCHED_LOADER_SLOT_NONE) counts as free, which gives
+ * the answer an unload of it would give.
  */
-static bool arena_fit(const struct hv_sched_loader *l, uint64_t size, uint64_t align, size_t *out)
+static bool arena_fit(const struct hv_sched_loader *l, uint64_t size, uint64_t align,
+		      uint32_t ignore, size_t *out)
 {
 	uintptr_t arena = (uintptr_t)l->cfg.arena;
 	uint64_t best = UINT64_MAX;
@@ -547,7 +641,7 @@ static bool arena_fit(const struct hv_sched_loader *l, uint64_t size, uint64_t a
 
 		if (i == HV_SCHED_LOADER_SLOTS)
 			from = 0;
-		else if (l->slots[i].used)
+		else if (slot_taken(l, i, ignore))
 			from = l->slots[i].offset + l->slots[i].size;
 		else
 			continue;
@@ -556,7 +650,7 @@ static bool arena_fit(const struct hv_sched_loader *l, uint64_t size, uint64_t a
 			continue;
 		start -= arena;
 		if (start < best && hv_range_within(start, size, 0, l->cfg.arena_size) &&
-		    range_free(l, start, size))
+		    range_free(l, start, size, ignore))
 			best = start;
 	}
 	if (best == UINT64_MAX)
@@ -688,11 +782,14 @@ hv_status_t hv_sched_loader_load(struct hv_sched_loader *l, const void *image, s
 	if (!allowed(l, digest))
 		return HV_ERR_INTEGRITY;
 	st = img_parse(&im, image, size, l->cfg.machine);
+	if (st == HV_OK)
+		st = check_module_file(&im);
 	if (st != HV_OK)
 		return st;
 	for (slot = 0; slot < HV_SCHED_LOADER_SLOTS && l->slots[slot].used; slot++)
 		;
-	if (slot == HV_SCHED_LOADER_SLOTS || !arena_fit(l, im.span, im.align, &off))
+	if (slot == HV_SCHED_LOADER_SLOTS ||
+	    !arena_fit(l, im.span, im.align, HV_SCHED_LOADER_SLOT_NONE, &off))
 		return HV_ERR_NO_SPACE;
 
 	base = (uint8_t *)l->cfg.arena + off;
@@ -724,9 +821,11 @@ hv_status_t hv_sched_loader_load(struct hv_sched_loader *l, const void *image, s
 	return HV_OK;
 }
 
-hv_status_t hv_sched_loader_load_guest(struct hv_sched_loader *l, hv_guest_id_t guest, hv_gpa_t gpa,
-				       size_t size, struct hv_sched_loaded_info *out)
+hv_status_t hv_sched_loader_stage_guest(struct hv_sched_loader *l, hv_guest_id_t guest,
+					hv_gpa_t gpa, size_t size, struct hv_sched_image_info *info)
 {
+	uint8_t digest[SHA256];
+	struct img im;
 	hv_status_t st;
 
 	if (l == NULL)
@@ -735,11 +834,72 @@ hv_status_t hv_sched_loader_load_guest(struct hv_sched_loader *l, hv_guest_id_t 
 		return HV_ERR_RANGE;
 	if (size == 0)
 		return HV_ERR_BAD_FORMAT; /* not even an ELF header */
+	/* The scratch is about to change: whatever was staged is gone. */
+	l->staged = 0;
 	/* A private copy: the guest cannot change the bytes once they are hashed. */
 	st = hv_port_guest_read(guest, gpa, l->cfg.scratch, size);
 	if (st != HV_OK)
 		return st;
+	/* Seed 000 claim 2: only approved bytes are parsed. */
+	hv_sha256(l->cfg.scratch, size, digest);
+	if (!allowed(l, digest))
+		return HV_ERR_INTEGRITY;
+	st = img_parse(&im, l->cfg.scratch, size, l->cfg.machine);
+	if (st == HV_OK)
+		st = check_module_file(&im);
+	if (st != HV_OK)
+		return st;
+	l->staged = size;
+	if (info != NULL) {
+		info->machine = im.machine;
+		info->load_count = im.load_count;
+		info->reloc_count = im.rela_count;
+		info->mem_size = im.mem_size;
+		info->span = im.span;
+		info->align = im.align;
+		info->entry = im.entry;
+	}
+	return HV_OK;
+}
+
+hv_status_t hv_sched_loader_load_staged(struct hv_sched_loader *l, struct hv_sched_loaded_info *out)
+{
+	size_t size;
+
+	if (l == NULL)
+		return HV_ERR_INVALID_ARG;
+	if (l->staged == 0)
+		return HV_ERR_STATE;
+	size = l->staged;
+	l->staged = 0;
+	/*
+	 * Checked again from the digest on: the scratch is the loader's own,
+	 * but the digest is what vouches for the bytes placed.
+	 */
 	return hv_sched_loader_load(l, l->cfg.scratch, size, out);
+}
+
+bool hv_sched_loader_fits(const struct hv_sched_loader *l, uint64_t span, uint64_t align,
+			  uint32_t ignore_slot)
+{
+	bool slot_free = false;
+	size_t off;
+
+	if (l == NULL || span == 0 || !hv_is_pow2(align))
+		return false;
+	for (uint32_t i = 0; i < HV_SCHED_LOADER_SLOTS; i++)
+		slot_free = slot_free || !slot_taken(l, i, ignore_slot);
+	return slot_free && arena_fit(l, span, align, ignore_slot, &off);
+}
+
+hv_status_t hv_sched_loader_load_guest(struct hv_sched_loader *l, hv_guest_id_t guest, hv_gpa_t gpa,
+				       size_t size, struct hv_sched_loaded_info *out)
+{
+	hv_status_t st = hv_sched_loader_stage_guest(l, guest, gpa, size, NULL);
+
+	if (st != HV_OK)
+		return st;
+	return hv_sched_loader_load_staged(l, out);
 }
 
 hv_status_t hv_sched_loader_unload(struct hv_sched_loader *l, uint32_t slot)

@@ -61,6 +61,24 @@ extern "C" {
 /** @brief Every ::HV_HC_VP_CREATE flag defined by this ABI version. */
 #define HV_VP_CREATE_FLAGS_ALL HV_VP_CREATE_BLOCKED
 
+/** @brief ::HV_HC_SCHED_LOAD flag: activate the new scheduler in the caller's domain. */
+#define HV_SCHED_LOAD_ACTIVATE (1u << 0)
+/**
+ * @brief ::HV_HC_SCHED_LOAD flag: unload the scheduler it replaces (a loaded
+ *        image, never the default) once the new one is active. Without it the
+ *        old one stays loaded unless the arena has no room for the new one.
+ */
+#define HV_SCHED_LOAD_UNLOAD_OLD (1u << 1)
+/** @brief Every ::HV_HC_SCHED_LOAD flag defined by this ABI version. */
+#define HV_SCHED_LOAD_FLAGS_ALL (HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD)
+
+/** @brief ::HV_HC_SCHED_INFO r3 bit: the scheduler is the default. */
+#define HV_SCHED_INFO_DEFAULT (1u << 0)
+/** @brief ::HV_HC_SCHED_INFO r3 bit: the scheduler is active in the caller's domain. */
+#define HV_SCHED_INFO_ACTIVE (1u << 1)
+/** @brief ::HV_HC_SCHED_INFO r3 bit: the scheduler is a loaded image (it can be unloaded). */
+#define HV_SCHED_INFO_LOADED (1u << 2)
+
 /** @brief Call numbers. */
 typedef enum hv_hvcall_nr {
 	/** ABI version: r1 = ::HV_HVCALL_ABI_VERSION. */
@@ -97,8 +115,47 @@ typedef enum hv_hvcall_nr {
 	 * Write to the hypervisor console: a1 = guest address of the bytes, a2 =
 	 * length (at most ::HV_HVCALL_CONSOLE_MAX). r1 = bytes written.
 	 */
-	HV_HC_CONSOLE_WRITE = 0x20
+	HV_HC_CONSOLE_WRITE = 0x20,
+	/**
+	 * Service VM only (others get ::HV_ERR_PERM). Load a scheduler image from
+	 * the caller's memory (seed 000 claims 1-3): a1 = guest-physical address,
+	 * a2 = size in bytes, a3 = flags (HV_SCHED_LOAD_*). r1 = new scheduler
+	 * id; r2 = id of the scheduler unloaded to make room or by
+	 * ::HV_SCHED_LOAD_UNLOAD_OLD (::HV_HVCALL_SCHED_NONE if none); r3 =
+	 * change feedback (::HV_HVCALL_SCHED_FB). A failed activation leaves the
+	 * image loaded and the old scheduler active, and returns its status.
+	 */
+	HV_HC_SCHED_LOAD = 0x40,
+	/**
+	 * Service VM only. Activate scheduler a1 (an id) in the caller's domain:
+	 * r1 = id active before, r2 = id active now, r3 = feedback
+	 * (::HV_HVCALL_SCHED_FB). On failure the old scheduler carries on.
+	 */
+	HV_HC_SCHED_ACTIVATE = 0x41,
+	/**
+	 * Service VM only. Unload scheduler a1; where it is active the default is
+	 * re-activated first (seed 000 claim 7). r1 = id active now, r3 = feedback
+	 * of the re-activation (0 if there was none).
+	 */
+	HV_HC_SCHED_UNLOAD = 0x42,
+	/**
+	 * Service VM only. Describe scheduler a1: r1 = id active in the caller's
+	 * domain, r2 = first 8 bytes of its name (little-endian, NUL-padded),
+	 * r3 = HV_SCHED_INFO_* bits.
+	 */
+	HV_HC_SCHED_INFO = 0x43
 } hv_hvcall_nr_t;
+
+/** @brief "No scheduler" in a scheduler-id result. */
+#define HV_HVCALL_SCHED_NONE ((uint64_t)0xffffffffu)
+
+/**
+ * @brief Packed change feedback of the HV_HC_SCHED_* calls: bits 0-7 the
+ *        step that failed (0 none, 1 request, 2 cease, 3 cpu init, 4 import),
+ *        bit 8 rolled back, bits 32-63 entities moved.
+ */
+#define HV_HVCALL_SCHED_FB(step, rolled_back, moved)                                               \
+	((uint64_t)(step) | ((uint64_t)((rolled_back) ? 1u : 0u) << 8) | ((uint64_t)(moved) << 32))
 
 /** @brief What a hypercall returns: a status and up to three results. */
 struct hv_hvcall_ret {
@@ -215,6 +272,35 @@ static inline hv_status_t hv_console_write(const void *buf, uint64_t len)
 {
 	return hv_hvcall_status(
 		hv_hvcall6(HV_HC_CONSOLE_WRITE, (uint64_t)(uintptr_t)buf, len, 0, 0, 0, 0));
+}
+
+/**
+ * @brief Load a scheduler image held in the caller's memory (::HV_HC_SCHED_LOAD).
+ * @param image Image (a guest-physical address as the guest sees it).
+ * @param size Byte count. @param flags HV_SCHED_LOAD_* flags.
+ * @return Status and results as ::HV_HC_SCHED_LOAD describes.
+ */
+static inline struct hv_hvcall_ret hv_sched_load(const void *image, uint64_t size, uint32_t flags)
+{
+	return hv_hvcall6(HV_HC_SCHED_LOAD, (uint64_t)(uintptr_t)image, size, flags, 0, 0, 0);
+}
+
+/** @brief Activate scheduler @p id in the caller's domain (::HV_HC_SCHED_ACTIVATE). */
+static inline struct hv_hvcall_ret hv_sched_activate(uint32_t id)
+{
+	return hv_hvcall6(HV_HC_SCHED_ACTIVATE, id, 0, 0, 0, 0, 0);
+}
+
+/** @brief Unload scheduler @p id (::HV_HC_SCHED_UNLOAD). */
+static inline struct hv_hvcall_ret hv_sched_unload(uint32_t id)
+{
+	return hv_hvcall6(HV_HC_SCHED_UNLOAD, id, 0, 0, 0, 0, 0);
+}
+
+/** @brief Describe scheduler @p id (::HV_HC_SCHED_INFO). */
+static inline struct hv_hvcall_ret hv_sched_info(uint32_t id)
+{
+	return hv_hvcall6(HV_HC_SCHED_INFO, id, 0, 0, 0, 0, 0);
 }
 #endif
 
