@@ -10,3 +10,8 @@ guest_rtos_end:
 guest_linux_start:
 	.incbin GUEST_LINUX_BIN
 guest_linux_end:
+	.balign 16
+	.global guest_svc_start, guest_svc_end
+guest_svc_start:
+	.incbin GUEST_SVC_BIN
+guest_svc_end:

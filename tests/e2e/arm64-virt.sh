@@ -4,7 +4,11 @@
 # through PSCI SYSTEM_OFF, both runs print the same, and the story is there
 # in order (boot, CPUs, guests, one VP per task, the urgent RTOS task
 # preempting the other guest, every garbage hypercall refused, the stray
-# write stopped, tasks ending, guests removed, power-off), with no panic.
+# write stopped, tasks ending, guests removed, power-off), with no panic;
+# and the scheduler change: the service VM's corrupted image refused with
+# fixed priority carrying on, the BVT image loaded from its memory and
+# activated (every CPU parked, the console drained, every VP moved), the
+# other guests running under BVT, then BVT unloaded and fixed priority back.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake --preset aarch64-none >/dev/null
@@ -38,6 +42,31 @@ inorder '^\[guest\] linux: every VP has ended; guest removed'
 inorder '^\[halt\] all guests ended after [0-9]+ us; PSCI SYSTEM_OFF$'
 [ -z "$rest" ] || fail "lines after the power-off: $rest"
 
+# The scheduler change, in order (seed 000 claims 1, 2, 7, 16, 17).
+rest=$out
+inorder '^\[boot\] scheduler: fixed-priority .* changeable at run time by the service VM'
+inorder '^\[guest\] svc: created \(id 3, thin'
+inorder '^\[svc/vp#[0-9]+\] svc: at boot: active scheduler is fp \(id 0\)$'
+inorder '^\[sched\] SCHED_LOAD from svc/vp#[0-9]+ refused: HV_ERR_INTEGRITY; fp carries on$'
+inorder '^\[svc/vp#[0-9]+\] svc: SCHED_LOAD of a corrupted copy -> refused: digest not on the allowlist$'
+inorder '^\[svc/vp#[0-9]+\] svc: after the refused load: active scheduler is fp \(id 0\)$'
+inorder '^\[sched\] quiesce: every CPU parked at its guest-resume path; console drained$'
+inorder '^\[sched\] loaded bvt \([0-9]+ bytes from svc memory at IPA 0x[0-9a-f]+\) as scheduler 1; its code at 0x[0-9a-f]+ is EL2 r-x$'
+inorder '^\[sched\] change complete: bvt active, [0-9]+ VPs moved, blackout [0-9]+ us$'
+during=$rest
+inorder '^\[svc/vp#[0-9]+\] svc: after the load: active scheduler is bvt \(id 1\)$'
+inorder '^\[sched\] quiesce: every CPU parked at its guest-resume path; console drained$'
+inorder '^\[sched\] scheduler 1 unloaded; arena at 0x[0-9a-f]+ is EL2 rw- again$'
+inorder '^\[sched\] change complete: fp active, [0-9]+ VPs moved, blackout [0-9]+ us$'
+inorder '^\[svc/vp#[0-9]+\] svc: SCHED_UNLOAD of BVT -> ok, [0-9]+ VPs moved back$'
+inorder '^\[svc/vp#[0-9]+\] svc: after the unload: active scheduler is fp \(id 0\)$'
+inorder '^\[guest\] svc: every VP has ended; guest removed'
+# The other guests carried on while BVT was active.
+under_bvt=$(sed -n '/change complete: fp active/q;p' <<<"$during")
+for g in rtos linux; do
+	grep -qE "^\[$g/(vp#[0-9]+|uart)\] " <<<"$under_bvt" || fail "$g printed nothing while BVT was active"
+done
+
 count() { grep -cE "$1" <<<"$out" || true; }
 # One VP per RTOS task, each deleted when its task ended (or was stopped).
 [ "$(count '^\[vp\] rtos: vp#[0-9]+ created for a task by vp#0')" = 3 ] || fail "expected 3 task VPs"
@@ -57,5 +86,7 @@ done
 [ "$(count '^\[linux/vp#[0-9]+\] (shell: round [1-3]|batch: chunk [1-4]/4) at tick [0-9]+$')" = 7 ] || fail "conventional guest's threads incomplete"
 ticks=$(sed -nE 's/^\[linux\/vp#[0-9]+\] linux: all threads done after ([0-9]+) ticks.*/\1/p' <<<"$out")
 [ "${ticks:-0}" -ge 5 ] || fail "virtual timer ticks did not reach the guest (ticks=${ticks:-none})"
+[ "$(count '^\[sched\] change complete')" = 2 ] || fail "expected exactly two scheduler changes"
+[ "$(count '^\[sched\] watchdog')" = 0 ] || fail "the watchdog fell back"
 [ "$(count '^\[panic\]')" = 0 ] || fail "hypervisor panic"
 echo "arm64-virt transcript: $(wc -l <<<"$out") lines, identical on two boots, all checks passed"

@@ -1,7 +1,7 @@
 /*
  * hvcore-arm64-virt: a bare-metal EL2 hypervisor for QEMU's virt board,
  * built only from libhvcore (lib/vproc, lib/sched, lib/hvcall) and its arm64
- * port. It boots two guests from images linked into it:
+ * port. It boots three guests from images linked into it:
  *
  *  - rtos (thin): has no scheduler. Its boot VP asks for one VP per task
  *    through the hypercall ABI, then ends. One task sends garbage hypercalls
@@ -9,12 +9,17 @@
  *  - linux (full): a conventional guest with its own tiny scheduler that
  *    time-slices two threads on one VP with its virtual timer; it prints its
  *    boot banner through an emulated PL011 (trapped MMIO).
+ *  - svc (service VM, privileged): holds the BVT scheduler module in its
+ *    memory; while the others run it has the hypervisor load it, activate
+ *    it in place of fixed priority, and later unload it again (lib/sched's
+ *    manager, loader and service, through the SCHED_* hypercalls).
  *
- * Every VP of both guests is scheduled by priority by lib/sched's
- * fixed-priority scheduler on every CPU, so the RTOS's urgent task preempts
- * the conventional guest. When every guest has ended, the hypervisor powers
- * the machine off through PSCI. Each transcript line starts with a stable
- * tag in brackets that tests/e2e checks.
+ * Every VP of every guest is scheduled by lib/sched on every CPU: by fixed
+ * priority at first (so the RTOS's urgent task preempts the conventional
+ * guest), by BVT while the service VM has it active. Each CPU's
+ * guest-resume path is a cease point of the scheduler change protocol. When every guest has ended,
+ * the hypervisor powers the machine off through PSCI. Each transcript line starts with a stable tag
+ * in brackets that tests/e2e checks.
  */
 #include <libhvcore/arm64/el2.h>
 #include <libhvcore/arm64/esr.h>
@@ -27,6 +32,9 @@
 #include <libhvcore/hvcall.h>
 #include <libhvcore/port/time.h>
 #include <libhvcore/sched.h>
+#include <libhvcore/sched_loader.h>
+#include <libhvcore/sched_mgr.h>
+#include <libhvcore/sched_service.h>
 #include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/vproc.h>
@@ -40,10 +48,17 @@
 #define S2_POOL_PAGES  8u
 #define UART_IPA       0x09000000ull /* the emulated PL011 of full guests */
 #define UART_SIZE      0x1000ull
+#define SVC_GUEST      3u
+#define SCHED_ARENA    (64u << 10) /* executable arena for loaded schedulers */
+#define SCHED_SCRATCH  (32u << 10) /* largest image the service VM may hand over */
+
+/* SHA-256 of hvsched-bvt.elf, generated at build time: the loader's allowlist. */
+#include "bvt_digest.h"
 
 /* Guest images, linked in by images.S. */
 extern const uint8_t guest_rtos_start[], guest_rtos_end[];
 extern const uint8_t guest_linux_start[], guest_linux_end[];
+extern const uint8_t guest_svc_start[], guest_svc_end[];
 
 /* ---- the platform description: data, not code ---- */
 
@@ -90,6 +105,22 @@ static const struct guest_cfg guest_table[] = {
 		.boot_affinity = 1u << 1,
 		.emulated_uart = true,
 	},
+	{
+		.id = SVC_GUEST,
+		.desc = {.name = "svc",
+			 .kind = HV_GUEST_KIND_THIN,
+			 .prio_min = 2,
+			 .prio_max = 2,
+			 .vp_quota = 1,
+			 .affinity = 1u << 0,
+			 .weight = 1,
+			 .privileged = true},
+		.image = guest_svc_start,
+		.image_end = guest_svc_end,
+		.boot_prio = 2,
+		.boot_affinity = 1u << 0,
+		.emulated_uart = false,
+	},
 };
 
 #define GUEST_COUNT HV_ARRAY_SIZE(guest_table)
@@ -104,6 +135,15 @@ static struct hv_sched_domain domain;
 static struct hv_sched_cpu sched_cpus[CPU_COUNT];
 /* Room for any built-in scheduler's per-CPU state (fp needs 65 KiB, BVT 155 KiB). */
 static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[CPU_COUNT * HV_SCHED_CPU_PRIV_MAX];
+/* The same again: a change builds the new scheduler's state here, then swaps. */
+static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_spare[CPU_COUNT * HV_SCHED_CPU_PRIV_MAX];
+static struct hv_sched_mgr mgr;
+static struct hv_sched_portable mgr_portable[VP_CAP];
+static struct hv_sched_mgr_saved mgr_saved[VP_CAP];
+static struct hv_sched_loader loader;
+static _Alignas(4096) uint8_t sched_arena[SCHED_ARENA];
+static _Alignas(16) uint8_t sched_scratch[SCHED_SCRATCH];
+static struct hv_sched_service sched_svc;
 static struct hv_vproc vproc;
 static struct hv_vp vps[VP_CAP];
 static struct hv_htab_slot vp_slots[VP_CAP];
@@ -155,6 +195,12 @@ static const char *guest_name(hv_guest_id_t id)
 static unsigned vp_no(hv_handle_t h)
 {
 	return (unsigned)hv_handle_index(h);
+}
+
+static const char *sched_name(uint32_t id)
+{
+	const struct hv_sched_ops *const *t = hv_sched_mgr_table(&mgr);
+	return id < HV_SCHED_MGR_MAX && t[id] ? t[id]->name : "?";
 }
 
 /* ---- console sink of lib/hvcall: one tagged transcript line per line ---- */
@@ -292,6 +338,45 @@ static void stop_vp(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c, co
 	guest_done(guest);
 }
 
+/* EL2's access to @p p as "rwx" letters (W^X of the scheduler arena). */
+static const char *access_str(const void *p)
+{
+	static const char *const names[8] = {"---", "r--", "-w-", "rw-",
+					     "--x", "r-x", "-wx", "rwx"};
+	return names[hv_arm64_el2_access(p) & 7u];
+}
+
+/* The scheduler service's answers, for the transcript (seed 001: feedback). */
+static void report_sched(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
+			 const struct hv_hvcall_result *res)
+{
+	uint32_t active = hv_sched_mgr_active(&mgr, &domain);
+	uint64_t moved = f->ret[3] >> 32;
+	hv_time_ns_t blackout = domain.last_resumed - domain.first_parked;
+	if (f->nr == HV_HC_SCHED_INFO)
+		return;
+	if (res->status != HV_OK) {
+		hv_arm64_printf("[sched] %s from %s/vp#%u refused: %s; %s carries on\n",
+				hv_hvcall_name(f->nr), guest_name(guest), vp_no(self),
+				hv_status_str(res->status), sched_name(active));
+		return;
+	}
+	if (f->nr == HV_HC_SCHED_LOAD)
+		hv_arm64_printf("[sched] loaded %s (%lu bytes from %s memory at IPA %#lx) as "
+				"scheduler %u; its code at %#lx is EL2 %s\n",
+				sched_name((uint32_t)f->ret[1]), (unsigned long)f->a[1],
+				guest_name(guest), (unsigned long)f->a[0], (unsigned)f->ret[1],
+				(unsigned long)(uintptr_t)sched_arena, access_str(sched_arena));
+	if (f->nr == HV_HC_SCHED_UNLOAD)
+		hv_arm64_printf("[sched] scheduler %u unloaded; arena at %#lx is EL2 %s again\n",
+				(unsigned)f->a[0], (unsigned long)(uintptr_t)sched_arena,
+				access_str(sched_arena));
+	if (moved != 0)
+		hv_arm64_printf(
+			"[sched] change complete: %s active, %lu VPs moved, blackout %lu us\n",
+			sched_name(active), (unsigned long)moved, (unsigned long)(blackout / 1000));
+}
+
 static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
 			 const struct hv_event *ev)
 {
@@ -322,10 +407,13 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 			"[vp] %s: vp#%u created for a task by vp#%u (prio %u, entry %#lx)\n",
 			guest_name(guest), vp_no(res.created), vp_no(self), (unsigned)f.a[3],
 			(unsigned long)f.a[0]);
-	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT))
+	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT) &&
+		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO))
 		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
 				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
 				hv_status_str(res.status));
+	if (f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO)
+		report_sched(guest, self, &f, &res);
 	if (act == HV_HVCALL_RESCHED)
 		cs->resched = true;
 }
@@ -464,6 +552,14 @@ static void handle_irqs(struct cpu_state *cs)
 		if (fb.resched)
 			cs->resched = true;
 	}
+	/* The watchdog: a loaded scheduler that misbehaves gives way to the default. */
+	struct hv_sched_change_fb cf;
+	if (hv_sched_mgr_watchdog(&mgr, &domain, hv_port_time_now(), cs->cpu, &cf)) {
+		hv_arm64_printf(
+			"[sched] watchdog: active scheduler misbehaved; fell back to %s (%s)\n",
+			sched_name(cf.new_id), hv_status_str(cf.status));
+		cs->resched = true;
+	}
 }
 
 static void report_preemption(uint32_t cpu, struct hv_sched_entity *prev,
@@ -485,6 +581,9 @@ static _Noreturn void run_loop(uint32_t cpu)
 	struct cpu_state cs = {.cpu = cpu, .cur = NULL, .resched = true};
 	for (;;) {
 		handle_irqs(&cs);
+		/* The guest-resume path: park here while the scheduler changes. */
+		if (hv_sched_cease_point(&domain, cpu))
+			cs.resched = true;
 		if (cs.resched) {
 			struct hv_sched_entity *prev = cs.cur;
 			cs.resched = false;
@@ -523,6 +622,59 @@ static _Noreturn void run_loop(uint32_t cpu)
 	}
 }
 
+/* ---- the scheduler manager, loader and service ---- */
+
+/* The switch devices' quiesce hook: every CPU is parked; drain the console. */
+static void quiesce_console(void *c)
+{
+	(void)c;
+	(void)hv_arm64_console_flush();
+	hv_arm64_printf("[sched] quiesce: every CPU parked at its guest-resume path; console "
+			"drained\n");
+}
+
+static hv_status_t sched_mgmt_init(void)
+{
+	static const uint8_t allow[1][HV_SHA256_DIGEST_SIZE] = {BVT_DIGEST};
+	struct hv_sched_mgr_config mc = {
+		.portable = mgr_portable,
+		.saved = mgr_saved,
+		.entity_cap = VP_CAP,
+		.park_timeout_ns = HV_MS(50),
+		.stall_bound_ns = HV_MS(20),
+	};
+	struct hv_sched_loader_config lc = {
+		.arena = sched_arena,
+		.arena_size = sizeof(sched_arena),
+		.allowlist = allow,
+		.allow_count = 1,
+		.scratch = sched_scratch,
+		.scratch_size = sizeof(sched_scratch),
+		.machine = 0,
+	};
+	struct hv_sched_service_config sc = {
+		.mgr = &mgr,
+		.loader = &loader,
+		.domain = &domain,
+		.service_guest = SVC_GUEST,
+	};
+	uint32_t fp_id;
+	hv_status_t st = hv_arm64_exec_arena(sched_arena, sizeof(sched_arena));
+	if (st == HV_OK)
+		st = hv_sched_mgr_init(&mgr, &mc);
+	if (st == HV_OK)
+		st = hv_sched_mgr_register(&mgr, &hv_sched_fp_ops, NULL, &fp_id);
+	if (st == HV_OK)
+		st = hv_sched_mgr_add_domain(&mgr, &domain, fp_id);
+	if (st == HV_OK)
+		st = hv_sched_mgr_add_quiesce(&mgr, quiesce_console, NULL);
+	if (st == HV_OK)
+		st = hv_sched_loader_init(&loader, &lc);
+	if (st == HV_OK)
+		st = hv_sched_service_init(&sched_svc, &sc);
+	return st;
+}
+
 /* ---- entry points called by the port ---- */
 
 void hv_arm64_main(void)
@@ -544,6 +696,8 @@ void hv_arm64_main(void)
 		.cpus = sched_cpus,
 		.priv_storage = sched_priv,
 		.priv_storage_size = sizeof(sched_priv),
+		.spare_storage = sched_spare,
+		.spare_storage_size = sizeof(sched_spare),
 		.prio_levels = PRIO_LEVELS,
 		.default_slice_ns = HV_MS(4),
 		.balance = true,
@@ -565,8 +719,11 @@ void hv_arm64_main(void)
 		.stack_align = 16,
 		.console = console_sink,
 		.console_ctx = NULL,
+		.sched = &sched_svc,
 	};
 	st = hv_sched_domain_init(&domain, &dc);
+	if (st == HV_OK)
+		st = sched_mgmt_init();
 	if (st == HV_OK)
 		st = hv_vproc_init(&vproc, &vc);
 	if (st == HV_OK)
@@ -575,8 +732,10 @@ void hv_arm64_main(void)
 		hv_arm64_printf("[panic] library set-up: %s\n", hv_status_str(st));
 		hv_arm64_panic("library set-up failed");
 	}
-	hv_arm64_printf("[boot] scheduler: fixed-priority (lib/sched), %u levels, slice 4 ms\n",
-			PRIO_LEVELS);
+	hv_arm64_printf(
+		"[boot] scheduler: fixed-priority (lib/sched), %u levels, slice 4 ms; "
+		"changeable at run time by the service VM (arena %u KiB, 1 image allowed)\n",
+		PRIO_LEVELS, (unsigned)(SCHED_ARENA >> 10));
 
 	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++) {
 		if (hv_arm64_cpu_start(cpu, cpu) != HV_OK ||

@@ -8,8 +8,10 @@
  * EL2 stage-1 map (4 KiB granule, 32-bit VA, starting at level 1): one
  * 1 GiB block per entry. 0-1 GiB device memory (GIC, UART, ...), execute
  * never; 1-4 GiB normal write-back memory (RAM on QEMU virt starts at
- * 1 GiB). The hypervisor's own pages are therefore executable and writable;
- * hv_port_exec_protect() refines one arena with a level-3 table.
+ * 1 GiB). The hypervisor's own pages are therefore executable and writable.
+ * hv_arm64_exec_arena() (mem.c) builds a copy that maps one arena with
+ * level-3 pages for hv_port_exec_protect(); CPU 0 switches to it and the
+ * secondaries then start on it: they load hv_arm64_el2_ttbr if it is set.
  */
 #define HV_PERCPU_SIZE 64
 #define HV_STACK_SIZE 16384
@@ -65,6 +67,10 @@ common:
 	ldr	x1, =TCR_VALUE
 	msr	tcr_el2, x1
 	adrp	x1, hv_arm64_el2_l1
+	adrp	x2, hv_arm64_el2_ttbr
+	ldr	x2, [x2, :lo12:hv_arm64_el2_ttbr]
+	cmp	x2, #0
+	csel	x1, x2, x1, ne
 	msr	ttbr0_el2, x1
 	isb
 	tlbi	alle2

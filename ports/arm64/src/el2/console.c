@@ -11,6 +11,8 @@
 #define PL011_DR   0x00
 #define PL011_FR   0x18
 #define PL011_TXFF (1u << 5)
+#define PL011_BUSY (1u << 3)
+#define PL011_TXFE (1u << 7)
 
 static hv_spinlock_t console_lock = HV_SPINLOCK_INIT;
 
@@ -31,6 +33,18 @@ void hv_arm64_console_write(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		pl011_putc(s[i]);
 	hv_spin_unlock_irqrestore(h);
+}
+
+uint32_t hv_arm64_console_flush(void)
+{
+	volatile uint32_t *fr = (volatile uint32_t *)(PL011_BASE + PL011_FR);
+	uint32_t polls = 0;
+	struct hv_spin_held h = hv_spin_lock_irqsave(&console_lock);
+
+	while ((*fr & (PL011_BUSY | PL011_TXFE)) != PL011_TXFE)
+		polls++;
+	hv_spin_unlock_irqrestore(h);
+	return polls;
 }
 
 void hv_port_console_write(const char *s, size_t len)

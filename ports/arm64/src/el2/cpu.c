@@ -73,10 +73,18 @@ void hv_arm64_cpu_online(void)
 	atomic_store_explicit(&this_cpu()->online, 1, memory_order_release);
 }
 
+static _Atomic bool secondaries_started;
+
+bool hv_arm64_started_secondaries(void)
+{
+	return atomic_load_explicit(&secondaries_started, memory_order_acquire);
+}
+
 hv_status_t hv_arm64_cpu_start(uint32_t cpu, uint64_t mpidr)
 {
 	if (cpu == 0 || cpu >= hv_arm64_cpu_total)
 		return HV_ERR_RANGE;
+	atomic_store_explicit(&secondaries_started, true, memory_order_release);
 	int64_t r = (int64_t)hv_arm64_smc(HV_ARM64_PSCI_CPU_ON_64, mpidr,
 					  (uint64_t)(uintptr_t)&hv_arm64_secondary_entry, cpu);
 	if (r != HV_ARM64_PSCI_SUCCESS) {

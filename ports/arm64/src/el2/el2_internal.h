@@ -54,5 +54,6 @@ uint32_t hv_arm64_lr_count(void);
 void hv_arm64_vgic_flush(struct hv_arm64_vcpu *v);
 struct hv_arm64_vcpu *hv_arm64_vcpu_find(hv_guest_id_t guest, uint32_t index);
 const struct hv_arm64_s2 *hv_arm64_guest_s2(hv_guest_id_t guest);
+bool hv_arm64_started_secondaries(void);
 
 #endif

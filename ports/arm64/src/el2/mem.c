@@ -238,17 +238,169 @@ hv_status_t hv_port_trap_mmio(hv_guest_id_t guest, hv_gpa_t base, uint64_t size,
 
 /* ---- port contract: executable memory ---- */
 
+/*
+ * The boot map (boot.S) is one 1 GiB block per entry, and a block can only
+ * be refined by break-before-make, which would unmap the code doing it. So
+ * hv_arm64_exec_arena() builds a second level-1 table in which the arena's
+ * GiB is a level-2 table of 2 MiB blocks, and the 2 MiB regions the arena
+ * touches are level-3 tables of 4 KiB pages; every other address maps as
+ * before. CPU 0 switches TTBR0_EL2 to it (same output addresses and
+ * attributes everywhere: no break is needed, only a TLB flush) and
+ * secondaries boot straight onto it (boot.S reads hv_arm64_el2_ttbr).
+ * hv_port_exec_protect() then rewrites arena page entries only.
+ * Descriptor bits (EL2, E2H=0): AttrIndx 1 (normal WB) at bits 2-4, AP[2:1]
+ * at bits 6-7 (AP[1] is RES1 in a one-level regime: 0b01 read-write, 0b11
+ * read-only), SH inner (bits 8-9), AF (bit 10), XN (bit 54).
+ */
+#define PTE_VALID	0x1ull
+#define PTE_TABLE	0x3ull /* table at levels 1-2, page at level 3 */
+#define PTE_NORMAL	(1ull << 2)
+#define PTE_AP_RW	(1ull << 6)
+#define PTE_AP_RO	(3ull << 6)
+#define PTE_SH_INNER	(3ull << 8)
+#define PTE_AF		(1ull << 10)
+#define PTE_XN		(1ull << 54)
+#define PTE_ADDR_MASK	0x0000fffffffff000ull
+#define GIB		(1ull << 30)
+#define MIB2		(1ull << 21)
+#define PAGE		4096ull
+#define ARENA_L3_TABLES 4u
+
+extern uint64_t hv_arm64_el2_l1[512];
+/* Read by boot.S on every secondary CPU: the level-1 table to start with. */
+uint64_t hv_arm64_el2_ttbr;
+
+static _Alignas(4096) uint64_t split_l1[512];
+static _Alignas(4096) uint64_t split_l2[512];
+static _Alignas(4096) uint64_t split_l3[ARENA_L3_TABLES][512];
+static uint64_t arena_base, arena_end;
+static hv_spinlock_t exec_lock = HV_SPINLOCK_INIT;
+
+static uint64_t normal_attrs(void)
+{
+	return PTE_NORMAL | PTE_SH_INNER | PTE_AF;
+}
+
+hv_status_t hv_arm64_exec_arena(void *base, size_t size)
+{
+	uint64_t b = (uint64_t)(uintptr_t)base;
+	uint64_t end;
+	if (!base || size == 0)
+		return HV_ERR_INVALID_ARG;
+	if ((b | size) & (PAGE - 1))
+		return HV_ERR_ALIGN;
+	if (!hv_add_u64(b, size, &end))
+		return HV_ERR_OVERFLOW;
+	if (arena_end != 0 || hv_arm64_started_secondaries())
+		return HV_ERR_STATE;
+	uint64_t gib = b / GIB;
+	/* RAM is 1-4 GiB in the boot map; the arena must sit in one GiB of it. */
+	if (gib < 1 || gib > 3 || (end - 1) / GIB != gib)
+		return HV_ERR_RANGE;
+	uint64_t first2m = b & ~(MIB2 - 1);
+	uint64_t regions = (end - first2m + MIB2 - 1) / MIB2;
+	if (regions > ARENA_L3_TABLES)
+		return HV_ERR_RANGE;
+	for (unsigned i = 0; i < 512; i++)
+		split_l1[i] = hv_arm64_el2_l1[i];
+	for (unsigned i = 0; i < 512; i++)
+		split_l2[i] = (gib * GIB + (uint64_t)i * MIB2) | normal_attrs() | PTE_VALID;
+	for (uint64_t r = 0; r < regions; r++) {
+		uint64_t region = first2m + r * MIB2;
+		for (unsigned i = 0; i < 512; i++)
+			split_l3[r][i] = (region + (uint64_t)i * PAGE) | normal_attrs() | PTE_TABLE;
+		split_l2[(region - gib * GIB) / MIB2] =
+			(uint64_t)(uintptr_t)split_l3[r] | PTE_TABLE;
+	}
+	split_l1[gib] = (uint64_t)(uintptr_t)split_l2 | PTE_TABLE;
+	dsb(ishst);
+	write_sysreg((uint64_t)(uintptr_t)split_l1, ttbr0_el2);
+	isb();
+	__asm__ volatile("tlbi alle2" : : : "memory");
+	dsb(ish);
+	isb();
+	hv_arm64_el2_ttbr = (uint64_t)(uintptr_t)split_l1;
+	arena_base = b;
+	arena_end = end;
+	return HV_OK;
+}
+
+static uint64_t *arena_pte(uint64_t va)
+{
+	uint64_t first2m = arena_base & ~(MIB2 - 1);
+	uint64_t r = (va - first2m) / MIB2;
+	return &split_l3[r][(va & (MIB2 - 1)) / PAGE];
+}
+
+hv_access_t hv_arm64_el2_access(const void *addr)
+{
+	uint64_t va = (uint64_t)(uintptr_t)addr;
+	uint32_t acc = 0;
+	uint64_t par;
+	struct hv_spin_held h = hv_spin_lock_irqsave(&exec_lock);
+	__asm__ volatile("at s1e2r, %0" : : "r"(va) : "memory");
+	isb();
+	par = read_sysreg(par_el1);
+	if (!(par & 1))
+		acc |= HV_ACCESS_READ;
+	__asm__ volatile("at s1e2w, %0" : : "r"(va) : "memory");
+	isb();
+	par = read_sysreg(par_el1);
+	if (!(par & 1))
+		acc |= HV_ACCESS_WRITE;
+	/* AT has no fetch check: walk the live table for XN. */
+	const uint64_t *t = (const uint64_t *)(uintptr_t)(read_sysreg(ttbr0_el2) & PTE_ADDR_MASK);
+	uint64_t e = t[(va >> 30) & 511];
+	if ((e & 3) == PTE_TABLE) {
+		t = (const uint64_t *)(uintptr_t)(e & PTE_ADDR_MASK);
+		e = t[(va >> 21) & 511];
+		if ((e & 3) == PTE_TABLE) {
+			t = (const uint64_t *)(uintptr_t)(e & PTE_ADDR_MASK);
+			e = t[(va >> 12) & 511];
+		}
+	}
+	if ((e & PTE_VALID) && !(e & PTE_XN) && (acc & HV_ACCESS_READ))
+		acc |= HV_ACCESS_EXEC;
+	hv_spin_unlock_irqrestore(h);
+	return (hv_access_t)acc;
+}
+
 size_t hv_port_exec_page_size(void)
 {
-	return 4096;
+	return PAGE;
 }
 
 hv_status_t hv_port_exec_protect(void *addr, size_t len, hv_exec_prot_t prot)
 {
-	(void)addr;
-	(void)len;
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	uint64_t end;
 	if (prot != HV_EXEC_PROT_RW && prot != HV_EXEC_PROT_RX)
 		return HV_ERR_INVALID_ARG;
-	/* The EL2 map is 1 GiB blocks with no arena of its own to refine yet. */
-	return HV_ERR_PERM;
+	if (len == 0 || ((a | len) & (PAGE - 1)))
+		return HV_ERR_ALIGN;
+	if (!hv_add_u64(a, len, &end) || arena_end == 0 || a < arena_base || end > arena_end)
+		return HV_ERR_PERM;
+	uint64_t bits = prot == HV_EXEC_PROT_RX ? PTE_AP_RO : (PTE_AP_RW | PTE_XN);
+	struct hv_spin_held h = hv_spin_lock_irqsave(&exec_lock);
+	if (prot == HV_EXEC_PROT_RX) {
+		/* New instructions to the point of unification before they can be fetched. */
+		for (uint64_t p = a; p < end; p += 64)
+			__asm__ volatile("dc cvau, %0" : : "r"(p) : "memory");
+		dsb(ish);
+	}
+	/* Each entry changes only permissions (same address, same attributes). */
+	for (uint64_t p = a; p < end; p += PAGE) {
+		uint64_t *pte = arena_pte(p);
+		*pte = (*pte & PTE_ADDR_MASK) | normal_attrs() | bits | PTE_TABLE;
+	}
+	dsb(ishst);
+	for (uint64_t p = a; p < end; p += PAGE)
+		__asm__ volatile("tlbi vae2is, %0" : : "r"(p >> 12) : "memory");
+	dsb(ish);
+	if (prot == HV_EXEC_PROT_RX)
+		__asm__ volatile("ic ialluis" : : : "memory");
+	dsb(ish);
+	isb();
+	hv_spin_unlock_irqrestore(h);
+	return HV_OK;
 }

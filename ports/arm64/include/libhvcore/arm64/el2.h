@@ -173,6 +173,30 @@ void hv_arm64_secondary_main(uint32_t cpu);
 hv_status_t hv_arm64_init(uint32_t cpu_count);
 
 /**
+ * @brief Declare the executable arena hv_port_exec_protect() may change (the
+ *        scheduler loader's arena, hv_sched_loader_config::arena).
+ * Builds an EL2 map in which the arena is mapped with 4 KiB pages and
+ * switches CPU 0 to it; secondary CPUs start on it. Until this is called
+ * hv_port_exec_protect() refuses every range with ::HV_ERR_PERM.
+ * @param base First byte; 4 KiB aligned, in RAM (1-4 GiB).
+ * @param size Bytes; a multiple of 4 KiB. The arena lies in one GiB and
+ *             touches at most four 2 MiB regions.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL or 0; ::HV_ERR_ALIGN;
+ *         ::HV_ERR_OVERFLOW; ::HV_ERR_RANGE outside those bounds;
+ *         ::HV_ERR_STATE once an arena is declared or after
+ *         hv_arm64_cpu_start() (call it on CPU 0 before starting CPUs).
+ */
+hv_status_t hv_arm64_exec_arena(void *base, size_t size);
+
+/**
+ * @brief What EL2 may do with the byte at @p addr under the live EL2 map:
+ *        read and write as the AT instruction finds them, execute from the
+ *        descriptor's XN bit (e.g. to show an arena page is W^X).
+ * @return HV_ACCESS_* bits; 0 for an unmapped address.
+ */
+hv_access_t hv_arm64_el2_access(const void *addr);
+
+/**
  * @brief Start secondary CPU @p cpu (MPIDR affinity @p mpidr) through PSCI
  *        CPU_ON; it runs hv_arm64_secondary_main(@p cpu).
  * @return ::HV_OK; ::HV_ERR_RANGE for a bad index; ::HV_ERR_STATE if PSCI
@@ -316,6 +340,13 @@ static inline uint64_t hv_arm64_vcpu_reg(const struct hv_arm64_vcpu *v, uint32_t
 
 /** @brief Write bytes to the PL011 (polled, '\\n' as is), under the console lock. */
 void hv_arm64_console_write(const char *s, size_t len);
+
+/**
+ * @brief Drain the PL011: wait until its transmit FIFO is empty and it is
+ *        not busy (a switch device's quiesce step before a scheduler change).
+ * @return Status-register polls it took (0: already idle).
+ */
+uint32_t hv_arm64_console_flush(void);
 
 /**
  * @brief Print a formatted line under the console lock (hv_snprintf formats,

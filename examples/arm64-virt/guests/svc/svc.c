@@ -1,0 +1,94 @@
+/*
+ * The service VM: the one guest allowed to manage the hypervisor's
+ * scheduler (seed 000 claims 16-17: a service virtual machine generates the
+ * scheduler changing request). It holds the BVT scheduler module, as the
+ * project builds it (lib/sched/modules), in its own memory and, while the
+ * other guests run:
+ *
+ *  1. hands over a corrupted copy of it: the hypervisor refuses it and the
+ *     fixed-priority scheduler carries on;
+ *  2. hands over the real image with "activate": the hypervisor loads it at
+ *     run time and moves every VP into it (seed 000 claims 1-2);
+ *  3. lets the guests run under BVT for a while;
+ *  4. unloads it: the hypervisor re-activates fixed priority (claim 7).
+ */
+#include "glib.h"
+
+extern const uint8_t bvt_image_start[], bvt_image_end[];
+
+static uint8_t corrupt[32768];
+
+static const char *status_name(uint64_t st)
+{
+	switch (st) {
+	case HV_OK:
+		return "ok";
+	case HV_ERR_INTEGRITY:
+		return "refused: digest not on the allowlist";
+	case HV_ERR_BAD_FORMAT:
+		return "refused: malformed image";
+	case HV_ERR_PERM:
+		return "refused: not allowed";
+	case HV_ERR_NO_SPACE:
+		return "refused: no room";
+	default:
+		return "failed";
+	}
+}
+
+/* The first 8 bytes of a scheduler's name, as SCHED_INFO returns them. */
+static void name_of(uint64_t packed, char out[9])
+{
+	for (unsigned i = 0; i < 8; i++)
+		out[i] = (char)(packed >> (8 * i));
+	out[8] = '\0';
+}
+
+static void show_active(const char *when)
+{
+	/* Id 0 is the built-in default; every answer names the active one in r1. */
+	struct hv_hvcall_ret r = hv_sched_info(0);
+	if (r.status != HV_OK) {
+		say("svc: SCHED_INFO -> status %u", (unsigned)r.status);
+		return;
+	}
+	struct hv_hvcall_ret a = hv_sched_info((uint32_t)r.r1);
+	char name[9];
+	name_of(a.r2, name);
+	say("svc: %s: active scheduler is %s (id %u)", when, name, (unsigned)r.r1);
+}
+
+void guest_main(void);
+void guest_main(void)
+{
+	uint64_t size = (uint64_t)(bvt_image_end - bvt_image_start);
+	say("svc: service VM up; BVT module image is %u bytes in my memory", (unsigned)size);
+	show_active("at boot");
+	hv_vp_sleep(MS(3));
+
+	if (size <= sizeof(corrupt)) {
+		memcpy(corrupt, bvt_image_start, size);
+		corrupt[size / 2] ^= 0x40;
+		struct hv_hvcall_ret r = hv_sched_load(corrupt, size, HV_SCHED_LOAD_ACTIVATE);
+		say("svc: SCHED_LOAD of a corrupted copy -> %s", status_name(r.status));
+		show_active("after the refused load");
+	}
+
+	struct hv_hvcall_ret r = hv_sched_load(bvt_image_start, size, HV_SCHED_LOAD_ACTIVATE);
+	if (r.status != HV_OK) {
+		say("svc: SCHED_LOAD of BVT -> %s (status %u)", status_name(r.status),
+		    (unsigned)r.status);
+		return;
+	}
+	uint32_t bvt = (uint32_t)r.r1;
+	say("svc: SCHED_LOAD of BVT -> %s: scheduler id %u, %u VPs moved into it",
+	    status_name(r.status), (unsigned)bvt, (unsigned)(r.r3 >> 32));
+	show_active("after the load");
+	hv_vp_sleep(MS(8));
+
+	r = hv_sched_unload(bvt);
+	say("svc: SCHED_UNLOAD of BVT -> %s, %u VPs moved back", status_name(r.status),
+	    (unsigned)(r.r3 >> 32));
+	show_active("after the unload");
+	say("svc: done");
+}
