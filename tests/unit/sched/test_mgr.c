@@ -542,6 +542,56 @@ static void quiesce_hooks_run_while_every_cpu_is_parked(void **state)
 	assert_true(fb.blackout_ns > 0);
 }
 
+/* rr with its tick and yield counted: which scheduler handled a request. */
+static struct hv_sched_ops counting_rr;
+static uint32_t rr_ticks, rr_yields;
+
+static bool counting_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
+			  hv_time_ns_t now)
+{
+	rr_ticks++;
+	return hv_sched_rr_ops.tick(d, cpu_priv, curr, now);
+}
+
+static void counting_yield(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
+			   hv_time_ns_t now)
+{
+	rr_yields++;
+	hv_sched_rr_ops.yield(d, cpu_priv, curr, now);
+}
+
+static void requests_of_timer_and_guest_reach_the_new_scheduler(void **state)
+{
+	(void)state;
+	/* seed 000 claim 16: the requesters of scheduling requests are a timer, a service VM
+	 * and a guest VM; claim 15: after the change the second scheduler handles them. */
+	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
+	counting_rr = hv_sched_rr_ops;
+	counting_rr.name = "rr-counting";
+	counting_rr.tick = counting_tick;
+	counting_rr.yield = counting_yield;
+	uint32_t id;
+	assert_int_equal(hv_sched_mgr_register(&F.m, &counting_rr, NULL, &id), HV_OK);
+	populate();
+	rr_ticks = rr_yields = 0;
+	/* Before the change: the timer's tick and a guest's yield go to fp. */
+	(void)hv_sched_tick(&F.d, 0);
+	(void)hv_sched_yield(&F.d, 0);
+	assert_int_equal(rr_ticks + rr_yields, 0u);
+	/* The service VM's request (a change, made from CPU 0). */
+	pthread_t t = parker_start();
+	struct hv_sched_change_fb fb;
+	change_on_one_cpu_domain(id, &fb);
+	parker_stop(t);
+	assert_int_equal(fb.status, HV_OK);
+	/* The timer's tick and the guest's yield now reach the second scheduler. */
+	(void)hv_sched_tick(&F.d, 0);
+	assert_int_equal(rr_ticks, 1u);
+	(void)hv_sched_yield(&F.d, 0);
+	assert_int_equal(rr_yields, 1u);
+	assert_all_present_once();
+}
+
 /* Both CPUs of the domain request changes at once, no outside serialisation. */
 struct racer {
 	hv_cpu_t self;
@@ -626,6 +676,7 @@ int main(void)
 		cmocka_unit_test(watchdog_falls_back_when_cpu_idles_with_work_past_the_bound),
 		cmocka_unit_test(changing_one_domain_leaves_the_other_running),
 		cmocka_unit_test(quiesce_hooks_run_while_every_cpu_is_parked),
+		cmocka_unit_test(requests_of_timer_and_guest_reach_the_new_scheduler),
 		cmocka_unit_test(concurrent_requests_from_both_cpus_never_time_out),
 		cmocka_unit_test(register_refuses_bad_tables),
 	};
