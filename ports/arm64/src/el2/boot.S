@@ -93,10 +93,11 @@ hang:
 	.balign 4096
 	.global hv_arm64_el2_l1
 hv_arm64_el2_l1:
-	.quad	0x0040000000000401	/* 0-1 GiB: block, attr0 device, AF, XN */
-	.quad	0x0000000040000705	/* 1-2 GiB: block, attr1 normal, inner shareable, AF */
-	.quad	0x0000000080000705	/* 2-3 GiB */
-	.quad	0x00000000c0000705	/* 3-4 GiB */
+	/* AP[2:1] = 01: read-write (AP[1] is RES1 in the one-level EL2 regime). */
+	.quad	0x0040000000000441	/* 0-1 GiB: block, attr0 device, AF, XN */
+	.quad	0x0000000040000745	/* 1-2 GiB: block, attr1 normal, inner shareable, AF */
+	.quad	0x0000000080000745	/* 2-3 GiB */
+	.quad	0x00000000c0000745	/* 3-4 GiB */
 	.fill	508, 8, 0
 
 	.section .bss.stacks, "aw", %nobits

@@ -304,11 +304,13 @@ hv_status_t hv_arm64_exec_arena(void *base, size_t size)
 	for (unsigned i = 0; i < 512; i++)
 		split_l1[i] = hv_arm64_el2_l1[i];
 	for (unsigned i = 0; i < 512; i++)
-		split_l2[i] = (gib * GIB + (uint64_t)i * MIB2) | normal_attrs() | PTE_VALID;
+		split_l2[i] =
+			(gib * GIB + (uint64_t)i * MIB2) | normal_attrs() | PTE_AP_RW | PTE_VALID;
 	for (uint64_t r = 0; r < regions; r++) {
 		uint64_t region = first2m + r * MIB2;
 		for (unsigned i = 0; i < 512; i++)
-			split_l3[r][i] = (region + (uint64_t)i * PAGE) | normal_attrs() | PTE_TABLE;
+			split_l3[r][i] = (region + (uint64_t)i * PAGE) | normal_attrs() |
+					 PTE_AP_RW | PTE_TABLE;
 		split_l2[(region - gib * GIB) / MIB2] =
 			(uint64_t)(uintptr_t)split_l3[r] | PTE_TABLE;
 	}
