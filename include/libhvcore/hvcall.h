@@ -10,7 +10,8 @@
  * guest's memory or misaligned, length over the limit) and answers a bad one
  * with an error status that goes back to the guest unchanged; nothing
  * changes on error. Valid calls go to the module that owns them (lib/vproc
- * for VPs, the console sink for console writes).
+ * for VPs, the console sink for console writes, the wait module for
+ * wait/wake).
  *
  * Blocking with a timeout: a VP that blocks itself with a timeout is kept in
  * a deadline heap. The embedder calls hv_hvcall_expire() when its timer
@@ -19,6 +20,19 @@
  * is known only when it runs again: the embedder calls hv_hvcall_resume()
  * before it re-enters a VP and writes the status it gives into the guest's
  * return register.
+ *
+ * Wait and wake (::HV_HC_WAIT, ::HV_HC_WAKE, seed 002) go to the wait
+ * module of hv_hvcall_config::wait (libhvcore/sync/wait.h); without one
+ * they are ::HV_ERR_NOT_SUPPORTED whatever their arguments. An expected
+ * value or a wake count above UINT32_MAX and an unknown HV_WAIT_* flag are
+ * ::HV_ERR_INVALID_ARG. A VP that goes to sleep returns
+ * ::HV_HVCALL_RESCHED; its result (woken or timed out) reaches it through
+ * hv_hvcall_resume() like a ::HV_HC_VP_BLOCK status, and the deadlines of
+ * timed sleeps are folded into hv_hvcall_expire() and
+ * hv_hvcall_next_deadline(), so the embedder keeps one timer. A wake
+ * reschedules the caller's CPU when a woken VP preempts the caller.
+ * Deleting a VP (::HV_HC_VP_EXIT, ::HV_HC_VP_DELETE) also takes it out of
+ * the wait module (hv_wait_cancel()).
  *
  * The dispatcher never switches context itself: its result says whether the
  * calling VP may be resumed at once or the CPU must reschedule (the caller
@@ -39,7 +53,8 @@
  * and feedback (seed 001: the requester learns what happened).
  *
  * Locking: one internal spinlock guards the deadline heap and the per-VP
- * records; lib/vproc's locks guard the rest. Any CPU may call any function
+ * records; lib/vproc's locks guard the rest. The wait module's lock is
+ * never taken with the dispatcher lock held. Any CPU may call any function
  * once hv_hvcall_init() has finished.
  */
 #ifndef LIBHVCORE_HVCALL_H
@@ -49,6 +64,7 @@
 #include <libhvcore/guest/hvcall.h>
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
+#include <libhvcore/sync/wait.h>
 #include <libhvcore/types.h>
 #include <libhvcore/vproc.h>
 
@@ -94,6 +110,11 @@ struct hv_hvcall_config {
 	 * ::HV_ERR_NOT_SUPPORTED.
 	 */
 	struct hv_sched_service *sched;
+	/**
+	 * Wait module behind ::HV_HC_WAIT and ::HV_HC_WAKE (initialised over
+	 * the same VP registry); NULL answers them with ::HV_ERR_NOT_SUPPORTED.
+	 */
+	struct hv_wait *wait;
 };
 
 /** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */
@@ -169,30 +190,35 @@ hv_status_t hv_hvcall_block_until(struct hv_hvcall *hc, hv_guest_id_t guest, hv_
 				  hv_time_ns_t deadline, struct hv_sched_feedback *fb);
 
 /**
- * @brief Wake every VP whose deadline is at or before @p now.
- * @return Number of VPs woken.
+ * @brief Wake every VP whose deadline is at or before @p now: VPs blocked
+ *        through ::HV_HC_VP_BLOCK and, with a wait module, VPs sleeping
+ *        through ::HV_HC_WAIT (hv_wait_expire()).
+ * @return Number of VPs woken (both kinds).
  * @par Locking
- * Takes the dispatcher lock, then lib/vproc's; any CPU.
+ * Takes the dispatcher lock, then lib/vproc's; then the wait module's.
+ * Any CPU.
  */
 uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now);
 
 /**
- * @brief Earliest pending deadline, or ::HV_TIME_NEVER.
+ * @brief Earliest pending deadline, or ::HV_TIME_NEVER: of the dispatcher's
+ *        blocked VPs and, with a wait module, of its sleepers.
  * @par Locking
- * Takes the dispatcher lock.
+ * Takes the dispatcher lock, then (not nested) the wait module's.
  */
 hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc);
 
 /**
  * @brief Before running VP @p vp again: the status of the blocking call it
- *        made, if one completed while it was off the CPU.
+ *        made (::HV_HC_VP_BLOCK, or ::HV_HC_WAIT through hv_wait_resume()),
+ *        if one completed while it was off the CPU.
  * @param hc     Dispatcher.
  * @param vp     VP about to run.
  * @param status Out: status to put in the guest's return register.
  * @return true if @p status was set (write it back), false if the VP has no
  *         pending blocking call.
  * @par Locking
- * Takes the dispatcher lock.
+ * Takes the dispatcher lock, then (not nested) the wait module's.
  */
 bool hv_hvcall_resume(struct hv_hvcall *hc, hv_handle_t vp, hv_status_t *status);
 

@@ -569,12 +569,21 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 /**
  * @brief Lend or withdraw a temporary priority (priority inheritance).
  *
- * Lazy: only the entity's @c tprio changes; the scheduler applies it when
- * the entity is next queued. Safe from any CPU without the entity's lock.
+ * Lazy for a running or blocked entity: only its @c tprio changes, no
+ * queue is touched, and the scheduler applies it when the entity is next
+ * queued (it is preempted, or it wakes); a running entity that became less
+ * urgent than a ready one only gets its CPU's reschedule flag. A ready
+ * entity, though, already sits in a queue at its old effective priority
+ * and would never be picked ahead of what preempted it (the classic
+ * inversion: the holder was preempted before the urgent task blocked), so
+ * it is re-queued at its new effective priority at once and may preempt
+ * its CPU (seed 002: the preempted holder is rescheduled with its
+ * temporary priority).
  * @param e     Entity.
  * @param tprio Lent priority, or ::HV_PRIO_NONE to withdraw.
  * @par Locking
- * None: one atomic store; any CPU, any context.
+ * Takes the entity's CPU lock when its effective priority changes (never
+ * call it holding a CPU lock of the domain); may kick a CPU.
  */
 void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio);
 

@@ -14,6 +14,10 @@
  * record left behind by a VP deleted elsewhere (directly through lib/vproc)
  * never applies to the next VP in that slot: expiry of such a record asks
  * lib/vproc to unblock a stale handle, which it refuses.
+ *
+ * The wait module (::HV_HC_WAIT, ::HV_HC_WAKE) has its own lock, records
+ * and deadline heap; it is called only with the dispatcher lock released,
+ * so its lock and ours are never nested in either order.
  */
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/mem.h>
@@ -23,6 +27,9 @@
 
 /* Bit of argument a<n> (1..6) in a call's set of used arguments. */
 #define ARG(n) (1u << ((n)-1u))
+
+/* A guest's "no timeout" is the wait module's: passed through unchanged. */
+HV_STATIC_ASSERT(HV_HVCALL_FOREVER == HV_TIME_NEVER, "FOREVER is NEVER");
 
 /* Smallest executable range checked at a VP's entry: one instruction. */
 #define ENTRY_MIN_BYTES 4u
@@ -66,7 +73,11 @@ static bool call_args(uint64_t nr, unsigned *used)
 		*used = ARG(1);
 		return true;
 	case HV_HC_SCHED_LOAD:
+	case HV_HC_WAKE:
 		*used = ARG(1) | ARG(2) | ARG(3);
+		return true;
+	case HV_HC_WAIT:
+		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4);
 		return true;
 	default:
 		return false;
@@ -77,6 +88,12 @@ static bool call_args(uint64_t nr, unsigned *used)
 static bool sched_call(uint64_t nr)
 {
 	return nr >= HV_HC_SCHED_LOAD && nr <= HV_HC_SCHED_INFO;
+}
+
+/* True for the calls the wait module carries out. */
+static bool wait_call(uint64_t nr)
+{
+	return nr == HV_HC_WAIT || nr == HV_HC_WAKE;
 }
 
 const char *hv_hvcall_name(uint64_t nr)
@@ -102,6 +119,10 @@ const char *hv_hvcall_name(uint64_t nr)
 		return "VP_DELETE";
 	case HV_HC_CONSOLE_WRITE:
 		return "CONSOLE_WRITE";
+	case HV_HC_WAIT:
+		return "WAIT";
+	case HV_HC_WAKE:
+		return "WAKE";
 	case HV_HC_SCHED_LOAD:
 		return "SCHED_LOAD";
 	case HV_HC_SCHED_ACTIVATE:
@@ -265,6 +286,8 @@ uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now)
 			woken++;
 	}
 	hv_spin_unlock(held);
+	if (hc->cfg.wait != NULL)
+		woken += hv_wait_expire(hc->cfg.wait, now);
 	return woken;
 }
 
@@ -280,6 +303,12 @@ hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc)
 	n = hv_heap_peek(&hc->deadlines);
 	t = n != NULL ? n->key : HV_TIME_NEVER;
 	hv_spin_unlock(held);
+	if (hc->cfg.wait != NULL) {
+		hv_time_ns_t w = hv_wait_next_deadline(hc->cfg.wait);
+
+		if (w < t)
+			t = w;
+	}
 	return t;
 }
 
@@ -303,6 +332,17 @@ bool hv_hvcall_resume(struct hv_hvcall *hc, hv_handle_t vp, hv_status_t *status)
 		pending = true;
 	}
 	hv_spin_unlock(held);
+	/* A VP has one blocking call at a time, so at most one of the two has
+	 * a result; the wait module is asked even so, so that no stale result
+	 * of it could reach a later resume. */
+	if (hc->cfg.wait != NULL) {
+		hv_status_t wst;
+
+		if (hv_wait_resume(hc->cfg.wait, vp, &wst) && !pending) {
+			*status = wst;
+			pending = true;
+		}
+	}
 	return pending;
 }
 
@@ -399,6 +439,11 @@ static hv_status_t delete_vp(struct call *c, hv_handle_t vp)
 			record_reset(hc, &held, rec);
 	}
 	hv_spin_unlock(held);
+	/* Only once lib/vproc has checked the handle is the caller's guest's
+	 * and the VP is gone: it leaves the word it sleeps on, its lends are
+	 * withdrawn and the mutex words it owns are given up. */
+	if (st == HV_OK && hc->cfg.wait != NULL)
+		(void)hv_wait_cancel(hc->cfg.wait, vp);
 	return st;
 }
 
@@ -549,6 +594,66 @@ static hv_status_t do_console_write(struct call *c)
 	return HV_OK;
 }
 
+/* ---- wait and wake (the wait module) ---- */
+
+/* Arguments above 32 bits name no value of a word, count or flag set. */
+static bool fits_u32(uint64_t v)
+{
+	return v <= UINT32_MAX;
+}
+
+static hv_status_t do_wait(struct call *c)
+{
+	hv_status_t st;
+
+	c->res.target = c->caller;
+	if (!fits_u32(c->a[1]) || (c->a[3] & ~(uint64_t)HV_WAIT_FLAGS_ALL) != 0)
+		return HV_ERR_INVALID_ARG;
+	st = hv_wait_block(c->hc->cfg.wait, c->guest, c->caller, hv_gpa(c->a[0]), (uint32_t)c->a[1],
+			   (hv_time_ns_t)c->a[2], (uint32_t)c->a[3], &c->res.fb);
+	/* Asleep: its result comes through hv_hvcall_resume(). */
+	if (st == HV_OK)
+		c->res.action = HV_HVCALL_RESCHED;
+	return st;
+}
+
+/*
+ * An owner that gave a mutex word up (::HV_WAIT_PI) was still running at
+ * the priority its waiters lent it when they were woken, so the wake's own
+ * feedback did not see them preempt it. If a VP it woke on this CPU is now
+ * more urgent than the caller's effective priority, the caller yields.
+ */
+static bool released_below_woken(const struct call *c, uint32_t woken)
+{
+	const struct hv_sched_feedback *fb = &c->res.fb;
+	struct hv_vp_info info;
+
+	if ((c->a[2] & HV_WAIT_PI) == 0 || woken == 0 || fb->cpu != c->cpu ||
+	    fb->top_prio == HV_PRIO_NONE)
+		return false;
+	if (hv_vproc_query(c->hc->cfg.vproc, c->guest, c->caller, &info) != HV_OK)
+		return false;
+	return info.sched.state == HV_SCHED_RUNNING && info.sched.cpu == c->cpu &&
+	       fb->top_prio < info.sched.eff_prio;
+}
+
+static hv_status_t do_wake(struct call *c)
+{
+	uint32_t woken = 0;
+	hv_status_t st;
+
+	if (!fits_u32(c->a[1]) || (c->a[2] & ~(uint64_t)HV_WAIT_FLAGS_ALL) != 0)
+		return HV_ERR_INVALID_ARG;
+	st = hv_wait_wake(c->hc->cfg.wait, c->guest, c->caller, hv_gpa(c->a[0]), (uint32_t)c->a[1],
+			  (uint32_t)c->a[2], &woken, &c->res.fb);
+	if (st != HV_OK)
+		return st;
+	c->ret[1] = woken;
+	if (resched_here(c, &c->res.fb) || released_below_woken(c, woken))
+		c->res.action = HV_HVCALL_RESCHED;
+	return HV_OK;
+}
+
 /* ---- the scheduler service's calls ---- */
 
 /*
@@ -690,6 +795,10 @@ static hv_status_t do_call(struct call *c, uint64_t nr)
 		return do_vp_delete(c);
 	case HV_HC_CONSOLE_WRITE:
 		return do_console_write(c);
+	case HV_HC_WAIT:
+		return do_wait(c);
+	case HV_HC_WAKE:
+		return do_wake(c);
 	case HV_HC_SCHED_LOAD:
 		return do_sched_load(c);
 	case HV_HC_SCHED_ACTIVATE:
@@ -735,8 +844,10 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 	c.ret = f->ret;
 	if (hc == NULL) {
 		st = HV_ERR_INVALID_ARG;
-	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL)) {
-		/* Without a service the scheduler calls do not exist, whatever their arguments. */
+	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL) ||
+		   (wait_call(f->nr) && hc->cfg.wait == NULL)) {
+		/* Without their module the scheduler and wait calls do not exist,
+		 * whatever their arguments. */
 		st = HV_ERR_NOT_SUPPORTED;
 	} else {
 		st = HV_OK;

@@ -895,9 +895,34 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 
 void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
 {
-	/* Lazy inheritance: no queue is touched; the next enqueue reads it. */
-	if (e != NULL)
-		atomic_store_explicit(&e->tprio, tprio, memory_order_relaxed);
+	struct hv_sched_feedback fb = fb_init();
+	struct hv_sched_domain *d;
+	struct hv_spin_held held;
+	uint32_t cpu, old;
+
+	if (e == NULL)
+		return;
+	old = hv_sched_eff_prio(e);
+	/* Lazy inheritance: the next enqueue reads it. */
+	atomic_store_explicit(&e->tprio, tprio, memory_order_relaxed);
+	d = ent_domain(e);
+	if (d == NULL || hv_sched_eff_prio(e) == old || lock_entity(d, e, &cpu, &held) != HV_OK)
+		return;
+	if (e->state == HV_SCHED_READY) {
+		hv_time_ns_t now = hv_port_time_now();
+
+		/* Queued at the old level: move it, or it waits behind what preempted it. */
+		unqueue(d, cpu, e);
+		queue_on(d, cpu, e, now, false);
+		maybe_preempt(d, cpu, e, now, &fb);
+	} else if (e->state == HV_SCHED_RUNNING) {
+		uint32_t top = S(d)->top_prio(d, d->cpus[cpu].priv);
+
+		if (top != HV_PRIO_NONE && top < hv_sched_eff_prio(e))
+			request_resched(d, cpu, &fb);
+	}
+	hv_spin_unlock(held);
+	kick_after_unlock(d, &fb);
 }
 
 static void snapshot(const struct hv_sched_entity *e, hv_cpu_t cpu, struct hv_sched_info *out)

@@ -24,10 +24,21 @@
  * takes a VP handle.
  *
  * Call numbers are grouped by module: 0x00-0x0f ABI, 0x10-0x1f virtual
- * processors, 0x20-0x2f console. The ranges 0x30 (wait/wake, mutex slow
- * paths), 0x40 (scheduler management), 0x50 (device virtualization) and
- * 0x60 (event routing) are reserved for the modules that own them; an
+ * processors, 0x20-0x2f console, 0x30-0x3f wait/wake on guest memory words
+ * (the slow paths of guest mutexes and semaphores, libhvcore/guest/mutex.h),
+ * 0x40-0x4f scheduler management. The ranges 0x50 (device virtualization)
+ * and 0x60 (event routing) are reserved for the modules that own them; an
  * unassigned number returns ::HV_ERR_NOT_SUPPORTED.
+ *
+ * Mutex words. The layout of a guest mutex word is part of the ABI, since
+ * the hypervisor reads the owner from it to lend priority (::HV_WAIT_PI):
+ * 0 when unlocked, otherwise the owner's token (hv_mutex_owner_token() of
+ * its VP handle) in ::HV_MUTEX_OWNER_MASK, with ::HV_MUTEX_WAITERS set once
+ * some VP sleeps, or is about to sleep, on it.
+ *
+ * Host testing. Defining `HV_HVCALL_EXTERNAL` before including this header
+ * turns hv_hvcall6() into a plain declaration that the program defines (a
+ * test that fakes the hypervisor); the wrappers below then call it.
  *
  * This header is freestanding and usable from C11 guest code with no libc.
  * Locking: none; a call is made by one VP about itself or its guest.
@@ -79,6 +90,33 @@ extern "C" {
 /** @brief ::HV_HC_SCHED_INFO r3 bit: the scheduler is a loaded image (it can be unloaded). */
 #define HV_SCHED_INFO_LOADED (1u << 2)
 
+/** @brief Mutex word bit: at least one VP sleeps (or is about to) on the word. */
+#define HV_MUTEX_WAITERS (1u << 31)
+/** @brief Mutex word bits holding the owner's token (0: unlocked). */
+#define HV_MUTEX_OWNER_MASK 0x3fffffffu
+
+/**
+ * @brief ::HV_HC_WAIT / ::HV_HC_WAKE flag: the word is a mutex word; the
+ *        hypervisor lends the waiter's priority to the owner the word names
+ *        and the owner's wake gives the word up.
+ */
+#define HV_WAIT_PI (1u << 0)
+/** @brief Every HV_WAIT_* flag defined by this ABI version. */
+#define HV_WAIT_FLAGS_ALL HV_WAIT_PI
+
+/** @brief ::HV_HC_WAKE count: wake every waiter. */
+#define HV_WAKE_ALL 0xffffffffu
+
+/**
+ * @brief Owner token of the VP whose handle is @p vp_raw, for a mutex word:
+ *        its pool index (the handle's low 32 bits) plus one. Never 0; the
+ *        hypervisor computes the same (hv_wait_owner_token()).
+ */
+static inline uint32_t hv_mutex_owner_token(uint64_t vp_raw)
+{
+	return ((uint32_t)vp_raw & HV_MUTEX_OWNER_MASK) + 1u;
+}
+
 /** @brief Call numbers. */
 typedef enum hv_hvcall_nr {
 	/** ABI version: r1 = ::HV_HVCALL_ABI_VERSION. */
@@ -116,6 +154,29 @@ typedef enum hv_hvcall_nr {
 	 * length (at most ::HV_HVCALL_CONSOLE_MAX). r1 = bytes written.
 	 */
 	HV_HC_CONSOLE_WRITE = 0x20,
+	/**
+	 * Sleep on a 32-bit word of the caller's memory if it still holds a
+	 * value (seed 002): a1 = word address (4-byte aligned, readable), a2 =
+	 * expected value (bits above 31 must be 0), a3 = timeout in ns from now
+	 * or ::HV_HVCALL_FOREVER (0: only compare, ::HV_ERR_TIMEOUT if equal),
+	 * a4 = flags (HV_WAIT_*). The word is compared under the hypervisor's
+	 * wait lock, so a wake after the guest's own read is never lost. The
+	 * status of a sleep arrives when the VP runs again: ::HV_OK when woken
+	 * by ::HV_HC_WAKE, ::HV_ERR_TIMEOUT when the timeout passed first. At
+	 * once: ::HV_ERR_AGAIN when the word differs, ::HV_ERR_DEADLOCK when
+	 * (::HV_WAIT_PI) the owner chain leads back to the caller,
+	 * ::HV_ERR_FAULT, ::HV_ERR_ALIGN, ::HV_ERR_INVALID_ARG,
+	 * ::HV_ERR_NO_SPACE (too many words with sleepers).
+	 */
+	HV_HC_WAIT = 0x30,
+	/**
+	 * Wake VPs sleeping on a word: a1 = word address (4-byte aligned,
+	 * readable and writable), a2 = most waiters to wake (at most
+	 * ::HV_WAKE_ALL), a3 = flags (HV_WAIT_*; with ::HV_WAIT_PI an owner
+	 * gives the mutex word up). Most urgent first, first come first served
+	 * within a priority. r1 = number woken.
+	 */
+	HV_HC_WAKE = 0x31,
 	/**
 	 * Service VM only (others get ::HV_ERR_PERM). Load a scheduler image from
 	 * the caller's memory (seed 000 claims 1-3): a1 = guest-physical address,
@@ -165,7 +226,17 @@ struct hv_hvcall_ret {
 	uint64_t r3;	 /**< Third result. */
 };
 
-#if defined(__aarch64__) || defined(DOXYGEN)
+#if defined(HV_HVCALL_EXTERNAL)
+/**
+ * @brief Make a hypercall: with `HV_HVCALL_EXTERNAL`, defined by the program.
+ * @param nr Call number (::hv_hvcall_nr_t).
+ * @param a1 First argument. @param a2 Second. @param a3 Third.
+ * @param a4 Fourth. @param a5 Fifth. @param a6 Sixth.
+ * @return Status and results.
+ */
+struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+				uint64_t a5, uint64_t a6);
+#elif defined(__aarch64__)
 /**
  * @brief Make a hypercall (arm64: `hvc #0`; x86_64: `vmcall`).
  * @param nr Call number (::hv_hvcall_nr_t).
@@ -206,7 +277,7 @@ static inline struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t
 }
 #endif
 
-#if defined(__aarch64__) || defined(__x86_64__) || defined(DOXYGEN)
+#if defined(HV_HVCALL_EXTERNAL) || defined(__aarch64__) || defined(__x86_64__)
 /** @brief Status of a hypercall result as ::hv_status_t. */
 static inline hv_status_t hv_hvcall_status(struct hv_hvcall_ret r)
 {
@@ -301,6 +372,42 @@ static inline struct hv_hvcall_ret hv_sched_unload(uint32_t id)
 static inline struct hv_hvcall_ret hv_sched_info(uint32_t id)
 {
 	return hv_hvcall6(HV_HC_SCHED_INFO, id, 0, 0, 0, 0, 0);
+}
+
+/**
+ * @brief Sleep on the word at @p addr while it holds @p expected (::HV_HC_WAIT).
+ * @param addr       Word (a guest-physical address as the guest sees it;
+ *                   identity-mapped guests pass a pointer).
+ * @param expected   Value the word must hold for the caller to sleep.
+ * @param timeout_ns Relative timeout, ::HV_HVCALL_FOREVER, or 0 to compare only.
+ * @param flags      HV_WAIT_* flags.
+ * @return ::HV_OK when woken; ::HV_ERR_TIMEOUT; ::HV_ERR_AGAIN when the word
+ *         differed; ::HV_ERR_DEADLOCK; other errors as ::HV_HC_WAIT lists.
+ */
+static inline hv_status_t hv_wait(const volatile uint32_t *addr, uint32_t expected,
+				  uint64_t timeout_ns, uint32_t flags)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_WAIT, (uint64_t)(uintptr_t)addr, expected,
+					   timeout_ns, flags, 0, 0));
+}
+
+/**
+ * @brief Wake up to @p n VPs sleeping on the word at @p addr (::HV_HC_WAKE).
+ * @param addr  Word (as for hv_wait()).
+ * @param n     Most waiters to wake (::HV_WAKE_ALL: every one).
+ * @param flags HV_WAIT_* flags (::HV_WAIT_PI when an owner releases a mutex word).
+ * @param woken Out (may be NULL): number woken.
+ * @return Status from the hypervisor.
+ */
+static inline hv_status_t hv_wake(const volatile uint32_t *addr, uint32_t n, uint32_t flags,
+				  uint32_t *woken)
+{
+	struct hv_hvcall_ret r =
+		hv_hvcall6(HV_HC_WAKE, (uint64_t)(uintptr_t)addr, n, flags, 0, 0, 0);
+
+	if (woken != NULL)
+		*woken = r.status == HV_OK ? (uint32_t)r.r1 : 0u;
+	return (hv_status_t)r.status;
 }
 #endif
 

@@ -450,7 +450,7 @@ static void every_call_has_a_name_and_unknown_numbers_print_as_question_mark(voi
 	assert_string_equal(hv_hvcall_name(HV_HC_VP_DELETE), "VP_DELETE");
 	assert_string_equal(hv_hvcall_name(HV_HC_CONSOLE_WRITE), "CONSOLE_WRITE");
 	assert_string_equal(hv_hvcall_name(0x01), "?");
-	assert_string_equal(hv_hvcall_name(0x30), "?");
+	assert_string_equal(hv_hvcall_name(0x32), "?");
 	assert_string_equal(hv_hvcall_name(UINT64_MAX), "?");
 }
 

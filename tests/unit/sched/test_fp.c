@@ -177,36 +177,37 @@ static void alone_at_its_level_the_slice_is_renewed_without_a_switch(void **stat
 	assert_int_equal(h.ctx[1].exit_time, HV_MS(6));
 }
 
-static void lent_priority_of_a_ready_entity_waits_until_it_is_queued_again(void **state)
+static void lent_priority_of_a_ready_entity_requeues_it_at_once(void **state)
 {
 	struct hv_sched_feedback fb;
 
 	(void)state;
 	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 1, ALL, HV_SCHED_READY); /* X, running */
+	fx_add(&fx, 0, 1, 2, ALL, HV_SCHED_READY); /* X, running */
 	assert_int_equal(fx_sched(&fx, 0), 0);
-	fx_add(&fx, 1, 2, 5, ALL, HV_SCHED_READY); /* L, holds a lock X needs */
+	fx_add(&fx, 1, 2, 5, ALL, HV_SCHED_READY); /* L, holds a lock H needs; preempted */
 	fx_add(&fx, 2, 1, 3, ALL, HV_SCHED_READY); /* M */
+	assert_int_equal(hv_sched_tick(&fx.d, 0).top_prio, 3);
 
 	/*
-	 * seed 002: lazy priority inheritance sets the temporary priority
-	 * without touching the scheduling structures
+	 * seed 002: when the holder is preempted it is rescheduled with its
+	 * temporary priority. L was preempted before the lend, so it sits in
+	 * the ready queue at 5 behind M: the lend moves it to the lent level at
+	 * once, and it preempts X (priority 2).
 	 */
 	hv_sched_lend_prio(&fx.e[1], 1);
 	assert_int_equal(fx_info(&fx, 1).eff_prio, 1);
 	fb = hv_sched_tick(&fx.d, 0);
-	assert_int_equal(fb.top_prio, 3);
-	assert_false(fb.resched);
-	/* L's place in the ready queue has not moved: M still comes first. */
+	assert_int_equal(fb.top_prio, 1);
+	assert_true(fb.resched);
+	assert_int_equal(fx_sched(&fx, 0), 1);
+	/* Withdrawn while it runs: lazy, it keeps the CPU until it is next queued,
+	 * but its CPU is told to reschedule since X (2) and M (3) now come first. */
+	hv_sched_lend_prio(&fx.e[1], HV_PRIO_NONE);
+	assert_int_equal(fx_info(&fx, 1).eff_prio, 5);
+	assert_int_equal(fx_sched(&fx, 0), 0);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[0]).status, HV_OK);
 	assert_int_equal(fx_sched(&fx, 0), 2);
-	/* Queued again (here: blocked and woken), L goes in at the lent level and preempts M. */
-	assert_int_equal(hv_sched_block(&fx.d, &fx.e[1]).status, HV_OK);
-	fb = hv_sched_wake(&fx.d, &fx.e[1]);
-	assert_true(fb.resched);
-	assert_int_equal(fb.prio, 1);
-	assert_int_equal(fb.top_prio, 1);
-	assert_int_equal(fx_sched(&fx, 0), 1);
 }
 
 static void lent_priority_of_a_running_entity_applies_when_it_is_preempted(void **state)
@@ -378,9 +379,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			alone_at_its_level_the_slice_is_renewed_without_a_switch, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			lent_priority_of_a_ready_entity_waits_until_it_is_queued_again, setup,
-			teardown),
+		cmocka_unit_test_setup_teardown(lent_priority_of_a_ready_entity_requeues_it_at_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			lent_priority_of_a_running_entity_applies_when_it_is_preempted, setup,
 			teardown),

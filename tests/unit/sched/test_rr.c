@@ -142,9 +142,9 @@ static void top_prio_counts_the_level_an_entity_was_queued_at(void **state)
 	fx_init(&fx, &hv_sched_rr_ops, 1, 8, LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 5, ALL, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 6, ALL, HV_SCHED_READY);
-	/* Lazy, as in fp: a lent priority shows once the entity is queued again. */
+	/* As in fp: a lent priority re-queues a ready entity at once. */
 	hv_sched_lend_prio(&fx.e[1], 2);
-	assert_int_equal(hv_sched_tick(&fx.d, 0).top_prio, 5);
+	assert_int_equal(hv_sched_tick(&fx.d, 0).top_prio, 2);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[1]).status, HV_OK);
 	fb = hv_sched_wake(&fx.d, &fx.e[1]);
 	assert_int_equal(fb.top_prio, 2);
