@@ -15,3 +15,8 @@ guest_linux_end:
 guest_svc_start:
 	.incbin GUEST_SVC_BIN
 guest_svc_end:
+	.balign 16
+	.global guest_peer_start, guest_peer_end
+guest_peer_start:
+	.incbin GUEST_PEER_BIN
+guest_peer_end:

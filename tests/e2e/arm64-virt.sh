@@ -8,7 +8,12 @@
 # and the scheduler change: the service VM's corrupted image refused with
 # fixed priority carrying on, the BVT image loaded from its memory and
 # activated (every CPU parked, the console drained, every VP moved), the
-# other guests running under BVT, then BVT unloaded and fixed priority back.
+# other guests running under BVT, then BVT unloaded and fixed priority back;
+# and priority inheritance across guests: the RTOS's priority-1 task sleeps
+# on a mutex in a page shared with the peer guest, held by the peer's
+# priority-3 task while its priority-2 task runs; the holder is lent p1,
+# unlocks before the priority-2 task ends, and the wait stays under the
+# holder's critical section.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake --preset aarch64-none >/dev/null
@@ -61,6 +66,23 @@ inorder '^\[sched\] change complete: fp active, [0-9]+ VPs moved, blackout [0-9]
 inorder '^\[svc/vp#[0-9]+\] svc: SCHED_UNLOAD of BVT -> ok, [0-9]+ VPs moved back$'
 inorder '^\[svc/vp#[0-9]+\] svc: after the unload: active scheduler is fp \(id 0\)$'
 inorder '^\[guest\] svc: every VP has ended; guest removed'
+# Priority inheritance across guests (seed 002), in order.
+rest=$out
+inorder '^\[guest\] peer: created \(id 4, thin'
+inorder '^\[peer/vp#[0-9]+\] holder: took the shared mutex'
+inorder '^\[peer/vp#[0-9]+\] hog: 8 ms of work at priority 2$'
+inorder '^\[rtos/vp#[0-9]+\] urgent: taking the mutex shared with the peer guest$'
+inorder '^\[sync\] rtos/vp#[0-9]+ \(p1\) sleeps on a mutex held by peer/vp#[0-9]+ \(p3\): lends it p1$'
+inorder '^\[peer/vp#[0-9]+\] holder: critical section done after [0-9]+ us; unlocking$'
+inorder '^\[sync\] peer/vp#[0-9]+ releases the mutex and wakes 1: back to p3$'
+inorder '^\[rtos/vp#[0-9]+\] urgent: got the shared mutex after [0-9]+ us$'
+inorder '^\[peer/vp#[0-9]+\] hog: done$'
+inorder '^\[guest\] peer: every VP has ended; guest removed'
+cs=$(sed -nE 's/^\[peer\/vp#[0-9]+\] holder: critical section done after ([0-9]+) us.*/\1/p' <<<"$out")
+waited=$(sed -nE 's/^\[rtos\/vp#[0-9]+\] urgent: got the shared mutex after ([0-9]+) us$/\1/p' <<<"$out")
+[ -n "$cs" ] && [ -n "$waited" ] && [ "$waited" -le "$cs" ] && [ "$waited" -lt 8000 ] ||
+	fail "the urgent task's wait (${waited:-?} us) is not bounded by the critical section (${cs:-?} us)"
+
 # The other guests carried on while BVT was active.
 under_bvt=$(sed -n '/change complete: fp active/q;p' <<<"$during")
 for g in rtos linux; do
@@ -69,8 +91,8 @@ done
 
 count() { grep -cE "$1" <<<"$out" || true; }
 # One VP per RTOS task, each deleted when its task ended (or was stopped).
-[ "$(count '^\[vp\] rtos: vp#[0-9]+ created for a task by vp#0')" = 3 ] || fail "expected 3 task VPs"
-[ "$(count '^\[rtos/vp#[0-9]+\] rtos: task [a-z]+ \(priority [1-3]\) -> VP created$')" = 3 ] || fail "tasks not all created"
+[ "$(count '^\[vp\] rtos: vp#[0-9]+ created for a task by vp#0')" = 4 ] || fail "expected 4 task VPs"
+[ "$(count '^\[rtos/vp#[0-9]+\] rtos: task [a-z]+ \(priority [1-3]\) -> VP created$')" = 4 ] || fail "tasks not all created"
 # Every garbage hypercall came back with the status the guest expected, and
 # the hypervisor logged each refusal.
 [ "$(count '^\[rtos/vp#[0-9]+\] bad: .* -> refused as expected$')" = 12 ] || fail "expected 12 refused garbage calls"

@@ -9,6 +9,9 @@
  *  - linux (full): a conventional guest with its own tiny scheduler that
  *    time-slices two threads on one VP with its virtual timer; it prints its
  *    boot banner through an emulated PL011 (trapped MMIO).
+ *  - peer (thin): shares a page with the RTOS; its priority-3 task holds a
+ *    mutex there that the RTOS's priority-1 task wants while its priority-2
+ *    task runs: lib/sync's lazy priority inheritance bounds the wait.
  *  - svc (service VM, privileged): holds the BVT scheduler module in its
  *    memory; while the others run it has the hypervisor load it, activate
  *    it in place of fixed priority, and later unload it again (lib/sched's
@@ -37,11 +40,12 @@
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
+#include <libhvcore/sync/wait.h>
 #include <libhvcore/vproc.h>
 
 #define CPU_COUNT      2u
 #define VP_CAP	       16u
-#define GUEST_CAP      4u
+#define GUEST_CAP      8u
 #define PRIO_LEVELS    8u
 #define GUEST_RAM_IPA  0x40000000ull
 #define GUEST_RAM_SIZE (2ull << 20)
@@ -49,6 +53,8 @@
 #define UART_IPA       0x09000000ull /* the emulated PL011 of full guests */
 #define UART_SIZE      0x1000ull
 #define SVC_GUEST      3u
+#define WAIT_QUEUES    8u	   /* words with waiters at once */
+#define WAIT_BUCKETS   16u	   /* hash buckets of the wait module */
 #define SCHED_ARENA    (64u << 10) /* executable arena for loaded schedulers */
 #define SCHED_SCRATCH  (32u << 10) /* largest image the service VM may hand over */
 
@@ -59,6 +65,7 @@
 extern const uint8_t guest_rtos_start[], guest_rtos_end[];
 extern const uint8_t guest_linux_start[], guest_linux_end[];
 extern const uint8_t guest_svc_start[], guest_svc_end[];
+extern const uint8_t guest_peer_start[], guest_peer_end[];
 
 /* ---- the platform description: data, not code ---- */
 
@@ -70,6 +77,7 @@ struct guest_cfg {
 	uint32_t boot_prio;
 	uint64_t boot_affinity; /* domain CPUs of the boot VP */
 	bool emulated_uart;	/* trap-and-emulate a PL011 at UART_IPA */
+	uint64_t shared_ipa;	/* where the page shared by rtos and peer appears, or 0 */
 };
 
 static const struct guest_cfg guest_table[] = {
@@ -88,6 +96,7 @@ static const struct guest_cfg guest_table[] = {
 		.boot_prio = 2,
 		.boot_affinity = 1u << 0,
 		.emulated_uart = false,
+		.shared_ipa = 0x40200000ull,
 	},
 	{
 		.id = 2,
@@ -121,6 +130,23 @@ static const struct guest_cfg guest_table[] = {
 		.boot_affinity = 1u << 0,
 		.emulated_uart = false,
 	},
+	{
+		.id = 4,
+		.desc = {.name = "peer",
+			 .kind = HV_GUEST_KIND_THIN,
+			 .prio_min = 2,
+			 .prio_max = 3,
+			 .vp_quota = 3,
+			 .affinity = 1u << 0,
+			 .weight = 1,
+			 .privileged = false},
+		.image = guest_peer_start,
+		.image_end = guest_peer_end,
+		.boot_prio = 3,
+		.boot_affinity = 1u << 0,
+		.emulated_uart = false,
+		.shared_ipa = 0x40400000ull,
+	},
 };
 
 #define GUEST_COUNT HV_ARRAY_SIZE(guest_table)
@@ -144,6 +170,13 @@ static struct hv_sched_loader loader;
 static _Alignas(4096) uint8_t sched_arena[SCHED_ARENA];
 static _Alignas(16) uint8_t sched_scratch[SCHED_SCRATCH];
 static struct hv_sched_service sched_svc;
+/* The page rtos and peer share (a mutex word lives at its start). */
+static _Alignas(4096) uint8_t shared_page[4096];
+static struct hv_wait waitm;
+static struct hv_wait_node wait_nodes[VP_CAP];
+static struct hv_heap_node *wait_heap[VP_CAP];
+static struct hv_wait_queue wait_queues[WAIT_QUEUES];
+static struct hv_wait_queue *wait_buckets[WAIT_BUCKETS];
 static struct hv_vproc vproc;
 static struct hv_vp vps[VP_CAP];
 static struct hv_htab_slot vp_slots[VP_CAP];
@@ -250,6 +283,10 @@ static void guest_create(uint32_t i)
 		st = hv_arm64_s2_map(&s2[i], hv_gpa(GUEST_RAM_IPA),
 				     hv_hpa((uint64_t)(uintptr_t)guest_ram[i]), GUEST_RAM_SIZE,
 				     HV_ARM64_S2_RWX);
+	if (st == HV_OK && g->shared_ipa != 0)
+		st = hv_arm64_s2_map(&s2[i], hv_gpa(g->shared_ipa),
+				     hv_hpa((uint64_t)(uintptr_t)shared_page), sizeof(shared_page),
+				     HV_ARM64_S2_R | HV_ARM64_S2_W);
 	if (st == HV_OK)
 		st = hv_arm64_guest_attach(g->id, &s2[i]);
 	if (st == HV_OK)
@@ -377,6 +414,37 @@ static void report_sched(hv_guest_id_t guest, hv_handle_t self, const struct hv_
 			sched_name(active), (unsigned long)moved, (unsigned long)(blackout / 1000));
 }
 
+/* Priority inheritance as it happens, for the transcript (seed 002). */
+static void report_sync(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f)
+{
+	struct hv_vp *me = &vps[hv_handle_index(self)];
+	if (f->nr == HV_HC_WAIT && (f->a[3] & HV_WAIT_PI)) {
+		uint32_t token = (uint32_t)f->a[1] & HV_MUTEX_OWNER_MASK;
+		if (token == 0 || token > VP_CAP)
+			return;
+		struct hv_vp *owner = &vps[token - 1];
+		hv_arm64_printf("[sync] %s/vp#%u (p%u) sleeps on a mutex held by %s/vp#%u (p%u): "
+				"lends it p%u\n",
+				guest_name(guest), vp_no(self), (unsigned)me->se.params.prio,
+				guest_name(owner->guest), vp_no(owner->handle),
+				(unsigned)owner->se.params.prio,
+				(unsigned)hv_sched_eff_prio(&owner->se));
+	} else if (f->nr == HV_HC_WAKE && (f->a[2] & HV_WAIT_PI) && f->ret[1] != 0) {
+		hv_arm64_printf("[sync] %s/vp#%u releases the mutex and wakes %lu: back to p%u\n",
+				guest_name(guest), vp_no(self), (unsigned long)f->ret[1],
+				(unsigned)hv_sched_eff_prio(&me->se));
+	}
+}
+
+/* Lends cross guests only between the two that share the page. */
+static bool may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_t key)
+{
+	(void)c;
+	(void)key;
+	return guest_cfg(waiter) && guest_cfg(owner) && guest_cfg(waiter)->shared_ipa != 0 &&
+	       guest_cfg(owner)->shared_ipa != 0;
+}
+
 static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
 			 const struct hv_event *ev)
 {
@@ -408,12 +476,15 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 			guest_name(guest), vp_no(res.created), vp_no(self), (unsigned)f.a[3],
 			(unsigned long)f.a[0]);
 	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT) &&
+		 !(f.nr == HV_HC_WAIT && res.status == HV_ERR_AGAIN) &&
 		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO))
 		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
 				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
 				hv_status_str(res.status));
 	if (f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO)
 		report_sched(guest, self, &f, &res);
+	if ((f.nr == HV_HC_WAIT || f.nr == HV_HC_WAKE) && res.status == HV_OK)
+		report_sync(guest, self, &f);
 	if (act == HV_HVCALL_RESCHED)
 		cs->resched = true;
 }
@@ -720,12 +791,28 @@ void hv_arm64_main(void)
 		.console = console_sink,
 		.console_ctx = NULL,
 		.sched = &sched_svc,
+		.wait = &waitm,
+	};
+	struct hv_wait_config wc = {
+		.vproc = &vproc,
+		.nodes = wait_nodes,
+		.heap_slots = wait_heap,
+		.vp_cap = VP_CAP,
+		.queues = wait_queues,
+		.queue_cap = WAIT_QUEUES,
+		.buckets = wait_buckets,
+		.bucket_count = WAIT_BUCKETS,
+		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
+		.may_lend = may_lend,
+		.lend_ctx = NULL,
 	};
 	st = hv_sched_domain_init(&domain, &dc);
 	if (st == HV_OK)
 		st = sched_mgmt_init();
 	if (st == HV_OK)
 		st = hv_vproc_init(&vproc, &vc);
+	if (st == HV_OK)
+		st = hv_wait_init(&waitm, &wc);
 	if (st == HV_OK)
 		st = hv_hvcall_init(&hvcall, &hc);
 	if (st != HV_OK) {

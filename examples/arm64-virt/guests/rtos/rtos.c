@@ -9,15 +9,21 @@
  *  log  (priority 3, CPU 0): long-running background work.
  *  bad  (priority 3, CPU 0): a misbehaving task that sends garbage
  *       hypercalls, then writes to memory the guest does not have.
+ *  urgent (priority 1, CPU 0): at 22 ms takes a mutex in the page it shares
+ *       with the peer guest (IPA 0x40200000 here), held by the peer's
+ *       priority-3 task while the peer's priority-2 task runs.
  */
 #include "glib.h"
 
-#define STACK_SIZE 4096
-#define CPU0 (1u << 0)
-#define CPU1 (1u << 1)
+#include <libhvcore/guest/mutex.h>
 
-static _Alignas(16) uint8_t stacks[3][STACK_SIZE];
-static struct guest_task tasks[3];
+#define STACK_SIZE 4096
+#define CPU0	   (1u << 0)
+#define CPU1	   (1u << 1)
+#define SHARED	   ((hv_mutex_t *)0x40200000ull)
+
+static _Alignas(16) uint8_t stacks[4][STACK_SIZE];
+static struct guest_task tasks[4];
 
 static void ctl(uint64_t arg)
 {
@@ -56,11 +62,11 @@ static void bad(uint64_t arg)
 	uint64_t entry = (uint64_t)(uintptr_t)&guest_task_entry;
 
 	say("bad: sending garbage hypercalls");
-	check("VP_CREATE at priority 0 (outside 1-3)",
-	      hv_vp_create(entry, stack, 0, 0, 0, 0, &h), HV_ERR_RANGE);
+	check("VP_CREATE at priority 0 (outside 1-3)", hv_vp_create(entry, stack, 0, 0, 0, 0, &h),
+	      HV_ERR_RANGE);
 	check("VP_CREATE at priority 9", hv_vp_create(entry, stack, 0, 9, 0, 0, &h), HV_ERR_RANGE);
-	check("VP_CREATE with entry outside the guest",
-	      hv_vp_create(0x1000, stack, 0, 2, 0, 0, &h), HV_ERR_FAULT);
+	check("VP_CREATE with entry outside the guest", hv_vp_create(0x1000, stack, 0, 2, 0, 0, &h),
+	      HV_ERR_FAULT);
 	check("VP_CREATE with a misaligned entry", hv_vp_create(entry + 2, stack, 0, 2, 0, 0, &h),
 	      HV_ERR_ALIGN);
 	check("VP_CREATE with a misaligned stack", hv_vp_create(entry, stack - 8, 0, 2, 0, 0, &h),
@@ -70,16 +76,36 @@ static void bad(uint64_t arg)
 	hv_handle_t forged = {((uint64_t)77 << 32) | 3};
 	check("VP_UNBLOCK of a forged handle", hv_vp_unblock(forged), HV_ERR_STALE_HANDLE);
 	check("VP_SET_PRIO of a forged handle", hv_vp_set_prio(forged, 2), HV_ERR_STALE_HANDLE);
-	check("CONSOLE_WRITE from outside the guest", hv_console_write((const void *)0x80000000ull, 8),
-	      HV_ERR_FAULT);
+	check("CONSOLE_WRITE from outside the guest",
+	      hv_console_write((const void *)0x80000000ull, 8), HV_ERR_FAULT);
 	check("CONSOLE_WRITE of 1 MiB", hv_console_write("x", 1u << 20), HV_ERR_RANGE);
-	check("call number 0x7777",
-	      hv_hvcall_status(hv_hvcall6(0x7777, 1, 2, 3, 4, 5, 6)), HV_ERR_NOT_SUPPORTED);
-	check("VP_YIELD with a stray argument", hv_hvcall_status(hv_hvcall6(HV_HC_VP_YIELD, 1, 0, 0, 0, 0, 0)),
-	      HV_ERR_INVALID_ARG);
+	check("call number 0x7777", hv_hvcall_status(hv_hvcall6(0x7777, 1, 2, 3, 4, 5, 6)),
+	      HV_ERR_NOT_SUPPORTED);
+	check("VP_YIELD with a stray argument",
+	      hv_hvcall_status(hv_hvcall6(HV_HC_VP_YIELD, 1, 0, 0, 0, 0, 0)), HV_ERR_INVALID_ARG);
 	say("bad: now writing to IPA 0x7000000 (not guest memory)");
 	*(volatile uint32_t *)0x7000000ull = 0xdead;
 	say("bad: still alive (should not be)");
+}
+
+static void urgent(uint64_t arg)
+{
+	(void)arg;
+	uint32_t self = hv_mutex_self_token();
+	uint64_t now = now_ns();
+	if (MS(22) > now)
+		(void)hv_vp_sleep(MS(22) - now);
+	uint64_t t0 = now_ns();
+	say("urgent: taking the mutex shared with the peer guest");
+	hv_status_t st = hv_mutex_lock(SHARED, self);
+	uint64_t waited = now_ns() - t0;
+	if (st != HV_OK) {
+		say("urgent: lock failed (status %u)", (unsigned)st);
+		return;
+	}
+	say("urgent: got the shared mutex after %u us", (unsigned)(waited / 1000));
+	(void)hv_mutex_unlock(SHARED, self);
+	say("urgent: done");
 }
 
 void guest_main(void);
@@ -90,14 +116,15 @@ void guest_main(void)
 		void (*fn)(uint64_t);
 		uint32_t prio;
 		uint64_t cpus;
-	} plan[3] = {
+	} plan[4] = {
 		{"ctl", ctl, 1, CPU1},
 		{"log", log_task, 3, CPU0},
 		{"bad", bad, 3, CPU0},
+		{"urgent", urgent, 1, CPU0},
 	};
 
 	say("rtos: init: one VP per task");
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		tasks[i].fn = plan[i].fn;
 		tasks[i].arg = i;
 		hv_handle_t h;

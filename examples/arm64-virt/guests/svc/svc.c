@@ -84,7 +84,7 @@ void guest_main(void)
 	say("svc: SCHED_LOAD of BVT -> %s: scheduler id %u, %u VPs moved into it",
 	    status_name(r.status), (unsigned)bvt, (unsigned)(r.r3 >> 32));
 	show_active("after the load");
-	hv_vp_sleep(MS(8));
+	hv_vp_sleep(MS(5));
 
 	r = hv_sched_unload(bvt);
 	say("svc: SCHED_UNLOAD of BVT -> %s, %u VPs moved back", status_name(r.status),
