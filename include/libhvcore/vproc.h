@@ -230,6 +230,59 @@ hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_hand
 			    struct hv_vp **out);
 
 /**
+ * @name Registry-locked fast paths
+ * For a module that already holds the registry lock (hv_vproc::lock, taken
+ * with hv_spin_lock()) and needs a handle check and a state change under
+ * one hold, e.g. lib/sync/wait checking a VP and blocking it: the handle is
+ * resolved once, by hv_vproc_lookup_locked(), and the VP it gave is then
+ * blocked or unblocked without resolving it again. A VP from
+ * hv_vproc_lookup_locked() may be passed on only while the same hold lasts
+ * (after the lock was dropped, look it up again: it may have been deleted).
+ * Each call does what its unlocked counterpart does, without taking or
+ * dropping the registry lock; @p held is the caller's witness and must name
+ * this registry's lock (otherwise ::HV_ERR_INVALID_ARG, nothing done and
+ * @p fb untouched). Lock order still applies: the registry lock is taken
+ * before any CPU lock of the domain, and never while one is held.
+ * @{
+ */
+
+/**
+ * @brief hv_vproc_lookup() with the registry lock held by the caller.
+ * @return As hv_vproc_lookup(). The VP stays valid at least while the
+ *         caller keeps holding the lock.
+ * @par Locking
+ * Registry lock held by the caller; takes no lock.
+ */
+hv_status_t hv_vproc_lookup_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				   hv_guest_id_t requester, hv_handle_t vp, struct hv_vp **out);
+
+/**
+ * @brief hv_vproc_block() of a VP that hv_vproc_lookup_locked() gave under
+ *        the caller's current hold of the registry lock (the permission
+ *        check was that lookup's).
+ * @return As hv_vproc_block() once the handle resolved: the scheduler's
+ *         status; ::HV_ERR_INVALID_ARG for a wrong witness or a @p vp
+ *         outside the pool; ::HV_ERR_STALE_HANDLE for a deleted VP.
+ * @par Locking
+ * Registry lock held by the caller; takes the VP's CPU lock.
+ */
+hv_status_t hv_vproc_block_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				  struct hv_vp *vp, struct hv_sched_feedback *fb);
+
+/**
+ * @brief hv_vproc_unblock() of a VP that hv_vproc_lookup_locked() gave
+ *        under the caller's current hold of the registry lock.
+ * @return As hv_vproc_block_locked().
+ * @par Locking
+ * Registry lock held by the caller; takes the VP's CPU lock (and the
+ * target CPU's when the VP moves).
+ */
+hv_status_t hv_vproc_unblock_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				    struct hv_vp *vp, struct hv_sched_feedback *fb);
+
+/** @} */
+
+/**
  * @brief Recycle the pool slots of deleted VPs that no CPU holds any more.
  *
  * Create and delete do this themselves; an embedder may also call it after

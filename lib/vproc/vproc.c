@@ -236,26 +236,20 @@ enum vp_op {
 	VP_SET_PRIO
 };
 
-static hv_status_t vp_request(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t handle,
-			      enum vp_op op, uint32_t prio, struct hv_sched_feedback *fb)
+/*
+ * Apply @p op to live VP @p vp. Called with the registry lock held; @p f
+ * receives the scheduler's feedback. Returns the operation's status.
+ */
+static hv_status_t vp_apply_vp(struct hv_vproc *r, struct hv_vp *vp, enum vp_op op, uint32_t prio,
+			       struct hv_sched_feedback *f)
 {
-	struct hv_sched_feedback f = {0};
-	struct hv_spin_held held;
 	struct hv_sched_params params;
 	const struct hv_vproc_guest *owner;
-	struct hv_vp *vp;
-	hv_status_t st;
 
-	if (r == NULL)
-		return HV_ERR_INVALID_ARG;
-	held = hv_spin_lock(&r->lock);
-	st = resolve(r, requester, handle, &vp);
-	if (st != HV_OK)
-		goto out;
 	switch (op) {
 	case VP_DELETE:
-		f = hv_sched_detach(r->cfg.domain, &vp->se);
-		if (f.status == HV_OK) {
+		*f = hv_sched_detach(r->cfg.domain, &vp->se);
+		if (f->status == HV_OK) {
 			r->cfg.guests[vp->guest].vp_count--;
 			vp->zombie = true;
 			hv_list_push_back(&r->zombies, &vp->zombie_link);
@@ -263,26 +257,81 @@ static hv_status_t vp_request(struct hv_vproc *r, hv_guest_id_t requester, hv_ha
 		}
 		break;
 	case VP_BLOCK:
-		f = hv_sched_block(r->cfg.domain, &vp->se);
+		*f = hv_sched_block(r->cfg.domain, &vp->se);
 		break;
 	case VP_UNBLOCK:
-		f = hv_sched_wake(r->cfg.domain, &vp->se);
+		*f = hv_sched_wake(r->cfg.domain, &vp->se);
 		break;
 	case VP_SET_PRIO:
 		/* The owner's range applies, even when the service VM asks. */
 		owner = &r->cfg.guests[vp->guest];
 		if (prio < owner->desc.prio_min || prio > owner->desc.prio_max) {
-			f.status = HV_ERR_RANGE;
+			f->status = HV_ERR_RANGE;
 			break;
 		}
 		params = vp->se.params;
 		params.prio = prio;
-		f = hv_sched_set_params(r->cfg.domain, &vp->se, &params);
+		*f = hv_sched_set_params(r->cfg.domain, &vp->se, &params);
 		break;
 	}
-	st = f.status;
-out:
+	return f->status;
+}
+
+/*
+ * Apply @p op to the VP @p handle names for @p requester. Called with the
+ * registry lock held; @p f is left as it is when the handle does not
+ * resolve.
+ */
+static hv_status_t vp_apply(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t handle,
+			    enum vp_op op, uint32_t prio, struct hv_sched_feedback *f)
+{
+	struct hv_vp *vp;
+	hv_status_t st;
+
+	st = resolve(r, requester, handle, &vp);
+	if (st != HV_OK)
+		return st;
+	return vp_apply_vp(r, vp, op, prio, f);
+}
+
+static hv_status_t vp_request(struct hv_vproc *r, hv_guest_id_t requester, hv_handle_t handle,
+			      enum vp_op op, uint32_t prio, struct hv_sched_feedback *fb)
+{
+	struct hv_sched_feedback f = {0};
+	struct hv_spin_held held;
+	hv_status_t st;
+
+	if (r == NULL)
+		return HV_ERR_INVALID_ARG;
+	held = hv_spin_lock(&r->lock);
+	st = vp_apply(r, requester, handle, op, prio, &f);
 	hv_spin_unlock(held);
+	if (fb != NULL) {
+		f.status = st;
+		*fb = f;
+	}
+	return st;
+}
+
+/* The witness must name this registry's lock. */
+static bool holds_registry(const struct hv_vproc *r, const struct hv_spin_held *held)
+{
+	return r != NULL && held != NULL && held->lock == &r->lock;
+}
+
+/*
+ * vp_request() on a VP resolved under the registry lock the caller holds:
+ * it must be a live VP of this registry's pool.
+ */
+static hv_status_t vp_request_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				     struct hv_vp *vp, enum vp_op op, struct hv_sched_feedback *fb)
+{
+	struct hv_sched_feedback f = {0};
+	hv_status_t st;
+
+	if (!holds_registry(r, held) || vp < r->cfg.vps || vp >= r->cfg.vps + r->cfg.vp_cap)
+		return HV_ERR_INVALID_ARG;
+	st = vp->zombie ? HV_ERR_STALE_HANDLE : vp_apply_vp(r, vp, op, 0, &f);
 	if (fb != NULL) {
 		f.status = st;
 		*fb = f;
@@ -347,4 +396,24 @@ hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_hand
 	st = resolve(r, requester, handle, out);
 	hv_spin_unlock(held);
 	return st;
+}
+
+hv_status_t hv_vproc_lookup_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				   hv_guest_id_t requester, hv_handle_t vp, struct hv_vp **out)
+{
+	if (!holds_registry(r, held) || out == NULL)
+		return HV_ERR_INVALID_ARG;
+	return resolve(r, requester, vp, out);
+}
+
+hv_status_t hv_vproc_block_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				  struct hv_vp *vp, struct hv_sched_feedback *fb)
+{
+	return vp_request_locked(r, held, vp, VP_BLOCK, fb);
+}
+
+hv_status_t hv_vproc_unblock_locked(struct hv_vproc *r, const struct hv_spin_held *held,
+				    struct hv_vp *vp, struct hv_sched_feedback *fb)
+{
+	return vp_request_locked(r, held, vp, VP_UNBLOCK, fb);
 }

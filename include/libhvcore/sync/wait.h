@@ -244,7 +244,10 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
  * @param flags  HV_WAIT_* flags.
  * @param woken  Out (may be NULL): number woken.
  * @param fb     Out (may be NULL): feedback of the last wake (who to kick,
- *               whether the caller is preempted). When the caller releases
+ *               whether the caller is preempted), or of an earlier one that
+ *               asked the caller's own CPU to reschedule when the last did
+ *               not (a waiter woken first may preempt the caller although
+ *               the last one does not). When the caller releases
  *               a word and its temporary priority drops, @c resched is set
  *               with @c cpu its own CPU and @c prio its new effective
  *               priority (@c kicked, @c top_prio and @c ready stay those of

@@ -15,6 +15,17 @@
  * held, so a lend never lands on the wrong VP. hv_sched_lend_prio() itself
  * is one atomic store and takes no lock.
  *
+ * Block and wake take the registry lock once, right after the module lock,
+ * and keep it from the caller's handle check through the scheduler's block
+ * or wake (lib/vproc's *_locked calls) instead of taking it once for each.
+ * Nothing that can run hv_wait_config::may_lend (anything that recomputes
+ * a lend) runs inside that hold: the callback's contract only excludes this
+ * module, so it may call lib/vproc. Claiming a record (which may forget the
+ * slot's previous VP) drops and retakes the hold, and the lends are updated
+ * after it ends, each taking the registry lock for its short stretch as
+ * before. A wake of several waiters drops and retakes the hold between
+ * waiters, so it stays as short as one waiter's wake.
+ *
  * Priority inheritance state lives in the nodes: each queue has at most one
  * recorded owner (the VP its PI waiters named through the word), each node
  * lists the queues it owns and remembers the temporary priority it was
@@ -192,27 +203,25 @@ static struct hv_sched_entity *live_entity(const struct hv_vproc *r,
 
 /*
  * The live VP in pool slot @p index: its handle and guest. False for a free
- * slot or a deleted VP (an owner token naming nobody: no lend).
+ * slot or a deleted VP (an owner token naming nobody: no lend). Registry
+ * lock held (the witness @p rheld).
  */
-static bool slot_vp(struct hv_wait *w, uint32_t index, hv_handle_t *vp, hv_guest_id_t *guest)
+static bool slot_vp(struct hv_wait *w, const struct hv_spin_held *rheld, uint32_t index,
+		    hv_handle_t *vp, hv_guest_id_t *guest)
 {
 	struct hv_vproc *r = w->cfg.vproc;
-	struct hv_spin_held rheld;
-	bool live = false;
 
-	rheld = hv_spin_lock(&r->lock);
 	if (index < r->cfg.vp_cap) {
 		const struct hv_vp *v = &r->cfg.vps[index];
 
-		if (live_entity(r, &rheld, v->handle) != NULL &&
+		if (live_entity(r, rheld, v->handle) != NULL &&
 		    hv_handle_index(v->handle) == index) {
 			*vp = v->handle;
 			*guest = v->guest;
-			live = true;
+			return true;
 		}
 	}
-	hv_spin_unlock(rheld);
-	return live;
+	return false;
 }
 
 /*
@@ -387,28 +396,42 @@ static void node_forget(struct hv_wait *w, struct hv_wait_node *n)
 	n->pending = false;
 }
 
-/* Make @p n the record of @p vp, forgetting whatever VP held the slot before. */
-static void node_claim(struct hv_wait *w, struct hv_wait_node *n, hv_handle_t vp,
-		       hv_guest_id_t guest)
+/*
+ * Make @p n the record of @p vp, forgetting whatever VP held the slot
+ * before. The registry lock (held, @p rheld) is dropped while a previous VP
+ * is forgotten, since that recomputes lends: true if it was, and whatever
+ * the caller checked under it may have changed (a VP may be gone).
+ */
+static bool node_claim(struct hv_wait *w, struct hv_spin_held *rheld, struct hv_wait_node *n,
+		       hv_handle_t vp, hv_guest_id_t guest)
 {
 	if (hv_handle_eq(n->vp, vp))
-		return;
+		return false;
+	hv_spin_unlock(*rheld);
 	node_forget(w, n);
 	n->vp = vp;
 	n->guest = guest;
+	*rheld = hv_spin_lock(&w->cfg.vproc->lock);
+	return true;
 }
 
-/* The record of the live VP an owner token names, or NULL (no lend). */
-static struct hv_wait_node *token_owner(struct hv_wait *w, uint32_t token)
+/*
+ * The record of the live VP an owner token names, or NULL (no lend).
+ * Registry lock held (@p rheld; see node_claim()).
+ */
+static struct hv_wait_node *token_owner(struct hv_wait *w, struct hv_spin_held *rheld,
+					uint32_t token, bool *dropped)
 {
 	hv_guest_id_t guest = HV_GUEST_NONE;
 	hv_handle_t vp = HV_HANDLE_INVALID;
 	struct hv_wait_node *n;
 
-	if (token == 0 || token - 1u >= w->cfg.vp_cap || !slot_vp(w, token - 1u, &vp, &guest))
+	if (token == 0 || token - 1u >= w->cfg.vp_cap ||
+	    !slot_vp(w, rheld, token - 1u, &vp, &guest))
 		return NULL;
 	n = &w->cfg.nodes[token - 1u];
-	node_claim(w, n, vp, guest);
+	if (node_claim(w, rheld, n, vp, guest))
+		*dropped = true;
 	return n;
 }
 
@@ -486,19 +509,22 @@ static hv_status_t word_translate(hv_guest_id_t guest, hv_gpa_t gpa, uint32_t fl
 }
 
 /*
- * The checks of a block under the lock, in the documented order; on
- * success @p owner is the record of the word's PI owner (or NULL).
+ * The checks of a block under the module and registry locks (@p rheld, see
+ * node_claim()), in the documented order; on success @p owner is the
+ * record of the word's PI owner (or NULL) and @p v the caller's VP as
+ * looked up in the current hold (looked up again if the hold was broken).
  */
-static hv_status_t block_check(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
-			       const hv_atomic32_t *word, uint32_t expected,
+static hv_status_t block_check(struct hv_wait *w, struct hv_spin_held *rheld, hv_guest_id_t guest,
+			       hv_handle_t vp, const hv_atomic32_t *word, uint32_t expected,
 			       hv_time_ns_t timeout_ns, uint32_t flags, struct hv_wait_node **self,
-			       struct hv_wait_node **owner)
+			       struct hv_wait_node **owner, struct hv_vp **vpp)
 {
 	struct hv_vp *v = NULL;
 	struct hv_wait_node *n;
+	bool dropped;
 	hv_status_t st;
 
-	st = hv_vproc_lookup(w->cfg.vproc, guest, vp, &v);
+	st = hv_vproc_lookup_locked(w->cfg.vproc, rheld, guest, vp, &v);
 	if (st != HV_OK)
 		return st;
 	/* A VP blocks itself: the service VM cannot park another guest's VP here. */
@@ -507,7 +533,7 @@ static hv_status_t block_check(struct hv_wait *w, hv_guest_id_t guest, hv_handle
 	n = slot_node(w, vp);
 	if (n == NULL)
 		return HV_ERR_INTERNAL; /* vp_cap covers the registry's pool (init) */
-	node_claim(w, n, vp, guest);
+	dropped = node_claim(w, rheld, n, vp, guest);
 	if (n->waiting)
 		return HV_ERR_BUSY;
 	if (hv_atomic32_load_acquire(word) != expected) {
@@ -519,7 +545,7 @@ static hv_status_t block_check(struct hv_wait *w, hv_guest_id_t guest, hv_handle
 	*self = n;
 	*owner = NULL;
 	if ((flags & HV_WAIT_PI) != 0 && w->cfg.pi_depth > 0) {
-		*owner = token_owner(w, expected & HV_MUTEX_OWNER_MASK);
+		*owner = token_owner(w, rheld, expected & HV_MUTEX_OWNER_MASK, &dropped);
 		if (*owner != NULL && closes_cycle(w, *owner, vp)) {
 			w->stats.deadlocks++;
 			return HV_ERR_DEADLOCK;
@@ -527,6 +553,8 @@ static hv_status_t block_check(struct hv_wait *w, hv_guest_id_t guest, hv_handle
 	}
 	/* Effective priority now; the module's own lends re-sort it later. */
 	n->prio = hv_sched_eff_prio(&v->se);
+	/* The VP may be gone once the hold was broken: the block finds out. */
+	*vpp = dropped ? NULL : v;
 	return HV_OK;
 }
 
@@ -539,7 +567,9 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
 	struct hv_wait_node *owner = NULL;
 	struct hv_wait_queue *q = NULL;
 	struct hv_spin_held held;
+	struct hv_spin_held rheld;
 	hv_atomic32_t *word = NULL;
+	struct hv_vp *v = NULL;
 	hv_hpa_t hpa;
 	hv_status_t st;
 
@@ -550,20 +580,23 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
 		goto done;
 
 	held = hv_spin_lock(&w->lock);
-	st = block_check(w, guest, vp, word, expected, timeout_ns, flags, &n, &owner);
-	if (st != HV_OK)
-		goto out;
-	q = queue_find(w, hpa.val);
-	if (q == NULL)
-		q = queue_alloc(w, hpa.val);
-	if (q == NULL) {
-		st = HV_ERR_NO_SPACE;
-		goto out;
+	rheld = hv_spin_lock(&w->cfg.vproc->lock);
+	st = block_check(w, &rheld, guest, vp, word, expected, timeout_ns, flags, &n, &owner, &v);
+	if (st == HV_OK) {
+		q = queue_find(w, hpa.val);
+		if (q == NULL)
+			q = queue_alloc(w, hpa.val);
+		if (q == NULL)
+			st = HV_ERR_NO_SPACE;
+		else if (v == NULL)
+			st = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, guest, vp, &v);
 	}
 	/* Blocked and queued under one hold: a wake sees both or neither. */
-	st = hv_vproc_block(w->cfg.vproc, guest, vp, &f);
+	if (st == HV_OK)
+		st = hv_vproc_block_locked(w->cfg.vproc, &rheld, v, &f);
+	hv_spin_unlock(rheld);
 	if (st != HV_OK) {
-		if (q->count == 0)
+		if (q != NULL && q->count == 0)
 			queue_free(w, q);
 		goto out;
 	}
@@ -632,17 +665,22 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 			 uint32_t n, uint32_t flags, uint32_t *woken, struct hv_sched_feedback *fb)
 {
 	struct hv_sched_feedback f = fb_init(HV_OK);
+	struct hv_sched_feedback here = fb_init(HV_OK);
+	hv_cpu_t self_cpu = HV_CPU_NONE;
 	struct hv_wait_node *released = NULL;
 	struct hv_wait_node *heir = NULL;
 	struct hv_wait_node *owner;
 	struct hv_wait_queue *q;
 	struct hv_spin_held held;
+	struct hv_spin_held rheld;
 	struct hv_list gone;
 	struct hv_list *it;
 	hv_atomic32_t *word = NULL;
 	struct hv_vp *v = NULL;
 	uint32_t count = 0;
+	uint32_t taken = 0;
 	bool lent = false;
+	hv_status_t ust;
 	hv_hpa_t hpa;
 	hv_status_t st;
 
@@ -654,10 +692,16 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 
 	hv_list_init(&gone);
 	held = hv_spin_lock(&w->lock);
-	st = hv_vproc_lookup(w->cfg.vproc, guest, vp, &v);
+	rheld = hv_spin_lock(&w->cfg.vproc->lock);
+	st = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, guest, vp, &v);
+	/* The caller runs, so its CPU is stable while it is in here. */
+	if (st == HV_OK)
+		self_cpu = atomic_load_explicit(&v->se.cpu, memory_order_relaxed);
 	q = st == HV_OK ? queue_find(w, hpa.val) : NULL;
-	if (q == NULL)
+	if (q == NULL) {
+		hv_spin_unlock(rheld);
 		goto out;
+	}
 	/* The owner gives the word up: its waiters stop lending to it. */
 	if ((flags & HV_WAIT_PI) != 0 && q->owner != NULL && hv_handle_eq(q->owner->vp, vp))
 		released = owner_detach(q);
@@ -665,20 +709,39 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 	while (count < n && q->count > 0) {
 		struct hv_wait_node *m = node_of(q->waiters.next);
 
+		/* One waiter's wake per registry hold, as with hv_vproc_unblock(). */
+		if (taken++ > 0) {
+			hv_spin_unlock(rheld);
+			rheld = hv_spin_lock(&w->cfg.vproc->lock);
+		}
 		lent = lent || m->pi;
 		node_unqueue(w, q, m);
 		m->status = HV_OK;
 		m->pending = true;
-		/* The VP's own guest asks, as for its own block. */
-		if (hv_vproc_unblock(w->cfg.vproc, m->guest, m->vp, &f) == HV_OK) {
+		/*
+		 * The VP's own guest asks, as for its own block. A handle that
+		 * no longer resolves leaves the feedback as hv_vproc_unblock()
+		 * would: zeroed but for the status.
+		 */
+		ust = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, m->guest, m->vp, &v);
+		if (ust == HV_OK)
+			ust = hv_vproc_unblock_locked(w->cfg.vproc, &rheld, v, &f);
+		else
+			f = (struct hv_sched_feedback){.status = ust};
+		if (ust == HV_OK) {
 			count++;
 			w->stats.wakes++;
+			/* A later waiter's feedback must not hide that this one preempts the
+			 * caller. */
+			if (f.resched && f.cpu == self_cpu && !here.resched)
+				here = f;
 			if (heir == NULL && m->pi)
 				heir = m;
 		} else {
 			hv_list_push_back(&gone, &m->link); /* deleted while waiting */
 		}
 	}
+	hv_spin_unlock(rheld);
 	owner = q->owner;
 	if (q->count == 0) {
 		(void)owner_detach(q);
@@ -708,6 +771,8 @@ done:
 	if (woken != NULL)
 		*woken = count;
 	if (fb != NULL) {
+		if (here.resched && !(f.resched && f.cpu == self_cpu))
+			f = here;
 		f.status = st;
 		*fb = f;
 	}

@@ -14,11 +14,16 @@
 
 #include <libhvcore/vproc.h>
 
-#define VP_CAP 16
+#define VP_CAP	  16
 #define GUEST_CAP 4
-#define CPUS 1
+#define CPUS	  1
 
-enum { RTOS = 0, LINUX = 1, SVC = 2, FULL = 3 };
+enum {
+	RTOS = 0,
+	LINUX = 1,
+	SVC = 2,
+	FULL = 3
+};
 
 struct fixture {
 	struct hv_sched_domain dom;
@@ -374,6 +379,88 @@ static void affinity_outside_guest_set_is_refused(void **state)
 	assert_int_equal(fx.guests[RTOS].vp_count, 0);
 }
 
+/* The registry-locked fast paths do what block and unblock do, under one hold. */
+static void locked_lookup_block_and_unblock_share_one_hold(void **state)
+{
+	struct hv_sched_feedback fb;
+	struct hv_spin_held held;
+	struct hv_vp_info info;
+	struct hv_vp *v = NULL;
+	hv_handle_t a, b;
+
+	(void)state;
+	a = create(RTOS, 1);
+	b = create(RTOS, 2);
+	assert_true(hv_handle_eq(schedule()->handle, a));
+
+	held = hv_spin_lock(&fx.reg.lock);
+	/* The lookup checks the handle as hv_vproc_lookup() does. */
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, LINUX, a, &v), HV_ERR_PERM);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, RTOS, a, NULL), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, RTOS, a, &v), HV_OK);
+	assert_true(hv_handle_eq(v->handle, a));
+	assert_int_equal(hv_vproc_block_locked(&fx.reg, &held, v, &fb), HV_OK);
+	assert_true(fb.done);
+	assert_true(fb.resched);
+	hv_spin_unlock(held);
+
+	assert_int_equal(hv_vproc_query(&fx.reg, RTOS, a, &info), HV_OK);
+	assert_int_equal(info.sched.state, HV_SCHED_BLOCKED);
+	assert_true(hv_handle_eq(schedule()->handle, b));
+
+	held = hv_spin_lock(&fx.reg.lock);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, RTOS, a, &v), HV_OK);
+	assert_int_equal(hv_vproc_unblock_locked(&fx.reg, &held, v, &fb), HV_OK);
+	assert_true(fb.done);
+	assert_true(fb.resched || fb.kicked != HV_CPU_NONE);
+	assert_int_equal(fb.prio, 1);
+	hv_spin_unlock(held);
+	assert_true(hv_handle_eq(schedule()->handle, a));
+}
+
+/* A wrong witness, a VP outside the pool or a deleted VP change nothing. */
+static void locked_fast_paths_refuse_bad_witness_and_deleted_vp(void **state)
+{
+	struct hv_sched_feedback fb = {.status = HV_OK, .cpu = 7};
+	struct hv_spin_held held, other;
+	struct hv_vp outside;
+	struct hv_vp_info info;
+	hv_spinlock_t not_registry;
+	struct hv_vp *v = NULL;
+	hv_handle_t a;
+
+	(void)state;
+	a = create(RTOS, 1);
+	assert_non_null(schedule());
+	memset(&outside, 0, sizeof(outside));
+	hv_spin_init(&not_registry);
+
+	other = hv_spin_lock(&not_registry);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &other, RTOS, a, &v), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, NULL, RTOS, a, &v), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vproc_block_locked(&fx.reg, &other, &fx.vps[0], &fb),
+			 HV_ERR_INVALID_ARG);
+	assert_int_equal(fb.cpu, 7); /* untouched */
+	hv_spin_unlock(other);
+
+	held = hv_spin_lock(&fx.reg.lock);
+	assert_int_equal(hv_vproc_block_locked(&fx.reg, &held, &outside, &fb), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vproc_unblock_locked(&fx.reg, &held, NULL, &fb), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, RTOS, a, &v), HV_OK);
+	hv_spin_unlock(held);
+	assert_int_equal(hv_vproc_query(&fx.reg, RTOS, a, &info), HV_OK);
+	assert_int_equal(info.sched.state, HV_SCHED_RUNNING);
+
+	/* Deleted while running: a zombie until its CPU lets go. */
+	assert_int_equal(hv_vproc_delete(&fx.reg, RTOS, a, NULL), HV_OK);
+	held = hv_spin_lock(&fx.reg.lock);
+	assert_int_equal(hv_vproc_lookup_locked(&fx.reg, &held, RTOS, a, &v), HV_ERR_STALE_HANDLE);
+	assert_int_equal(hv_vproc_block_locked(&fx.reg, &held, v, &fb), HV_ERR_STALE_HANDLE);
+	assert_int_equal(fb.status, HV_ERR_STALE_HANDLE);
+	assert_false(fb.done);
+	hv_spin_unlock(held);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +472,8 @@ int main(void)
 		cmocka_unit_test_setup(elevated_priority_is_refused_to_non_realtime_guest, setup),
 		cmocka_unit_test_setup(vp_is_deleted_when_its_task_concludes, setup),
 		cmocka_unit_test_setup(guest_blocks_and_unblocks_its_vp, setup),
+		cmocka_unit_test_setup(locked_lookup_block_and_unblock_share_one_hold, setup),
+		cmocka_unit_test_setup(locked_fast_paths_refuse_bad_witness_and_deleted_vp, setup),
 		cmocka_unit_test_setup(thin_and_full_guests_coexist_in_one_scheduler, setup),
 		cmocka_unit_test_setup(priority_change_at_runtime_reorders_scheduling, setup),
 		cmocka_unit_test_setup(forged_and_stale_handles_are_refused, setup),

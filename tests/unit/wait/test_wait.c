@@ -197,6 +197,37 @@ static void word_changed_before_block_is_not_a_lost_wakeup(void **state)
 
 /* ---- wake order and count ---- */
 
+static void wake_of_several_reports_the_first_that_preempts_the_caller(void **state)
+{
+	struct hv_sched_entity *run = NULL;
+	struct hv_sched_feedback fb;
+	uint32_t woken = 0;
+
+	(void)state;
+	*wfx_shared(16) = 7;
+	hv_handle_t urgent = wfx_spawn(GA, 1, false);
+	hv_handle_t lazy = wfx_spawn(GA, 6, false);
+	assert_int_equal(wfx_block(GA, urgent, W0 + 16, 7, HV_TIME_NEVER, 0), HV_OK);
+	assert_int_equal(wfx_block(GA, lazy, W0 + 16, 7, HV_TIME_NEVER, 0), HV_OK);
+	hv_handle_t waker = wfx_spawn(GA, 4, false);
+	assert_int_equal(hv_sched_schedule(&fx.dom, 0, &run), HV_OK);
+	assert_ptr_equal(run, &fx.vps[hv_handle_index(waker)].se);
+
+	/*
+	 * seed 002: the wakeup wakes the p1 waiter first, which preempts the
+	 * p4 caller on its CPU; the p6 waiter woken last does not. The
+	 * caller's CPU must still be told to reschedule.
+	 */
+	assert_int_equal(hv_wait_wake(&fx.w, GA, waker, hv_gpa(W0 + 16), 2, 0, &woken, &fb), HV_OK);
+	assert_int_equal(woken, 2);
+	assert_true(fb.resched);
+	assert_int_equal(fb.cpu, 0);
+	assert_int_equal(hv_sched_schedule(&fx.dom, 0, &run), HV_OK);
+	assert_ptr_equal(run, &fx.vps[hv_handle_index(urgent)].se);
+	assert_int_equal(wfx_resume(urgent), HV_OK);
+	assert_int_equal(wfx_resume(lazy), HV_OK);
+}
+
 static void wake_n_of_m_by_priority_then_arrival(void **state)
 {
 	/* Arrival order: p5, p2, p5, p2, p1, p5. */
@@ -946,6 +977,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(match_blocks_until_woken, setup, wfx_teardown),
 		cmocka_unit_test_setup_teardown(word_changed_before_block_is_not_a_lost_wakeup,
 						setup, wfx_teardown),
+		cmocka_unit_test_setup_teardown(
+			wake_of_several_reports_the_first_that_preempts_the_caller, setup,
+			wfx_teardown),
 		cmocka_unit_test_setup_teardown(wake_n_of_m_by_priority_then_arrival, setup,
 						wfx_teardown),
 		cmocka_unit_test_setup_teardown(words_are_independent_queues, setup, wfx_teardown),
