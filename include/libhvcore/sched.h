@@ -80,9 +80,22 @@ extern "C" {
 /** @brief Affinity mask allowing every CPU. */
 #define HV_AFFINITY_ALL UINT64_MAX
 /** @brief Version of ::hv_sched_ops; a table with another value is refused. */
-#define HV_SCHED_ABI_VERSION 2u
+#define HV_SCHED_ABI_VERSION 3u
 /** @brief Bytes of scheduler-private state in each entity. */
 #define HV_SCHED_ENTITY_PRIV_SIZE 64u
+/**
+ * @brief hv_sched_ops::flags: a wake-up does not need the time.
+ *
+ * The scheduler's enqueue() with @c preempted false and its preempts()
+ * ignore their @c now argument, so the domain does not read the clock to
+ * queue a woken, moved or re-prioritised entity (it passes 0). Fixed
+ * priority and round robin declare it; BVT, whose wake-up warps virtual
+ * time, does not. A wake-up is the hot half of every wait/wake pair, and a
+ * clock read can cost as much as the rest of it.
+ */
+#define HV_SCHED_OPS_UNTIMED_WAKE (1u << 0)
+/** @brief Every ::hv_sched_ops::flags bit this ABI defines. */
+#define HV_SCHED_OPS_FLAGS_ALL HV_SCHED_OPS_UNTIMED_WAKE
 /**
  * @brief Upper bound of every built-in scheduler's hv_sched_ops::cpu_priv_size.
  *
@@ -315,6 +328,8 @@ struct hv_sched_ops {
 	 */
 	void (*yield)(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
 		      hv_time_ns_t now);
+	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE or 0; other bits are refused. */
+	uint32_t flags;
 };
 
 /** @brief Per-CPU state of a domain. Storage for the domain; fields are private. */

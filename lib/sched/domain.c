@@ -245,6 +245,15 @@ static void unqueue(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_ent
 	cpu_ready_dec(c);
 }
 
+/*
+ * The time for queueing an entity that was not running (a wake-up, a move,
+ * a new priority): 0 for a scheduler that declares it does not use it.
+ */
+static hv_time_ns_t wake_time(const struct hv_sched_domain *d)
+{
+	return (S(d)->flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0 ? 0 : hv_port_time_now();
+}
+
 /* @p e was just queued on @p cpu: reschedule there if it is idle or @p e preempts. */
 static void maybe_preempt(struct hv_sched_domain *d, uint32_t cpu, const struct hv_sched_entity *e,
 			  hv_time_ns_t now, struct hv_sched_feedback *fb)
@@ -326,7 +335,7 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 	if (ops->check_params == NULL || ops->cpu_init == NULL || ops->entity_init == NULL ||
 	    ops->enqueue == NULL || ops->dequeue == NULL || ops->pick == NULL ||
 	    ops->tick == NULL || ops->preempts == NULL || ops->next_event == NULL ||
-	    ops->top_prio == NULL)
+	    ops->top_prio == NULL || (ops->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) != 0)
 		return HV_ERR_INVALID_ARG;
 	if (cfg->cpu_count == 0 || cfg->cpu_count > HV_SCHED_MAX_CPUS)
 		return HV_ERR_INVALID_ARG;
@@ -644,7 +653,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			member_move(d, e, cpu, target);
 			hv_spin_unlock(held);
 		}
-		now = hv_port_time_now();
+		now = wake_time(d);
 		queue_on(d, target, e, now, false);
 		maybe_preempt(d, target, e, now, &fb);
 		fb.done = true;
@@ -861,7 +870,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		return fb_error(st);
 	switch (e->state) {
 	case HV_SCHED_READY: {
-		hv_time_ns_t now = hv_port_time_now();
+		hv_time_ns_t now = wake_time(d);
 
 		/* Re-queued now, so the new priority takes effect at once (not lazily). */
 		unqueue(d, cpu, e);
@@ -909,7 +918,7 @@ void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
 	if (d == NULL || hv_sched_eff_prio(e) == old || lock_entity(d, e, &cpu, &held) != HV_OK)
 		return;
 	if (e->state == HV_SCHED_READY) {
-		hv_time_ns_t now = hv_port_time_now();
+		hv_time_ns_t now = wake_time(d);
 
 		/* Queued at the old level: move it, or it waits behind what preempted it. */
 		unqueue(d, cpu, e);

@@ -24,7 +24,8 @@ static bool ops_complete(const struct hv_sched_ops *o)
 {
 	return o->check_params != NULL && o->cpu_init != NULL && o->entity_init != NULL &&
 	       o->enqueue != NULL && o->dequeue != NULL && o->pick != NULL && o->tick != NULL &&
-	       o->preempts != NULL && o->next_event != NULL && o->top_prio != NULL;
+	       o->preempts != NULL && o->next_event != NULL && o->top_prio != NULL &&
+	       (o->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) == 0;
 }
 
 hv_status_t hv_sched_mgr_init(struct hv_sched_mgr *m, const struct hv_sched_mgr_config *cfg)

@@ -45,6 +45,8 @@ static struct {
 	hv_sched_state_t tick_state[8];
 	struct hv_sched_entity *bad_pick;
 	struct hv_sched_entity *steal;
+	uint32_t enqueues;    /* enqueue() calls with preempted false */
+	hv_time_ns_t enq_now; /* the now of the last of them */
 } mock;
 
 static hv_status_t mock_check(const struct hv_sched_domain *d, const struct hv_sched_params *p)
@@ -77,8 +79,10 @@ static void mock_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sc
 	struct mock_cpu *mc = cpu_priv;
 
 	(void)d;
-	(void)now;
-	(void)preempted;
+	if (!preempted) {
+		mock.enqueues++;
+		mock.enq_now = now;
+	}
 	hv_list_push_back(&mc->q, &e->link);
 }
 
@@ -555,6 +559,48 @@ static void requests_for_an_entity_of_another_domain_are_refused(void **state)
 }
 
 /* ---- block and wake ---- */
+
+/* A scheduler that declares HV_SCHED_OPS_UNTIMED_WAKE is woken without a clock read. */
+static void untimed_wake_skips_the_clock_only_when_declared(void **state)
+{
+	struct hv_sched_ops untimed = mock_ops;
+	struct hv_sched_ops bad = mock_ops;
+	struct hv_sched_domain_config cfg;
+	static struct hv_sched_domain d;
+
+	(void)state;
+	/* Undefined flag bits are refused like a missing callback. */
+	bad.flags = HV_SCHED_OPS_FLAGS_ALL + 1u;
+	cfg = fx_config(&fx, &bad, 1, 8, LONG_SLICE, false);
+	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_ERR_INVALID_ARG);
+
+	/* Without the flag a wake passes the time (the host clock is never 0). */
+	mock_reset();
+	fx_init(&fx, &mock_ops, 1, 8, LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_BLOCKED);
+	assert_true(hv_sched_wake(&fx.d, &fx.e[0]).done);
+	assert_int_equal(mock.enqueues, 1);
+	assert_true(mock.enq_now > 0);
+	assert_true(mock.enq_now <= hv_port_time_now());
+
+	/* With it, the wake and a lend to a queued entity pass 0. */
+	untimed.flags = HV_SCHED_OPS_UNTIMED_WAKE;
+	mock_reset();
+	fx_init(&fx, &untimed, 1, 8, LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_BLOCKED);
+	mock.enq_now = 12345;
+	assert_true(hv_sched_wake(&fx.d, &fx.e[0]).done);
+	assert_int_equal(mock.enqueues, 1);
+	assert_int_equal(mock.enq_now, 0);
+	mock.enq_now = 12345;
+	hv_sched_lend_prio(&fx.e[0], 1);
+	assert_int_equal(mock.enqueues, 2);
+	assert_int_equal(mock.enq_now, 0);
+	/* fp and rr declare it; BVT, whose wake-up warps virtual time, does not. */
+	assert_true((hv_sched_fp_ops.flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0);
+	assert_true((hv_sched_rr_ops.flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0);
+	assert_false((hv_sched_bvt_ops.flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0);
+}
 
 static void block_and_wake_move_between_states(void **state)
 {
@@ -1172,6 +1218,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(domain_init_rejects_bad_config_and_writes_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(untimed_wake_skips_the_clock_only_when_declared,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(domain_init_returns_the_schedulers_cpu_init_status,
 						setup, teardown),

@@ -654,6 +654,9 @@ static void register_refuses_bad_tables(void **state)
 	broken = hv_sched_fp_ops;
 	broken.pick = NULL;
 	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_ERR_INVALID_ARG);
+	broken = hv_sched_fp_ops;
+	broken.flags |= HV_SCHED_OPS_FLAGS_ALL + 1u; /* a bit this ABI does not define */
+	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &id), HV_ERR_EXISTS);
 	assert_int_equal(hv_sched_mgr_set_default(&F.m, 6), HV_ERR_NOT_FOUND);
 	assert_int_equal(hv_sched_mgr_set_default(&F.m, F.rr), HV_OK);
