@@ -4,7 +4,7 @@
 #                in QEMU (make demo-sim: the host-simulator scenario)
 #   make check   everything CI checks (build, unit, lint, docs, consumer,
 #                freestanding, sanitizers)
-#   make tsan    ThreadSanitizer run of the scheduler stress and manager tests
+#   make tsan    ThreadSanitizer run of the threaded tests (scheduler stress, manager, host port)
 #   make bench   benchmarks, one JSON object per line
 #   make docs    API docs in build/dev/docs/html
 #   make lint    clang-format, clang-tidy, cppcheck
@@ -41,7 +41,7 @@ TSAN_RUN = $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo setarch 
 
 tsan: deps
 	cmake --preset tsan
-	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr
+	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr unit_host_threads
 	$(TSAN_RUN) ctest --preset tsan
 
 # Sanitizer runs first, so the last summary printed is the full suite.

@@ -6,19 +6,34 @@
  * limits documented in libhvcore/host/guest.h. Every range is kept as
  * [first, last] so a region may end at the top of the 64-bit space without
  * its end overflowing.
+ *
+ * Writers serialise on a rwlock, and so do the readers that copy guest
+ * memory. hv_port_guest_translate() is on every wait and wake, so it takes
+ * no lock, as a hardware port's walk of its stage-2 tables takes none: it
+ * reads the guest and region tables under a sequence count that every
+ * writer of those tables makes odd while it changes them, and retries if
+ * the count moved. The fields it reads are accessed as relaxed atomics on
+ * both sides (LD/ST), so a torn or racy read cannot happen, only a stale
+ * one that the sequence check throws away.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <libhvcore/base/bits.h>
+#include <libhvcore/port/cpu.h>
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/trap.h>
 
 #include "host_internal.h"
 
 #define PIO_PORTS 0x10000u
+
+/* Relaxed atomic access to a table field that translate reads without the lock. */
+#define LD(x)	 __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 struct host_guest {
 	bool used;
@@ -45,18 +60,35 @@ struct host_device {
 };
 
 static pthread_rwlock_t g_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Odd while a writer (holding g_lock) changes g_guests or g_regions. */
+static _Atomic uint32_t g_seq;
 static struct host_guest g_guests[HV_HOST_MAX_GUESTS];
 static struct host_region g_regions[HV_HOST_MAX_REGIONS];
 static struct host_device g_devices[HV_HOST_MAX_DEVICES];
 
 #define ACCESS_ALL (HV_ACCESS_READ | HV_ACCESS_WRITE | HV_ACCESS_EXEC)
 
+/* A writer (g_lock held for writing) starts changing the lock-free tables. */
+static void seq_begin(void)
+{
+	atomic_store_explicit(&g_seq, atomic_load_explicit(&g_seq, memory_order_relaxed) + 1u,
+			      memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+/* ... and is done: readers that overlapped it retry. */
+static void seq_end(void)
+{
+	atomic_store_explicit(&g_seq, atomic_load_explicit(&g_seq, memory_order_relaxed) + 1u,
+			      memory_order_release);
+}
+
 static struct host_guest *find_guest(hv_guest_id_t id)
 {
 	if (id == HV_GUEST_NONE)
 		return NULL;
 	for (uint32_t i = 0; i < HV_HOST_MAX_GUESTS; i++) {
-		if (g_guests[i].used && g_guests[i].id == id)
+		if (LD(g_guests[i].used) && LD(g_guests[i].id) == id)
 			return &g_guests[i];
 	}
 	return NULL;
@@ -67,7 +99,8 @@ static const struct host_region *find_region(hv_guest_id_t guest, uint64_t gpa)
 	for (uint32_t i = 0; i < HV_HOST_MAX_REGIONS; i++) {
 		const struct host_region *r = &g_regions[i];
 
-		if (r->used && r->guest == guest && gpa >= r->first && gpa <= r->last)
+		if (LD(r->used) && LD(r->guest) == guest && gpa >= LD(r->first) &&
+		    gpa <= LD(r->last))
 			return r;
 	}
 	return NULL;
@@ -103,10 +136,12 @@ hv_status_t hv_host_guest_register(hv_guest_id_t guest, uint32_t vcpu_count)
 			struct host_guest *g = &g_guests[i];
 
 			if (!g->used) {
-				memset(g, 0, sizeof(*g));
-				g->used = true;
-				g->id = guest;
+				memset(g->pio_trap, 0, sizeof(g->pio_trap));
 				g->vcpu_count = vcpu_count;
+				seq_begin();
+				ST(g->id, guest);
+				ST(g->used, true);
+				seq_end();
 				st = HV_OK;
 				break;
 			}
@@ -123,11 +158,13 @@ hv_status_t hv_host_guest_unregister(hv_guest_id_t guest)
 	(void)pthread_rwlock_wrlock(&g_lock);
 	g = find_guest(guest);
 	if (g != NULL) {
-		g->used = false;
+		seq_begin();
+		ST(g->used, false);
 		for (uint32_t i = 0; i < HV_HOST_MAX_REGIONS; i++) {
 			if (g_regions[i].guest == guest)
-				g_regions[i].used = false;
+				ST(g_regions[i].used, false);
 		}
+		seq_end();
 		for (uint32_t i = 0; i < HV_HOST_MAX_DEVICES; i++) {
 			if (g_devices[i].guest == guest)
 				g_devices[i].used = false;
@@ -186,12 +223,14 @@ hv_status_t hv_host_guest_map(hv_guest_id_t guest, hv_gpa_t gpa, void *host, siz
 		st = HV_ERR_NO_SPACE;
 		goto out;
 	}
-	slot->used = true;
-	slot->guest = guest;
-	slot->first = gpa.val;
-	slot->last = last;
-	slot->host = host;
-	slot->access = access;
+	seq_begin();
+	ST(slot->guest, guest);
+	ST(slot->first, gpa.val);
+	ST(slot->last, last);
+	ST(slot->host, (uint8_t *)host);
+	ST(slot->access, access);
+	ST(slot->used, true);
+	seq_end();
 out:
 	(void)pthread_rwlock_unlock(&g_lock);
 	return st;
@@ -206,7 +245,9 @@ hv_status_t hv_host_guest_unmap(hv_guest_id_t guest, hv_gpa_t gpa)
 		struct host_region *r = &g_regions[i];
 
 		if (r->used && r->guest == guest && r->first == gpa.val) {
-			r->used = false;
+			seq_begin();
+			ST(r->used, false);
+			seq_end();
 			st = HV_OK;
 			break;
 		}
@@ -290,30 +331,43 @@ hv_status_t hv_port_guest_translate(hv_guest_id_t guest, hv_gpa_t gpa, size_t le
 				    hv_access_t access, hv_hpa_t *hpa, void **hva)
 {
 	uint64_t last;
-	const struct host_region *r;
-	hv_status_t st = HV_OK;
+	hv_status_t st;
+	uint8_t *at;
 
 	if (len == 0 || hpa == NULL || hva == NULL ||
 	    ((unsigned)access & ~(unsigned)ACCESS_ALL) != 0)
 		return HV_ERR_INVALID_ARG;
 	if (!hv_add_u64(gpa.val, (uint64_t)len - 1, &last))
 		return HV_ERR_OVERFLOW;
-	(void)pthread_rwlock_rdlock(&g_lock);
-	if (find_guest(guest) == NULL) {
-		st = HV_ERR_NOT_FOUND;
-		goto out;
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&g_seq, memory_order_acquire);
+		const struct host_region *r;
+
+		if ((seq & 1u) != 0) {
+			hv_port_cpu_relax();
+			continue;
+		}
+		at = NULL;
+		st = HV_OK;
+		if (find_guest(guest) == NULL) {
+			st = HV_ERR_NOT_FOUND;
+		} else {
+			r = find_region(guest, gpa.val);
+			if (r == NULL || last > LD(r->last) ||
+			    ((unsigned)LD(r->access) & (unsigned)access) != (unsigned)access)
+				st = HV_ERR_FAULT;
+			else
+				at = LD(r->host) + (gpa.val - LD(r->first));
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&g_seq, memory_order_relaxed) == seq)
+			break;
 	}
-	r = find_region(guest, gpa.val);
-	if (r == NULL || last > r->last ||
-	    ((unsigned)r->access & (unsigned)access) != (unsigned)access) {
-		st = HV_ERR_FAULT;
-		goto out;
+	if (st == HV_OK) {
+		/* The key is the host address: equal for every guest mapping the byte. */
+		*hva = at;
+		*hpa = hv_hpa((uint64_t)(uintptr_t)at);
 	}
-	/* The key is the host address: equal for every guest mapping the byte. */
-	*hva = r->host + (gpa.val - r->first);
-	*hpa = hv_hpa((uint64_t)(uintptr_t)*hva);
-out:
-	(void)pthread_rwlock_unlock(&g_lock);
 	return st;
 }
 
@@ -473,8 +527,22 @@ uint32_t hv_host_trap_pio_count(hv_guest_id_t guest)
 void hv_host_guest_reset(void)
 {
 	(void)pthread_rwlock_wrlock(&g_lock);
-	memset(g_guests, 0, sizeof(g_guests));
-	memset(g_regions, 0, sizeof(g_regions));
+	seq_begin();
+	for (uint32_t i = 0; i < HV_HOST_MAX_GUESTS; i++) {
+		ST(g_guests[i].used, false);
+		ST(g_guests[i].id, HV_GUEST_NONE);
+	}
+	for (uint32_t i = 0; i < HV_HOST_MAX_REGIONS; i++) {
+		struct host_region *r = &g_regions[i];
+
+		ST(r->used, false);
+		ST(r->guest, HV_GUEST_NONE);
+		ST(r->first, 0);
+		ST(r->last, 0);
+		ST(r->host, NULL);
+		ST(r->access, HV_ACCESS_NONE);
+	}
+	seq_end();
 	memset(g_devices, 0, sizeof(g_devices));
 	(void)pthread_rwlock_unlock(&g_lock);
 }

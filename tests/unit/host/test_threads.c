@@ -12,6 +12,7 @@
 /* clang-format on */
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include <libhvcore/host/host.h>
 #include <libhvcore/port.h>
@@ -200,6 +201,82 @@ static void thread_mode_is_refused_while_a_simulator_is_attached(void **state)
 	assert_int_equal(atomic_load(&ids.calls), 1);
 }
 
+/* ---- lock-free translation while another CPU changes the map ---- */
+
+#define XLATE_GUEST  7u
+#define XLATE_GPA    0x40000u
+#define XLATE_ROUNDS 20000u
+
+struct xlate {
+	_Alignas(4096) uint8_t rw_page[4096]; /* mapped read-write */
+	_Alignas(4096) uint8_t ro_page[4096]; /* mapped read-only */
+	atomic_bool done;
+	uint32_t map_errors;
+	uint32_t seen_rw, seen_ro, faults, wrong;
+};
+
+static void xlate_cpu(hv_cpu_t cpu, void *arg)
+{
+	struct xlate *x = arg;
+
+	if (cpu == 0) {
+		/* The writer: the same guest range flips between two pages and nothing. */
+		for (uint32_t i = 0; i < XLATE_ROUNDS; i++) {
+			bool rw = (i & 1u) == 0;
+
+			if (hv_host_guest_map(XLATE_GUEST, hv_gpa(XLATE_GPA),
+					      rw ? x->rw_page : x->ro_page, 4096,
+					      rw ? HV_ACCESS_RW : HV_ACCESS_READ) != HV_OK ||
+			    hv_host_guest_unmap(XLATE_GUEST, hv_gpa(XLATE_GPA)) != HV_OK)
+				x->map_errors++;
+		}
+		atomic_store(&x->done, true);
+		return;
+	}
+	/* The reader: every answer must be one whole mapping or none. */
+	while (!atomic_load(&x->done)) {
+		hv_access_t want = (x->faults & 1u) != 0 ? HV_ACCESS_RW : HV_ACCESS_READ;
+		hv_hpa_t hpa;
+		void *hva = NULL;
+		hv_status_t st = hv_port_guest_translate(XLATE_GUEST, hv_gpa(XLATE_GPA + 8), 4,
+							 want, &hpa, &hva);
+
+		if (st == HV_ERR_FAULT) {
+			x->faults++;
+		} else if (st != HV_OK || hpa.val != (uint64_t)(uintptr_t)hva) {
+			x->wrong++;
+		} else if (hva == x->rw_page + 8) {
+			x->seen_rw++;
+		} else if (hva == x->ro_page + 8 && want == HV_ACCESS_READ) {
+			x->seen_ro++;
+		} else {
+			x->wrong++; /* a torn read: one mapping's address with another's rights */
+		}
+	}
+}
+
+static void translate_without_a_lock_sees_whole_mappings(void **state)
+{
+	static struct xlate x;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(hv_host_guest_register(XLATE_GUEST, 1), HV_OK);
+	assert_int_equal(hv_host_threads_run(2, xlate_cpu, &x), HV_OK);
+	assert_int_equal(x.map_errors, 0);
+	assert_int_equal(x.wrong, 0);
+	/* Nothing stays mapped at the end: the range faults. */
+	{
+		hv_hpa_t hpa;
+		void *hva;
+
+		assert_int_equal(hv_port_guest_translate(XLATE_GUEST, hv_gpa(XLATE_GPA), 4,
+							 HV_ACCESS_READ, &hpa, &hva),
+				 HV_ERR_FAULT);
+	}
+	print_message("translations: %u rw, %u ro, %u faults\n", x.seen_rw, x.seen_ro, x.faults);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +289,7 @@ int main(void)
 			wait_reports_timeout_kick_and_cancelled_timer_on_the_main_thread, setup),
 		cmocka_unit_test_setup(irq_save_and_restore_nest, setup),
 		cmocka_unit_test_setup(thread_mode_is_refused_while_a_simulator_is_attached, setup),
+		cmocka_unit_test_setup(translate_without_a_lock_sees_whole_mappings, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
