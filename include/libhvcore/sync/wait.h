@@ -81,12 +81,14 @@
  * caller gives (::HV_ERR_NO_SPACE when full); a VP waits on at most one
  * word; every walk is bounded by the VP pool, the queue pool or pi_depth.
  *
- * Locking: one spinlock guards all queues, the deadline heap and the PI
- * links; it is taken before lib/vproc's locks (the registry lock, then the
- * domain's CPU locks), never after them, so no function here may be
- * called with a lib/vproc or domain lock held. hv_wait_config::may_lend
- * runs with the module lock held and must not call this module. Any CPU
- * may call any function after hv_wait_init().
+ * Locking: the queues, the deadline heap and the PI links are guarded by
+ * lib/vproc's registry lock (hv_vproc::lock), which every call needs anyway
+ * for its handle checks and for blocking and waking VPs; one hold covers a
+ * whole call. The domain's CPU locks are taken inside it, never the other
+ * way round, so no function here may be called with a lib/vproc or domain
+ * lock held. hv_wait_config::may_lend runs inside the hold and must call
+ * neither this module nor lib/vproc. Any CPU may call any function after
+ * hv_wait_init().
  */
 #ifndef LIBHVCORE_SYNC_WAIT_H
 #define LIBHVCORE_SYNC_WAIT_H
@@ -118,6 +120,9 @@ static inline uint32_t hv_wait_owner_token(hv_handle_t vp)
 /**
  * @brief May a waiter of @p waiter_guest lend its priority to an owner VP of
  *        @p owner_guest through the word keyed @p key? (Embedder policy.)
+ *
+ * Runs with lib/vproc's registry lock held: a pure decision over the guest
+ * ids and the key, which calls neither the wait module nor lib/vproc.
  */
 typedef bool (*hv_wait_lend_fn)(void *ctx, hv_guest_id_t waiter_guest, hv_guest_id_t owner_guest,
 				uint64_t key);
@@ -181,8 +186,8 @@ struct hv_wait_stats {
 
 /** @brief The wait module. Initialise with hv_wait_init(); fields are private. */
 struct hv_wait {
-	struct hv_wait_config cfg;  /**< Copy of the configuration. */
-	hv_spinlock_t lock;	    /**< Guards everything below. */
+	struct hv_wait_config cfg;  /**< Copy of the configuration; the registry lock of
+				       @c cfg.vproc guards everything below. */
 	struct hv_heap deadlines;   /**< Waiters with a timeout, by deadline. */
 	struct hv_wait_queue *free; /**< Free queues (linked through next). */
 	uint64_t seq;		    /**< Arrival counter. */

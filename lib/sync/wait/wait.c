@@ -2,29 +2,22 @@
  * Wait/wake on guest words, timeouts and lazy priority inheritance (seed
  * 002). Every call validates its arguments, translates the word through the
  * port (outside any lock: the embedder keeps a guest's map stable while a
- * call for it runs) and then does all of its work under the module lock.
+ * call for it runs) and then does all of its work under lib/vproc's registry lock.
  *
- * Lock order: the module lock, then lib/vproc's registry lock, then the
- * domain's CPU locks (taken inside lib/vproc). Nothing here runs with a
- * lib/vproc lock held when it takes the module lock, and lib/vproc never
- * calls back into this module, so the order cannot invert. The registry
- * lock is also taken directly, for short stretches, to turn a VP pool slot
- * into its live VP (owner tokens name slots) and to store a temporary
- * priority into an entity that is known to be that VP's: a VP can be
- * neither deleted nor recreated in its slot while the registry lock is
- * held, so a lend never lands on the wrong VP. hv_sched_lend_prio() itself
- * is one atomic store and takes no lock.
- *
- * Block and wake take the registry lock once, right after the module lock,
- * and keep it from the caller's handle check through the scheduler's block
- * or wake (lib/vproc's *_locked calls) instead of taking it once for each.
- * Nothing that can run hv_wait_config::may_lend (anything that recomputes
- * a lend) runs inside that hold: the callback's contract only excludes this
- * module, so it may call lib/vproc. Claiming a record (which may forget the
- * slot's previous VP) drops and retakes the hold, and the lends are updated
- * after it ends, each taking the registry lock for its short stretch as
- * before. A wake of several waiters drops and retakes the hold between
- * waiters, so it stays as short as one waiter's wake.
+ * Locking: the module has no lock of its own. Its state (queues, deadline
+ * heap, records, PI links) is guarded by lib/vproc's registry lock, which
+ * every operation here needs anyway: to check the caller's handle, to block
+ * or wake a VP (lib/vproc's *_locked calls), to turn an owner token's pool
+ * slot into its live VP and to lend a priority to an entity known to be that
+ * VP's (a VP can be neither deleted nor recreated in its slot while the
+ * registry lock is held, so a lend never lands on the wrong VP). One hold
+ * covers a whole call, from the handle check through the scheduler's block
+ * or wake and the lends, so a block or a wake costs one lock besides the
+ * domain CPU lock that the scheduler takes inside; two nested global locks
+ * that were always taken together guarded nothing more than one does. The
+ * lock order is the registry lock, then the domain's CPU locks (inside
+ * lib/vproc and hv_sched_lend_prio()); hv_wait_config::may_lend runs inside
+ * the hold and calls neither this module nor lib/vproc.
  *
  * Priority inheritance state lives in the nodes: each queue has at most one
  * recorded owner (the VP its PI waiters named through the word), each node
@@ -76,7 +69,13 @@ static struct hv_wait_node *slot_node(const struct hv_wait *w, hv_handle_t vp)
 	return i < w->cfg.vp_cap ? &w->cfg.nodes[i] : NULL;
 }
 
-/* ---- queues (module lock held) ---- */
+/* Take the lock that guards the module: lib/vproc's registry lock. */
+static struct hv_spin_held wait_lock(struct hv_wait *w)
+{
+	return hv_spin_lock(&w->cfg.vproc->lock);
+}
+
+/* ---- queues (registry lock held) ---- */
 
 static uint32_t bucket_of(const struct hv_wait *w, uint64_t key)
 {
@@ -228,38 +227,34 @@ static bool slot_vp(struct hv_wait *w, const struct hv_spin_held *rheld, uint32_
  * Set @p o's temporary priority to @p t if that is more urgent than its own
  * priority, else drop it. False if its VP is gone (nothing is stored);
  * @p eff receives its effective priority afterwards and @p cpu (may be
- * NULL) the domain CPU its entity is on.
+ * NULL) the domain CPU its entity is on. Registry lock held (@p rheld).
  */
-static bool lend_set(struct hv_wait *w, struct hv_wait_node *o, uint32_t t, uint32_t *eff,
-		     hv_cpu_t *cpu)
+static bool lend_set(struct hv_wait *w, const struct hv_spin_held *rheld, struct hv_wait_node *o,
+		     uint32_t t, uint32_t *eff, hv_cpu_t *cpu)
 {
-	struct hv_vproc *r = w->cfg.vproc;
-	struct hv_sched_entity *e;
-	struct hv_spin_held rheld;
+	struct hv_sched_entity *e = live_entity(w->cfg.vproc, rheld, o->vp);
+	uint32_t base;
+	uint32_t nt;
 
-	rheld = hv_spin_lock(&r->lock);
-	e = live_entity(r, &rheld, o->vp);
-	if (e != NULL) {
-		uint32_t base = e->params.prio;
-		uint32_t nt = t < base ? t : HV_PRIO_NONE;
-
-		if (nt != o->lent) {
-			if (nt < o->lent)
-				w->stats.lends++;
-			else
-				w->stats.unlends++;
-			o->lent = nt;
-			hv_sched_lend_prio(e, nt);
-		}
-		*eff = nt < base ? nt : base;
-		if (cpu != NULL)
-			*cpu = atomic_load_explicit(&e->cpu, memory_order_relaxed);
+	if (e == NULL)
+		return false;
+	base = e->params.prio;
+	nt = t < base ? t : HV_PRIO_NONE;
+	if (nt != o->lent) {
+		if (nt < o->lent)
+			w->stats.lends++;
+		else
+			w->stats.unlends++;
+		o->lent = nt;
+		hv_sched_lend_prio(e, nt);
 	}
-	hv_spin_unlock(rheld);
-	return e != NULL;
+	*eff = nt < base ? nt : base;
+	if (cpu != NULL)
+		*cpu = atomic_load_explicit(&e->cpu, memory_order_relaxed);
+	return true;
 }
 
-/* ---- priority inheritance (module lock held) ---- */
+/* ---- priority inheritance (registry lock held) ---- */
 
 static bool lend_allowed(const struct hv_wait *w, const struct hv_wait_node *waiter,
 			 const struct hv_wait_node *owner, uint64_t key)
@@ -307,7 +302,7 @@ static uint32_t owed_prio(const struct hv_wait *w, const struct hv_wait_node *o)
  * ::HV_WAIT_PI, at a deleted VP, or at the bound (a later operation on a
  * farther queue sees the effective priorities as they are then).
  */
-static void pi_update(struct hv_wait *w, struct hv_wait_node *o)
+static void pi_update(struct hv_wait *w, const struct hv_spin_held *rheld, struct hv_wait_node *o)
 {
 	for (uint32_t link = 0; o != NULL && link < w->cfg.pi_depth; link++) {
 		uint32_t t = owed_prio(w, o);
@@ -317,7 +312,7 @@ static void pi_update(struct hv_wait *w, struct hv_wait_node *o)
 		/* Nothing lent before or now: nothing this module set can move. */
 		if (t == HV_PRIO_NONE && o->lent == HV_PRIO_NONE)
 			return;
-		if (!lend_set(w, o, t, &eff, NULL))
+		if (!lend_set(w, rheld, o, t, &eff, NULL))
 			return;
 		if (!o->waiting || eff == o->prio)
 			return;
@@ -350,14 +345,12 @@ static bool closes_cycle(const struct hv_wait *w, const struct hv_wait_node *o, 
 
 /* ---- records ---- */
 
-static void node_forget(struct hv_wait *w, struct hv_wait_node *n);
-
 /*
  * @p n leaves its queue without being woken (timeout, cancel, spurious
  * wake-up): an emptied queue drops its owner record and goes back to the
  * pool, and the owner's temporary priority no longer counts @p n.
  */
-static void queue_leave(struct hv_wait *w, struct hv_wait_node *n)
+static void queue_leave(struct hv_wait *w, const struct hv_spin_held *rheld, struct hv_wait_node *n)
 {
 	struct hv_wait_queue *q = n->q;
 	struct hv_wait_node *o = q->owner;
@@ -368,7 +361,7 @@ static void queue_leave(struct hv_wait *w, struct hv_wait_node *n)
 		queue_free(w, q);
 	}
 	if (o != NULL && n->pi)
-		pi_update(w, o);
+		pi_update(w, rheld, o);
 }
 
 /*
@@ -376,17 +369,17 @@ static void queue_leave(struct hv_wait *w, struct hv_wait_node *n)
  * queue, gives up the queues it owns (their waiters lend to nobody until a
  * PI waiter names a new owner) and loses the priority this module lent it.
  */
-static void node_forget(struct hv_wait *w, struct hv_wait_node *n)
+static void node_forget(struct hv_wait *w, const struct hv_spin_held *rheld, struct hv_wait_node *n)
 {
 	uint32_t eff;
 
 	if (n->waiting)
-		queue_leave(w, n);
+		queue_leave(w, rheld, n);
 	/* Owned queues all have waiters (an emptied queue drops its owner). */
 	while (!hv_list_empty(&n->owned))
 		(void)owner_detach(queue_of_owner_link(n->owned.next));
 	if (n->lent != HV_PRIO_NONE)
-		(void)lend_set(w, n, HV_PRIO_NONE, &eff, NULL);
+		(void)lend_set(w, rheld, n, HV_PRIO_NONE, &eff, NULL);
 	n->vp = HV_HANDLE_INVALID;
 	n->guest = HV_GUEST_NONE;
 	n->lent = HV_PRIO_NONE;
@@ -396,31 +389,20 @@ static void node_forget(struct hv_wait *w, struct hv_wait_node *n)
 	n->pending = false;
 }
 
-/*
- * Make @p n the record of @p vp, forgetting whatever VP held the slot
- * before. The registry lock (held, @p rheld) is dropped while a previous VP
- * is forgotten, since that recomputes lends: true if it was, and whatever
- * the caller checked under it may have changed (a VP may be gone).
- */
-static bool node_claim(struct hv_wait *w, struct hv_spin_held *rheld, struct hv_wait_node *n,
+/* Make @p n the record of @p vp, forgetting whatever VP held the slot before. */
+static void node_claim(struct hv_wait *w, const struct hv_spin_held *rheld, struct hv_wait_node *n,
 		       hv_handle_t vp, hv_guest_id_t guest)
 {
 	if (hv_handle_eq(n->vp, vp))
-		return false;
-	hv_spin_unlock(*rheld);
-	node_forget(w, n);
+		return;
+	node_forget(w, rheld, n);
 	n->vp = vp;
 	n->guest = guest;
-	*rheld = hv_spin_lock(&w->cfg.vproc->lock);
-	return true;
 }
 
-/*
- * The record of the live VP an owner token names, or NULL (no lend).
- * Registry lock held (@p rheld; see node_claim()).
- */
-static struct hv_wait_node *token_owner(struct hv_wait *w, struct hv_spin_held *rheld,
-					uint32_t token, bool *dropped)
+/* The record of the live VP an owner token names, or NULL (no lend). */
+static struct hv_wait_node *token_owner(struct hv_wait *w, const struct hv_spin_held *rheld,
+					uint32_t token)
 {
 	hv_guest_id_t guest = HV_GUEST_NONE;
 	hv_handle_t vp = HV_HANDLE_INVALID;
@@ -430,8 +412,7 @@ static struct hv_wait_node *token_owner(struct hv_wait *w, struct hv_spin_held *
 	    !slot_vp(w, rheld, token - 1u, &vp, &guest))
 		return NULL;
 	n = &w->cfg.nodes[token - 1u];
-	if (node_claim(w, rheld, n, vp, guest))
-		*dropped = true;
+	node_claim(w, rheld, n, vp, guest);
 	return n;
 }
 
@@ -452,7 +433,6 @@ hv_status_t hv_wait_init(struct hv_wait *w, const struct hv_wait_config *cfg)
 	if (st != HV_OK)
 		return st;
 	w->cfg = *cfg;
-	hv_spin_init(&w->lock);
 	w->seq = 0;
 	w->stats = (struct hv_wait_stats){0};
 	for (uint32_t i = 0; i < cfg->vp_cap; i++) {
@@ -509,19 +489,18 @@ static hv_status_t word_translate(hv_guest_id_t guest, hv_gpa_t gpa, uint32_t fl
 }
 
 /*
- * The checks of a block under the module and registry locks (@p rheld, see
- * node_claim()), in the documented order; on success @p owner is the
- * record of the word's PI owner (or NULL) and @p v the caller's VP as
- * looked up in the current hold (looked up again if the hold was broken).
+ * The checks of a block, in the documented order; on success @p self is
+ * the caller's record, @p owner the record of the word's PI owner (or
+ * NULL) and @p vpp the caller's VP. Registry lock held (@p rheld).
  */
-static hv_status_t block_check(struct hv_wait *w, struct hv_spin_held *rheld, hv_guest_id_t guest,
-			       hv_handle_t vp, const hv_atomic32_t *word, uint32_t expected,
-			       hv_time_ns_t timeout_ns, uint32_t flags, struct hv_wait_node **self,
-			       struct hv_wait_node **owner, struct hv_vp **vpp)
+static hv_status_t block_check(struct hv_wait *w, const struct hv_spin_held *rheld,
+			       hv_guest_id_t guest, hv_handle_t vp, const hv_atomic32_t *word,
+			       uint32_t expected, hv_time_ns_t timeout_ns, uint32_t flags,
+			       struct hv_wait_node **self, struct hv_wait_node **owner,
+			       struct hv_vp **vpp)
 {
 	struct hv_vp *v = NULL;
 	struct hv_wait_node *n;
-	bool dropped;
 	hv_status_t st;
 
 	st = hv_vproc_lookup_locked(w->cfg.vproc, rheld, guest, vp, &v);
@@ -533,7 +512,7 @@ static hv_status_t block_check(struct hv_wait *w, struct hv_spin_held *rheld, hv
 	n = slot_node(w, vp);
 	if (n == NULL)
 		return HV_ERR_INTERNAL; /* vp_cap covers the registry's pool (init) */
-	dropped = node_claim(w, rheld, n, vp, guest);
+	node_claim(w, rheld, n, vp, guest);
 	if (n->waiting)
 		return HV_ERR_BUSY;
 	if (hv_atomic32_load_acquire(word) != expected) {
@@ -545,7 +524,7 @@ static hv_status_t block_check(struct hv_wait *w, struct hv_spin_held *rheld, hv
 	*self = n;
 	*owner = NULL;
 	if ((flags & HV_WAIT_PI) != 0 && w->cfg.pi_depth > 0) {
-		*owner = token_owner(w, rheld, expected & HV_MUTEX_OWNER_MASK, &dropped);
+		*owner = token_owner(w, rheld, expected & HV_MUTEX_OWNER_MASK);
 		if (*owner != NULL && closes_cycle(w, *owner, vp)) {
 			w->stats.deadlocks++;
 			return HV_ERR_DEADLOCK;
@@ -553,8 +532,7 @@ static hv_status_t block_check(struct hv_wait *w, struct hv_spin_held *rheld, hv
 	}
 	/* Effective priority now; the module's own lends re-sort it later. */
 	n->prio = hv_sched_eff_prio(&v->se);
-	/* The VP may be gone once the hold was broken: the block finds out. */
-	*vpp = dropped ? NULL : v;
+	*vpp = v;
 	return HV_OK;
 }
 
@@ -567,7 +545,6 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
 	struct hv_wait_node *owner = NULL;
 	struct hv_wait_queue *q = NULL;
 	struct hv_spin_held held;
-	struct hv_spin_held rheld;
 	hv_atomic32_t *word = NULL;
 	struct hv_vp *v = NULL;
 	hv_hpa_t hpa;
@@ -579,22 +556,18 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
 	if (st != HV_OK)
 		goto done;
 
-	held = hv_spin_lock(&w->lock);
-	rheld = hv_spin_lock(&w->cfg.vproc->lock);
-	st = block_check(w, &rheld, guest, vp, word, expected, timeout_ns, flags, &n, &owner, &v);
+	held = wait_lock(w);
+	st = block_check(w, &held, guest, vp, word, expected, timeout_ns, flags, &n, &owner, &v);
 	if (st == HV_OK) {
 		q = queue_find(w, hpa.val);
 		if (q == NULL)
 			q = queue_alloc(w, hpa.val);
 		if (q == NULL)
 			st = HV_ERR_NO_SPACE;
-		else if (v == NULL)
-			st = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, guest, vp, &v);
 	}
 	/* Blocked and queued under one hold: a wake sees both or neither. */
 	if (st == HV_OK)
-		st = hv_vproc_block_locked(w->cfg.vproc, &rheld, v, &f);
-	hv_spin_unlock(rheld);
+		st = hv_vproc_block_locked(w->cfg.vproc, &held, v, &f);
 	if (st != HV_OK) {
 		if (q != NULL && q->count == 0)
 			queue_free(w, q);
@@ -619,9 +592,9 @@ hv_status_t hv_wait_block(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp
 
 			owner_attach(q, owner);
 			if (old != NULL)
-				pi_update(w, old);
+				pi_update(w, &held, old);
 		}
-		pi_update(w, owner);
+		pi_update(w, &held, owner);
 	}
 out:
 	hv_spin_unlock(held);
@@ -640,7 +613,8 @@ done:
  * end of its slice (a VP must not keep its CPU from a more urgent one it no
  * longer blocks).
  */
-static void release_lend(struct hv_wait *w, struct hv_wait_node *o, struct hv_sched_feedback *f)
+static void release_lend(struct hv_wait *w, const struct hv_spin_held *rheld,
+			 struct hv_wait_node *o, struct hv_sched_feedback *f)
 {
 	uint32_t before = o->lent;
 	uint32_t t = owed_prio(w, o);
@@ -649,7 +623,7 @@ static void release_lend(struct hv_wait *w, struct hv_wait_node *o, struct hv_sc
 
 	if (before == HV_PRIO_NONE && t == HV_PRIO_NONE)
 		return;
-	if (!lend_set(w, o, t, &eff, &cpu))
+	if (!lend_set(w, rheld, o, t, &eff, &cpu))
 		return;
 	if (o->lent > before) {
 		f->resched = true;
@@ -658,7 +632,7 @@ static void release_lend(struct hv_wait *w, struct hv_wait_node *o, struct hv_sc
 	}
 	/* A caller still queued (woken behind the module's back) moves on. */
 	if (o->waiting)
-		pi_update(w, o);
+		pi_update(w, rheld, o);
 }
 
 hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp, hv_gpa_t gpa,
@@ -672,13 +646,11 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 	struct hv_wait_node *owner;
 	struct hv_wait_queue *q;
 	struct hv_spin_held held;
-	struct hv_spin_held rheld;
 	struct hv_list gone;
 	struct hv_list *it;
 	hv_atomic32_t *word = NULL;
 	struct hv_vp *v = NULL;
 	uint32_t count = 0;
-	uint32_t taken = 0;
 	bool lent = false;
 	hv_status_t ust;
 	hv_hpa_t hpa;
@@ -691,17 +663,14 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 		goto done;
 
 	hv_list_init(&gone);
-	held = hv_spin_lock(&w->lock);
-	rheld = hv_spin_lock(&w->cfg.vproc->lock);
-	st = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, guest, vp, &v);
+	held = wait_lock(w);
+	st = hv_vproc_lookup_locked(w->cfg.vproc, &held, guest, vp, &v);
 	/* The caller runs, so its CPU is stable while it is in here. */
 	if (st == HV_OK)
 		self_cpu = atomic_load_explicit(&v->se.cpu, memory_order_relaxed);
 	q = st == HV_OK ? queue_find(w, hpa.val) : NULL;
-	if (q == NULL) {
-		hv_spin_unlock(rheld);
+	if (q == NULL)
 		goto out;
-	}
 	/* The owner gives the word up: its waiters stop lending to it. */
 	if ((flags & HV_WAIT_PI) != 0 && q->owner != NULL && hv_handle_eq(q->owner->vp, vp))
 		released = owner_detach(q);
@@ -709,11 +678,6 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 	while (count < n && q->count > 0) {
 		struct hv_wait_node *m = node_of(q->waiters.next);
 
-		/* One waiter's wake per registry hold, as with hv_vproc_unblock(). */
-		if (taken++ > 0) {
-			hv_spin_unlock(rheld);
-			rheld = hv_spin_lock(&w->cfg.vproc->lock);
-		}
 		lent = lent || m->pi;
 		node_unqueue(w, q, m);
 		m->status = HV_OK;
@@ -723,9 +687,9 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 		 * no longer resolves leaves the feedback as hv_vproc_unblock()
 		 * would: zeroed but for the status.
 		 */
-		ust = hv_vproc_lookup_locked(w->cfg.vproc, &rheld, m->guest, m->vp, &v);
+		ust = hv_vproc_lookup_locked(w->cfg.vproc, &held, m->guest, m->vp, &v);
 		if (ust == HV_OK)
-			ust = hv_vproc_unblock_locked(w->cfg.vproc, &rheld, v, &f);
+			ust = hv_vproc_unblock_locked(w->cfg.vproc, &held, v, &f);
 		else
 			f = (struct hv_sched_feedback){.status = ust};
 		if (ust == HV_OK) {
@@ -741,7 +705,6 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 			hv_list_push_back(&gone, &m->link); /* deleted while waiting */
 		}
 	}
-	hv_spin_unlock(rheld);
 	owner = q->owner;
 	if (q->count == 0) {
 		(void)owner_detach(q);
@@ -758,13 +721,13 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 		heir = NULL;
 	}
 	while ((it = hv_list_pop_front(&gone)) != NULL)
-		node_forget(w, node_of(it));
+		node_forget(w, &held, node_of(it));
 	if (released != NULL)
-		release_lend(w, released, &f);
+		release_lend(w, &held, released, &f);
 	if (owner != NULL && lent)
-		pi_update(w, owner);
+		pi_update(w, &held, owner);
 	if (heir != NULL)
-		pi_update(w, heir);
+		pi_update(w, &held, heir);
 out:
 	hv_spin_unlock(held);
 done:
@@ -786,21 +749,26 @@ uint32_t hv_wait_expire(struct hv_wait *w, hv_time_ns_t now)
 
 	if (w == NULL)
 		return 0;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	/* Each record is in the heap at most once: vp_cap pops empty it. */
 	for (uint32_t i = 0; i < w->cfg.vp_cap; i++) {
 		struct hv_heap_node *hn = hv_heap_peek(&w->deadlines);
 		struct hv_sched_feedback f;
 		struct hv_wait_node *m;
+		struct hv_vp *v = NULL;
+		hv_status_t st;
 
 		if (hn == NULL || hn->key > now)
 			break;
 		m = HV_CONTAINER_OF(hn, struct hv_wait_node, timer);
-		queue_leave(w, m);
+		queue_leave(w, &held, m);
 		m->status = HV_ERR_TIMEOUT;
 		m->pending = true;
-		if (hv_vproc_unblock(w->cfg.vproc, m->guest, m->vp, &f) != HV_OK) {
-			node_forget(w, m); /* deleted behind our back: nobody to resume */
+		st = hv_vproc_lookup_locked(w->cfg.vproc, &held, m->guest, m->vp, &v);
+		if (st == HV_OK)
+			st = hv_vproc_unblock_locked(w->cfg.vproc, &held, v, &f);
+		if (st != HV_OK) {
+			node_forget(w, &held, m); /* deleted behind our back: nobody to resume */
 			continue;
 		}
 		w->stats.timeouts++;
@@ -819,7 +787,7 @@ hv_time_ns_t hv_wait_next_deadline(struct hv_wait *w)
 
 	if (w == NULL)
 		return HV_TIME_NEVER;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	hn = hv_heap_peek(&w->deadlines);
 	t = hn != NULL ? hn->key : HV_TIME_NEVER;
 	hv_spin_unlock(held);
@@ -827,14 +795,17 @@ hv_time_ns_t hv_wait_next_deadline(struct hv_wait *w)
 }
 
 /* Is queued @p n's VP still blocked (not woken behind the module's back)? */
-static bool still_blocked(struct hv_wait *w, const struct hv_wait_node *n)
+static bool still_blocked(struct hv_wait *w, const struct hv_spin_held *rheld,
+			  const struct hv_wait_node *n)
 {
-	struct hv_vp_info info;
+	struct hv_sched_info info;
+	struct hv_vp *v = NULL;
 
 	/* A VP deleted without hv_wait_cancel() will not run: nothing to hand over. */
-	if (hv_vproc_query(w->cfg.vproc, n->guest, n->vp, &info) != HV_OK)
+	if (hv_vproc_lookup_locked(w->cfg.vproc, rheld, n->guest, n->vp, &v) != HV_OK ||
+	    hv_sched_query(w->cfg.vproc->cfg.domain, &v->se, &info) != HV_OK)
 		return true;
-	return info.sched.state == HV_SCHED_BLOCKED;
+	return info.state == HV_SCHED_BLOCKED;
 }
 
 bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status)
@@ -848,13 +819,13 @@ bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status)
 	n = slot_node(w, vp);
 	if (n == NULL)
 		return false;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	if (hv_handle_eq(n->vp, vp)) {
 		if (n->waiting) {
 			/* Queued but not blocked: unblocked by someone else, a
 			 * spurious wake-up. Still blocked: nothing to hand over. */
-			if (!still_blocked(w, n)) {
-				queue_leave(w, n);
+			if (!still_blocked(w, &held, n)) {
+				queue_leave(w, &held, n);
 				*status = HV_OK;
 				n->status = HV_OK;
 				got = true;
@@ -882,9 +853,9 @@ hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp)
 	n = slot_node(w, vp);
 	if (n == NULL)
 		return HV_OK;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	if (hv_handle_eq(n->vp, vp) && !hv_handle_eq(vp, HV_HANDLE_INVALID))
-		node_forget(w, n);
+		node_forget(w, &held, n);
 	hv_spin_unlock(held);
 	return HV_OK;
 }
@@ -900,7 +871,7 @@ uint32_t hv_wait_waiters(struct hv_wait *w, hv_guest_id_t guest, hv_gpa_t gpa)
 	if (w == NULL || !hv_is_aligned(gpa.val, WORD_BYTES) ||
 	    hv_port_guest_translate(guest, gpa, WORD_BYTES, HV_ACCESS_NONE, &hpa, &hva) != HV_OK)
 		return 0;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	q = queue_find(w, hpa.val);
 	count = q != NULL ? q->count : 0;
 	hv_spin_unlock(held);
@@ -914,7 +885,7 @@ struct hv_wait_stats hv_wait_get_stats(struct hv_wait *w)
 
 	if (w == NULL)
 		return s;
-	held = hv_spin_lock(&w->lock);
+	held = wait_lock(w);
 	s = w->stats;
 	hv_spin_unlock(held);
 	return s;
