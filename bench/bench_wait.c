@@ -210,7 +210,7 @@ static void run_vproc(void *arg, uint64_t iters)
 	}
 }
 
-/* One of the two translations of a pair (the host port takes a rwlock). */
+/* One of the two translations of a pair (lock-free on the host port). */
 static void run_translate(void *arg, uint64_t iters)
 {
 	(void)arg;

@@ -116,10 +116,10 @@ void hv_sha256_update(struct hv_sha256 *ctx, const void *data, size_t len)
 	/* Whole blocks straight from the caller's buffer, without a copy. */
 	for (; len >= 64; len -= 64, p += 64)
 		sha256_block(ctx->state, p);
-	while (len > 0) {
-		ctx->block[ctx->block_len++] = *p++;
-		len--;
-	}
+	/* The block is empty here and len < 64: the tail starts it. */
+	for (size_t i = 0; i < len; i++)
+		ctx->block[i] = p[i];
+	ctx->block_len = (uint32_t)len;
 }
 
 void hv_sha256_final(struct hv_sha256 *ctx, uint8_t digest[HV_SHA256_DIGEST_SIZE])

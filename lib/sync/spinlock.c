@@ -1,7 +1,6 @@
 /*
- * Ticket spinlock. Taking a ticket is one fetch-add; the holder's release is
- * one store. Waiters spin on a relaxed load with the port's relax hint and
- * only the final load that sees their ticket is an acquire.
+ * Ticket spinlock: the out-of-line parts. Lock and unlock are inline in
+ * the header.
  */
 #include <libhvcore/port/cpu.h>
 #include <libhvcore/sync/spinlock.h>
@@ -10,15 +9,6 @@ void hv_spin_init(hv_spinlock_t *l)
 {
 	hv_atomic32_store_relaxed(&l->next, 0);
 	hv_atomic32_store_release(&l->owner, 0);
-}
-
-struct hv_spin_held hv_spin_lock(hv_spinlock_t *l)
-{
-	uint32_t ticket = atomic_fetch_add_explicit(&l->next, 1, memory_order_relaxed);
-
-	while (hv_atomic32_load_acquire(&l->owner) != ticket)
-		hv_port_cpu_relax();
-	return (struct hv_spin_held){.lock = l, .irq_flags = 0};
 }
 
 bool hv_spin_trylock(hv_spinlock_t *l, struct hv_spin_held *held)
@@ -32,13 +22,6 @@ bool hv_spin_trylock(hv_spinlock_t *l, struct hv_spin_held *held)
 	held->lock = l;
 	held->irq_flags = 0;
 	return true;
-}
-
-void hv_spin_unlock(struct hv_spin_held held)
-{
-	uint32_t owner = hv_atomic32_load_relaxed(&held.lock->owner);
-
-	hv_atomic32_store_release(&held.lock->owner, owner + 1);
 }
 
 struct hv_spin_held hv_spin_lock_irqsave(hv_spinlock_t *l)
