@@ -4,7 +4,8 @@
 #                in QEMU (make demo-sim: the host-simulator scenario)
 #   make check   everything CI checks (build, unit, lint, docs, consumer,
 #                freestanding, sanitizers)
-#   make tsan    ThreadSanitizer run of the threaded tests (scheduler stress, manager, host port)
+#   make tsan    ThreadSanitizer run of the threaded tests (scheduler stress, manager, host port,
+#                event router stress)
 #   make bench   benchmarks, one JSON object per line
 #   make docs    API docs in build/dev/docs/html
 #   make lint    clang-format, clang-tidy, cppcheck
@@ -32,7 +33,7 @@ asan: deps
 	cmake --build --preset asan
 	ctest --preset asan
 
-# ThreadSanitizer builds only the two tests it runs (the whole tree under
+# ThreadSanitizer builds only the tests it runs (the whole tree under
 # TSan takes long). Where the kernel lets a process turn ASLR off, ctest runs
 # under `setarch -R`: with large mmap randomisation (vm.mmap_rnd_bits 32)
 # TSan aborts with "unexpected memory mapping" (gcc 12 runtime, newer
@@ -41,7 +42,7 @@ TSAN_RUN = $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo setarch 
 
 tsan: deps
 	cmake --preset tsan
-	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr unit_host_threads
+	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr unit_host_threads unit_evroute_stress
 	$(TSAN_RUN) ctest --preset tsan
 
 # Sanitizer runs first, so the last summary printed is the full suite.

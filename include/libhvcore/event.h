@@ -108,6 +108,9 @@ struct hv_event {
 		/** ::HV_EVENT_HYPERCALL. */
 		struct {
 			uint32_t imm; /**< Instruction immediate (arm64 HVC #imm), else 0. */
+			uint64_t nr;  /**< Call number from the guest's first argument register
+					   (x0, rax), filled in by the port's run loop; 0 if
+					   the decoder had no registers. */
 		} hypercall;
 		/** ::HV_EVENT_PLATFORM. */
 		struct {

@@ -51,7 +51,8 @@ typedef enum hv_status {
 	HV_ERR_INTEGRITY = 18,	   /**< A digest or signature check failed. */
 	HV_ERR_DEADLOCK = 19,	   /**< Waiting would close a cycle of waiters. */
 	HV_ERR_INTERNAL = 20,	   /**< A library invariant was found broken (a bug). */
-	HV_STATUS_COUNT_ = 21	   /**< Number of status values; not a status. */
+	HV_ERR_CONFLICT = 21,	   /**< Overlaps an existing rule of the same precedence. */
+	HV_STATUS_COUNT_ = 22	   /**< Number of status values; not a status. */
 } hv_status_t;
 
 /**

@@ -23,6 +23,7 @@ static const char *const status_names[] = {
 	[HV_ERR_INTEGRITY] = "HV_ERR_INTEGRITY",
 	[HV_ERR_DEADLOCK] = "HV_ERR_DEADLOCK",
 	[HV_ERR_INTERNAL] = "HV_ERR_INTERNAL",
+	[HV_ERR_CONFLICT] = "HV_ERR_CONFLICT",
 };
 
 HV_STATIC_ASSERT(HV_ARRAY_SIZE(status_names) == HV_STATUS_COUNT_, "a status value has no name");

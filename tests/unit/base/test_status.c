@@ -26,6 +26,7 @@ static void status_every_value_has_a_distinct_name(void **state)
 	assert_string_equal(hv_status_str(HV_OK), "HV_OK");
 	assert_string_equal(hv_status_str(HV_ERR_STALE_HANDLE), "HV_ERR_STALE_HANDLE");
 	assert_string_equal(hv_status_str(HV_ERR_INTERNAL), "HV_ERR_INTERNAL");
+	assert_string_equal(hv_status_str(HV_ERR_CONFLICT), "HV_ERR_CONFLICT");
 }
 
 static void status_out_of_range_is_unknown(void **state)
