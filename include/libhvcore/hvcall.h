@@ -61,6 +61,7 @@
 #define LIBHVCORE_HVCALL_H
 
 #include <libhvcore/base/heap.h>
+#include <libhvcore/evroute.h>
 #include <libhvcore/guest/hvcall.h>
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
@@ -115,6 +116,14 @@ struct hv_hvcall_config {
 	 * the same VP registry); NULL answers them with ::HV_ERR_NOT_SUPPORTED.
 	 */
 	struct hv_wait *wait;
+	/**
+	 * Event router behind ::HV_HC_ROUTE_ADD .. ::HV_HC_ROUTE_LOOKUP; NULL
+	 * answers them with ::HV_ERR_NOT_SUPPORTED.
+	 */
+	struct hv_evroute *router;
+	/** The one guest allowed the route calls (::HV_GUEST_NONE: none); set it
+	    whenever @c router is set (0 is a guest id like any other). */
+	hv_guest_id_t route_guest;
 };
 
 /** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */

@@ -74,7 +74,17 @@ static bool call_args(uint64_t nr, unsigned *used)
 		return true;
 	case HV_HC_SCHED_LOAD:
 	case HV_HC_WAKE:
+	case HV_HC_ROUTE_LOOKUP:
 		*used = ARG(1) | ARG(2) | ARG(3);
+		return true;
+	case HV_HC_ROUTE_ADD:
+		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4) | ARG(5) | ARG(6);
+		return true;
+	case HV_HC_ROUTE_REMOVE:
+		*used = ARG(1);
+		return true;
+	case HV_HC_ROUTE_MOVE:
+		*used = ARG(1) | ARG(2);
 		return true;
 	case HV_HC_WAIT:
 		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4);
@@ -88,6 +98,12 @@ static bool call_args(uint64_t nr, unsigned *used)
 static bool sched_call(uint64_t nr)
 {
 	return nr >= HV_HC_SCHED_LOAD && nr <= HV_HC_SCHED_INFO;
+}
+
+/* True for the calls the event router carries out. */
+static bool route_call(uint64_t nr)
+{
+	return nr >= HV_HC_ROUTE_ADD && nr <= HV_HC_ROUTE_LOOKUP;
 }
 
 /* True for the calls the wait module carries out. */
@@ -131,6 +147,14 @@ const char *hv_hvcall_name(uint64_t nr)
 		return "SCHED_UNLOAD";
 	case HV_HC_SCHED_INFO:
 		return "SCHED_INFO";
+	case HV_HC_ROUTE_ADD:
+		return "ROUTE_ADD";
+	case HV_HC_ROUTE_REMOVE:
+		return "ROUTE_REMOVE";
+	case HV_HC_ROUTE_MOVE:
+		return "ROUTE_MOVE";
+	case HV_HC_ROUTE_LOOKUP:
+		return "ROUTE_LOOKUP";
 	default:
 		return "?";
 	}
@@ -769,6 +793,108 @@ static hv_status_t do_sched_info(struct call *c)
 	return HV_OK;
 }
 
+/* ---- event routing (seed 003): the route service guest only ---- */
+
+static hv_status_t do_route_add(struct call *c)
+{
+	uint64_t flags = c->a[4];
+	struct hv_evroute_rule rule;
+	uint32_t id = 0;
+	hv_status_t st;
+
+	/* Only the from (bits 0-7) and guest (16-31) fields exist; 32-bit type, target, prio. */
+	if (c->a[0] > UINT32_MAX || c->a[3] > UINT32_MAX || c->a[5] > UINT32_MAX ||
+	    (flags & ~(uint64_t)0xffff00ffu) != 0 || (flags & 0xffu) > HV_EVROUTE_FROM_VMM)
+		return HV_ERR_INVALID_ARG;
+	if (c->a[0] == HV_EVENT_NONE || c->a[0] >= HV_EVENT_TYPE_COUNT)
+		return HV_ERR_INVALID_ARG;
+	rule = (struct hv_evroute_rule){
+		.type = (hv_event_type_t)c->a[0],
+		.first = c->a[1],
+		.last = c->a[2],
+		.from = (hv_evroute_from_t)(flags & 0xffu),
+		.guest = (flags >> 16) == 0 ? HV_GUEST_NONE : (hv_guest_id_t)((flags >> 16) - 1u),
+		.prio = (uint32_t)c->a[5],
+		.target = (uint32_t)c->a[3]};
+	st = hv_evroute_rule_add(c->hc->cfg.router, &rule, &id);
+	if (st == HV_OK)
+		c->ret[1] = id;
+	return st;
+}
+
+static hv_status_t do_route_remove(struct call *c)
+{
+	if (c->a[0] > UINT32_MAX)
+		return HV_ERR_NOT_FOUND; /* no rule has such an id */
+	return hv_evroute_rule_remove(c->hc->cfg.router, (uint32_t)c->a[0]);
+}
+
+static hv_status_t do_route_move(struct call *c)
+{
+	if (c->a[0] > UINT32_MAX)
+		return HV_ERR_NOT_FOUND;
+	if (c->a[1] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG;
+	return hv_evroute_rule_retarget(c->hc->cfg.router, (uint32_t)c->a[0], (uint32_t)c->a[1]);
+}
+
+/* The key field of event type @p type (as the router reads it) set to @p key. */
+static void event_with_key(struct hv_event *ev, hv_event_type_t type, uint64_t key)
+{
+	ev->type = type;
+	switch (type) {
+	case HV_EVENT_IRQ:
+		ev->u.irq.vector = (uint32_t)key;
+		break;
+	case HV_EVENT_EXCEPTION:
+		ev->u.exception.code = (uint32_t)key;
+		break;
+	case HV_EVENT_PRIV_INSN:
+		ev->u.insn.insn = (hv_insn_t)key;
+		break;
+	case HV_EVENT_PIO:
+	case HV_EVENT_MMIO:
+		ev->u.access.addr = key;
+		break;
+	case HV_EVENT_MSR:
+		ev->u.msr.index = (uint32_t)key;
+		break;
+	case HV_EVENT_HYPERCALL:
+		ev->u.hypercall.nr = key;
+		break;
+	case HV_EVENT_PLATFORM:
+		ev->u.platform.code = (uint32_t)key;
+		break;
+	default:
+		break;
+	}
+}
+
+static hv_status_t do_route_lookup(struct call *c)
+{
+	struct hv_event ev;
+
+	if (c->a[0] == HV_EVENT_NONE || c->a[0] >= HV_EVENT_TYPE_COUNT || c->a[2] > 0xffffu)
+		return HV_ERR_INVALID_ARG;
+	/* The 32-bit key fields take no wider key than the router would compare. */
+	if (c->a[0] != HV_EVENT_PIO && c->a[0] != HV_EVENT_MMIO && c->a[0] != HV_EVENT_HYPERCALL &&
+	    c->a[1] > UINT32_MAX)
+		return HV_ERR_INVALID_ARG;
+	hv_memset(&ev, 0, sizeof(ev));
+	event_with_key(&ev, (hv_event_type_t)c->a[0], c->a[1]);
+	ev.origin.vp = HV_HANDLE_INVALID;
+	if (c->a[2] == HV_GUEST_NONE) {
+		/* Raised by a VMM: the main VMM's own, so no parallel VMM is excluded. */
+		ev.origin.guest = HV_GUEST_NONE;
+		ev.origin.vmm = HV_EVROUTE_MAIN;
+	} else {
+		ev.origin.guest = (hv_guest_id_t)c->a[2];
+		ev.origin.vmm = HV_EVENT_VMM_NONE;
+	}
+	c->ret[1] = hv_evroute_route(c->hc->cfg.router, &ev);
+	return HV_OK;
+}
+
 static hv_status_t do_call(struct call *c, uint64_t nr)
 {
 	switch (nr) {
@@ -807,6 +933,14 @@ static hv_status_t do_call(struct call *c, uint64_t nr)
 		return do_sched_unload(c);
 	case HV_HC_SCHED_INFO:
 		return do_sched_info(c);
+	case HV_HC_ROUTE_ADD:
+		return do_route_add(c);
+	case HV_HC_ROUTE_REMOVE:
+		return do_route_remove(c);
+	case HV_HC_ROUTE_MOVE:
+		return do_route_move(c);
+	case HV_HC_ROUTE_LOOKUP:
+		return do_route_lookup(c);
 	default:
 		return HV_ERR_NOT_SUPPORTED;
 	}
@@ -845,7 +979,8 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 	if (hc == NULL) {
 		st = HV_ERR_INVALID_ARG;
 	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL) ||
-		   (wait_call(f->nr) && hc->cfg.wait == NULL)) {
+		   (wait_call(f->nr) && hc->cfg.wait == NULL) ||
+		   (route_call(f->nr) && hc->cfg.router == NULL)) {
 		/* Without their module the scheduler and wait calls do not exist,
 		 * whatever their arguments. */
 		st = HV_ERR_NOT_SUPPORTED;
@@ -855,6 +990,9 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 			if ((used & ARG(i + 1u)) == 0 && f->a[i] != 0)
 				st = HV_ERR_INVALID_ARG;
 		}
+		/* The route calls change every guest's routing: one guest may make them. */
+		if (st == HV_OK && route_call(f->nr) && guest != hc->cfg.route_guest)
+			st = HV_ERR_PERM;
 		if (st == HV_OK)
 			st = do_call(&c, f->nr);
 	}

@@ -204,8 +204,35 @@ typedef enum hv_hvcall_nr {
 	 * domain, r2 = first 8 bytes of its name (little-endian, NUL-padded),
 	 * r3 = HV_SCHED_INFO_* bits.
 	 */
-	HV_HC_SCHED_INFO = 0x43
+	HV_HC_SCHED_INFO = 0x43,
+	/**
+	 * Route service only (the guest the embedder names; others get
+	 * ::HV_ERR_PERM). Add an event routing rule (seed 003): a1 = event type
+	 * (hv_event_type_t), a2 = first key, a3 = last key (inclusive; 0 and
+	 * UINT64_MAX route by type), a4 = target VMM domain id or
+	 * HV_EVROUTE_GROUP(g), a5 = ::HV_ROUTE_FLAGS(from, guest), a6 =
+	 * priority (lower wins where rules overlap). r1 = rule id.
+	 */
+	HV_HC_ROUTE_ADD = 0x50,
+	/** Route service only. Remove rule a1. */
+	HV_HC_ROUTE_REMOVE = 0x51,
+	/** Route service only. Send the events of rule a1 to target a2 from now on. */
+	HV_HC_ROUTE_MOVE = 0x52,
+	/**
+	 * Route service only. Which VMM domain would handle an event of type a1
+	 * with key a2 caused by guest a3 (0xffff: raised by a VMM): r1 = domain id.
+	 */
+	HV_HC_ROUTE_LOOKUP = 0x53
 } hv_hvcall_nr_t;
+
+/**
+ * @brief a5 of ::HV_HC_ROUTE_ADD: @p from (0 any origin, 1 guests only, 2
+ *        VMMs only) in bits 0-7, and @p guest (a guest id, 0xffff for any
+ *        guest) plus one in bits 16-31, so that 0 means "any origin, any
+ *        guest".
+ */
+#define HV_ROUTE_FLAGS(from, guest)                                                                \
+	((uint64_t)(from) | ((((uint64_t)(guest) + 1u) & 0xffffu) << 16))
 
 /** @brief "No scheduler" in a scheduler-id result. */
 #define HV_HVCALL_SCHED_NONE ((uint64_t)0xffffffffu)
@@ -372,6 +399,41 @@ static inline struct hv_hvcall_ret hv_sched_unload(uint32_t id)
 static inline struct hv_hvcall_ret hv_sched_info(uint32_t id)
 {
 	return hv_hvcall6(HV_HC_SCHED_INFO, id, 0, 0, 0, 0, 0);
+}
+
+/**
+ * @brief Add a routing rule (::HV_HC_ROUTE_ADD); r1 is its id.
+ * @param type   Event type. @param first First key. @param last Last key.
+ * @param target VMM domain (or group). @param flags ::HV_ROUTE_FLAGS().
+ * @param prio   Priority where rules overlap.
+ * @return Status and results.
+ */
+static inline struct hv_hvcall_ret hv_route_add(uint32_t type, uint64_t first, uint64_t last,
+						uint32_t target, uint64_t flags, uint32_t prio)
+{
+	return hv_hvcall6(HV_HC_ROUTE_ADD, type, first, last, target, flags, prio);
+}
+
+/** @brief Remove routing rule @p id (::HV_HC_ROUTE_REMOVE). @return Status. */
+static inline hv_status_t hv_route_remove(uint32_t id)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_ROUTE_REMOVE, id, 0, 0, 0, 0, 0));
+}
+
+/** @brief Send rule @p id's events to @p target (::HV_HC_ROUTE_MOVE). @return Status. */
+static inline hv_status_t hv_route_move(uint32_t id, uint32_t target)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_ROUTE_MOVE, id, target, 0, 0, 0, 0));
+}
+
+/**
+ * @brief Which VMM domain handles an event (::HV_HC_ROUTE_LOOKUP); r1 is it.
+ * @param type Event type. @param key Its key. @param guest Causing guest.
+ * @return Status and results.
+ */
+static inline struct hv_hvcall_ret hv_route_lookup(uint32_t type, uint64_t key, uint32_t guest)
+{
+	return hv_hvcall6(HV_HC_ROUTE_LOOKUP, type, key, guest, 0, 0, 0);
 }
 
 /**
