@@ -13,7 +13,11 @@
 # on a mutex in a page shared with the peer guest, held by the peer's
 # priority-3 task while its priority-2 task runs; the holder is lent p1,
 # unlocks before the priority-2 task ends, and the wait stays under the
-# holder's critical section.
+# holder's critical section; and event routing: the linux guest's PL031
+# RTC served by the parallel VMM rtc0, moved by the service VM's ROUTE_ADD
+# to rtc1 (entered through its transition hook on its own stack), moved
+# back by ROUTE_MOVE and left to the boot rule by ROUTE_REMOVE, with the
+# guest's reads served by the right VMM in each phase.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cmake --preset aarch64-none >/dev/null
@@ -66,6 +70,27 @@ inorder '^\[sched\] change complete: fp active, [0-9]+ VPs moved, blackout [0-9]
 inorder '^\[svc/vp#[0-9]+\] svc: SCHED_UNLOAD of BVT -> ok, [0-9]+ VPs moved back$'
 inorder '^\[svc/vp#[0-9]+\] svc: after the unload: active scheduler is fp \(id 0\)$'
 inorder '^\[guest\] svc: every VP has ended; guest removed'
+# Event routing to parallel VMMs (seed 003 claims 1, 2, 6, 7, 11, 13), in order.
+rest=$out
+inorder '^\[boot\] event router: main VMM \+ parallel VMMs rtc0 \(id 1, called in place\) and rtc1 \(id 2, entered through a transition hook\); rule: mmio 0x9010000-0x9010fff of any guest -> rtc0'
+inorder '^\[route\] rtc0: linux/vp#[0-9]+ reads ID = 49 \(access 1 of this VMM\)$'
+inorder '^\[linux/vp#[0-9]+\] shell: rtc: PrimeCell id 141031 \(PL031\)$'
+inorder '^\[route\] rtc0: linux/vp#[0-9]+ reads RTCDR = [0-9]+ '
+inorder "^\[svc/vp#[0-9]+\] svc: linux's RTC is served by VMM 1$"
+inorder '^\[route\] svc/vp#[0-9]+: rule [0-9]+ added: mmio 0x9010000-0x9010fff of linux -> parallel VMM rtc1 \(priority 0\)$'
+inorder "^\[svc/vp#[0-9]+\] svc: ROUTE_ADD: rule [0-9]+; linux's RTC is served by VMM 2 now$"
+inorder '^\[route\] rtc1: linux/vp#[0-9]+ reads RTCDR = [0-9]+ \(access 1 of this VMM\)$'
+inorder '^\[route\] rtc1 entered through its transition hook: ran on its own EL2 stack'
+inorder '^\[route\] svc/vp#[0-9]+: rule [0-9]+ moved to parallel VMM rtc0$'
+inorder "^\[svc/vp#[0-9]+\] svc: ROUTE_MOVE of rule [0-9]+ -> status 0; linux's RTC is served by VMM 1 now$"
+inorder '^\[route\] rtc0: linux/vp#[0-9]+ reads RTCDR = [0-9]+ '
+inorder '^\[route\] svc/vp#[0-9]+: rule [0-9]+ removed$'
+inorder '^\[route\] rtc0: linux/vp#[0-9]+ reads RTCDR = [0-9]+ '
+# rtc1 served the linux guest only while the rule sent it there.
+rtc1_phase=$(sed -n '/rule [0-9]* added: mmio/,/rule [0-9]* moved to parallel VMM rtc0/p' <<<"$out")
+[ "$(grep -cE '^\[route\] rtc1: ' <<<"$out")" = "$(grep -cE '^\[route\] rtc1: ' <<<"$rtc1_phase")" ] ||
+	fail "rtc1 served an access outside the time the rule sent the RTC to it"
+[ "$(grep -cE '^\[route\] rtc0: ' <<<"$rtc1_phase")" = 0 ] || fail "rtc0 served an access while the RTC was routed to rtc1"
 # Priority inheritance across guests (seed 002), in order.
 rest=$out
 inorder '^\[guest\] peer: created \(id 4, thin'
@@ -105,7 +130,7 @@ done
 # The conventional guest: banner through the emulated PL011 (trapped MMIO),
 # its own threads time-sliced by its virtual timer (list-register injection).
 [ "$(count '^\[linux/uart\] linux: booting on vcpu0')" = 1 ] || fail "no earlycon banner through MMIO emulation"
-[ "$(count '^\[linux/vp#[0-9]+\] (shell: round [1-3]|batch: chunk [1-4]/4) at tick [0-9]+$')" = 7 ] || fail "conventional guest's threads incomplete"
+[ "$(count '^\[linux/vp#[0-9]+\] (shell: round [1-8] at tick [0-9]+; date: [0-9]+ s since 1970|batch: chunk [1-4]/4 at tick [0-9]+)$')" = 12 ] || fail "conventional guest's threads incomplete"
 ticks=$(sed -nE 's/^\[linux\/vp#[0-9]+\] linux: all threads done after ([0-9]+) ticks.*/\1/p' <<<"$out")
 [ "${ticks:-0}" -ge 5 ] || fail "virtual timer ticks did not reach the guest (ticks=${ticks:-none})"
 [ "$(count '^\[sched\] change complete')" = 2 ] || fail "expected exactly two scheduler changes"

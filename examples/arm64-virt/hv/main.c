@@ -15,7 +15,14 @@
  *  - svc (service VM, privileged): holds the BVT scheduler module in its
  *    memory; while the others run it has the hypervisor load it, activate
  *    it in place of fixed priority, and later unload it again (lib/sched's
- *    manager, loader and service, through the SCHED_* hypercalls).
+ *    manager, loader and service, through the SCHED_* hypercalls). Then it
+ *    moves the linux guest's real-time clock from one parallel VMM to the
+ *    other and back (lib/evroute, through the ROUTE_* hypercalls).
+ *
+ * Every exit goes through lib/evroute (seed 003): the main VMM (this
+ * file's exit handling) gets everything except the PL031 RTC range, which a
+ * rule sends to the parallel VMM rtc0 (called in place) or rtc1 (entered
+ * through a transition hook that switches it onto its own EL2 stack).
  *
  * Every VP of every guest is scheduled by lib/sched on every CPU: by fixed
  * priority at first (so the RTOS's urgent task preempts the conventional
@@ -32,7 +39,9 @@
 #include <libhvcore/base/fmt.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/event.h>
+#include <libhvcore/evroute.h>
 #include <libhvcore/hvcall.h>
+#include <libhvcore/port/cpu.h>
 #include <libhvcore/port/time.h>
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_loader.h>
@@ -53,6 +62,13 @@
 #define UART_IPA       0x09000000ull /* the emulated PL011 of full guests */
 #define UART_SIZE      0x1000ull
 #define SVC_GUEST      3u
+#define RTC_IPA	       0x09010000ull /* a PL031 real-time clock, emulated by a parallel VMM */
+#define RTC_SIZE       0x1000ull
+#define ROUTE_RULES    8u
+#define ROUTE_TABLES   3u
+#define ROUTE_SEGS     (2u * ROUTE_RULES + 1u)
+#define ROUTE_GUESTS   8u /* rules may name guests 0-7 */
+#define ROUTE_SLOTS    (ROUTE_TABLES * HV_EVENT_TYPE_COUNT * (2u + ROUTE_GUESTS))
 #define WAIT_QUEUES    8u	   /* words with waiters at once */
 #define WAIT_BUCKETS   16u	   /* hash buckets of the wait module */
 #define SCHED_ARENA    (64u << 10) /* executable arena for loaded schedulers */
@@ -184,6 +200,17 @@ static struct hv_vproc_guest vproc_guests[GUEST_CAP];
 static struct hv_hvcall hvcall;
 static struct hv_hvcall_vp hvcall_records[VP_CAP];
 static struct hv_heap_node *hvcall_heap[VP_CAP];
+static struct hv_evroute router;
+static struct hv_evroute_domain route_domains[4];
+static struct hv_evroute_rule_rec route_rules[ROUTE_RULES];
+static struct hv_evroute_table route_tables[ROUTE_TABLES];
+static struct hv_evroute_slot route_slots[ROUTE_SLOTS];
+static struct hv_evroute_seg route_segs[ROUTE_TABLES * ROUTE_SEGS];
+static uint64_t route_keys[ROUTE_TABLES * (ROUTE_SEGS + 1u)];
+static struct hv_evroute_seg route_scratch[ROUTE_SEGS];
+static uint32_t route_scratch_idx[2u * ROUTE_RULES];
+static struct hv_evroute_cpu route_cpus[CPU_COUNT];
+static uint32_t rtc_vmm_id[2]; /* domain ids of rtc0 and rtc1 */
 
 /* Per VP pool slot: its vCPU and the handle it was set up for. */
 struct vp_ctx {
@@ -445,6 +472,9 @@ static bool may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_
 	       guest_cfg(owner)->shared_ipa != 0;
 }
 
+static void report_route(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
+			 const struct hv_hvcall_result *res);
+
 static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
 			 const struct hv_event *ev)
 {
@@ -477,7 +507,8 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 			(unsigned long)f.a[0]);
 	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT) &&
 		 !(f.nr == HV_HC_WAIT && res.status == HV_ERR_AGAIN) &&
-		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO))
+		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO) &&
+		 !(f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_LOOKUP))
 		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
 				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
 				hv_status_str(res.status));
@@ -485,6 +516,8 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 		report_sched(guest, self, &f, &res);
 	if ((f.nr == HV_HC_WAIT || f.nr == HV_HC_WAKE) && res.status == HV_OK)
 		report_sync(guest, self, &f);
+	if (f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_MOVE)
+		report_route(guest, self, &f, &res);
 	if (act == HV_HVCALL_RESCHED)
 		cs->resched = true;
 }
@@ -557,55 +590,307 @@ static void do_smc(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c)
 	}
 }
 
+/* ---- the VMMs behind the event router (seed 003) ---- */
+
+/* The exit each CPU is handling, for the VMM handlers the router calls. */
+struct exit_ctx {
+	struct cpu_state *cs;
+	struct hv_vp *vp;
+	struct vp_ctx *c;
+};
+static struct exit_ctx cur_exit[CPU_COUNT];
+
+static struct exit_ctx *this_exit(void)
+{
+	hv_cpu_t cpu = hv_port_cpu_id();
+	if (cpu >= CPU_COUNT)
+		hv_arm64_panic("event from an unknown CPU");
+	return &cur_exit[cpu];
+}
+
+/* The main VMM: every event no rule sends to a parallel VMM (claim 2). */
+static hv_status_t main_vmm(void *unused, uint32_t dom, struct hv_event *ev)
+{
+	struct exit_ctx *e = this_exit();
+	struct cpu_state *cs = e->cs;
+	struct hv_vp *vp = e->vp;
+	struct vp_ctx *c = e->c;
+	char why[96];
+	(void)unused;
+	(void)dom;
+	switch (ev->type) {
+	case HV_EVENT_HYPERCALL:
+		do_hypercall(cs, vp, c, ev);
+		break;
+	case HV_EVENT_MMIO:
+		if (guest_cfg(vp->guest)->emulated_uart && ev->u.access.addr >= UART_IPA &&
+		    ev->u.access.addr < UART_IPA + UART_SIZE) {
+			uart_emulate(cs, vp, c, ev);
+			break;
+		}
+		hv_snprintf(why, sizeof(why),
+			    "stage-2 fault: %s of %u bytes at IPA %#lx (not its memory)",
+			    ev->u.access.write ? "write" : "read", (unsigned)ev->u.access.size,
+			    (unsigned long)ev->u.access.addr);
+		stop_vp(cs, vp, c, why);
+		break;
+	case HV_EVENT_PRIV_INSN:
+		if (ev->u.insn.insn == HV_INSN_WFI)
+			do_wfi(cs, vp, c);
+		else if (ev->u.insn.insn == HV_INSN_SMC)
+			do_smc(cs, vp, c);
+		else if (ev->u.insn.insn == HV_INSN_FP)
+			stop_vp(cs, vp, c, "FP/SIMD use (not allowed in guests)");
+		else
+			hv_arm64_vcpu_skip(&c->vcpu);
+		break;
+	case HV_EVENT_MSR:
+		hv_snprintf(why, sizeof(why), "trapped system register access (%#x)",
+			    (unsigned)ev->u.msr.index);
+		stop_vp(cs, vp, c, why);
+		break;
+	default:
+		hv_snprintf(why, sizeof(why), "exception EC %#x ISS %#x at %#lx",
+			    (unsigned)ev->u.exception.code, (unsigned)ev->u.exception.info,
+			    (unsigned long)c->vcpu.regs.pc);
+		stop_vp(cs, vp, c, why);
+		break;
+	}
+	return HV_OK;
+}
+
+/*
+ * The PL031 real-time clock both parallel VMMs emulate: one device model,
+ * whichever VMM serves it. Only the linux guest (on CPU 1) touches it.
+ */
+#define RTC_BOOT_SECONDS 1795000000ull /* what the clock reads at boot */
+static struct {
+	uint64_t load; /* RTCLR: seconds at loaded_at */
+	hv_time_ns_t loaded_at;
+	uint32_t match; /* RTCMR */
+} rtc = {RTC_BOOT_SECONDS, 0, 0};
+
+struct rtc_vmm {
+	const char *name;
+	uint32_t accesses;
+};
+static struct rtc_vmm rtc_vmms[2] = {{"rtc0", 0}, {"rtc1", 0}};
+
+static const char *rtc_reg_name(uint32_t off)
+{
+	switch (off) {
+	case 0x000:
+		return "RTCDR";
+	case 0x004:
+		return "RTCMR";
+	case 0x008:
+		return "RTCLR";
+	case 0x00c:
+		return "RTCCR";
+	default:
+		return off >= 0xfe0 ? "ID" : "reserved";
+	}
+}
+
+/* A parallel VMM: the PL031 at RTC_IPA. Fills in a read's data; the exit path completes it. */
+static hv_status_t rtc_vmm(void *vmm, uint32_t dom, struct hv_event *ev)
+{
+	static const uint8_t id[8] = {0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+	struct rtc_vmm *m = vmm;
+	struct hv_event_access *a = &ev->u.access;
+	(void)dom;
+	if (ev->type != HV_EVENT_MMIO || a->addr < RTC_IPA || a->addr >= RTC_IPA + RTC_SIZE ||
+	    !a->syndrome_valid || a->size != 4 || (a->addr & 3u) != 0)
+		return HV_ERR_NOT_SUPPORTED;
+	uint32_t off = (uint32_t)(a->addr - RTC_IPA);
+	hv_time_ns_t now = hv_port_time_now();
+	uint32_t val = 0;
+	m->accesses++;
+	if (a->write) {
+		val = (uint32_t)a->data;
+		if (off == 0x004) {
+			rtc.match = val;
+		} else if (off == 0x008) {
+			rtc.load = val;
+			rtc.loaded_at = now;
+		}
+	} else {
+		if (off == 0x000)
+			val = (uint32_t)(rtc.load + (now - rtc.loaded_at) / HV_S(1));
+		else if (off == 0x004)
+			val = rtc.match;
+		else if (off == 0x008)
+			val = (uint32_t)rtc.load;
+		else if (off == 0x00c)
+			val = 1; /* always enabled */
+		else if (off >= 0xfe0)
+			val = id[(off - 0xfe0) / 4];
+		a->data = val;
+	}
+	struct hv_vp *vp = this_exit()->vp;
+	hv_arm64_printf("[route] %s: %s/vp#%u %s %s %s %u (access %u of this VMM)\n", m->name,
+			guest_name(vp->guest), vp_no(vp->handle), a->write ? "writes" : "reads",
+			rtc_reg_name(off), a->write ? "<-" : "=", (unsigned)val,
+			(unsigned)m->accesses);
+	return HV_OK;
+}
+
+/* rtc1's transition hook: the handler runs on rtc1's own EL2 stack. */
+static _Alignas(16) uint8_t rtc1_stack[CPU_COUNT][4096];
+
+struct stack_call {
+	hv_evroute_handler_fn fn;
+	void *ctx;
+	uint32_t dom;
+	struct hv_event *ev;
+	hv_status_t st;
+	uint64_t sp; /* the stack pointer the handler saw */
+};
+
+static void stack_call_run(struct stack_call *sc)
+{
+	uint64_t sp;
+	__asm__ volatile("mov %0, sp" : "=r"(sp));
+	sc->sp = sp;
+	sc->st = sc->fn(sc->ctx, sc->dom, sc->ev);
+}
+
+static hv_status_t rtc1_enter(void *hook_ctx, uint32_t dom, hv_evroute_handler_fn handler,
+			      void *vmm, struct hv_event *ev)
+{
+	static bool told;
+	struct stack_call sc = {handler, vmm, dom, ev, HV_ERR_INTERNAL, 0};
+	uint8_t *top = rtc1_stack[this_exit()->cs->cpu] + sizeof(rtc1_stack[0]);
+	register struct stack_call *x0 __asm__("x0") = &sc;
+	(void)hook_ctx;
+	/* Switch stacks around the call; x19 (callee-saved) keeps ours. */
+	__asm__ volatile("mov x19, sp\n\tmov sp, %1\n\tblr %2\n\tmov sp, x19"
+			 : "+r"(x0)
+			 : "r"(top), "r"(stack_call_run)
+			 : "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",
+			   "x12", "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x30", "memory",
+			   "cc");
+	if (!told) {
+		told = true;
+		hv_arm64_printf("[route] rtc1 entered through its transition hook: ran on its own "
+				"EL2 stack (sp %#lx, stack %#lx-%#lx)\n",
+				(unsigned long)sc.sp, (unsigned long)(uintptr_t)(top - 4096),
+				(unsigned long)(uintptr_t)top);
+	}
+	return sc.st;
+}
+
+static const char *vmm_name(uint32_t dom)
+{
+	const char *n = hv_evroute_domain_name(&router, dom);
+	return n ? n : "?";
+}
+
+static hv_status_t router_init(void)
+{
+	struct hv_evroute_config rc = {
+		.domains = route_domains,
+		.domain_cap = HV_ARRAY_SIZE(route_domains),
+		.groups = NULL,
+		.group_cap = 0,
+		.rules = route_rules,
+		.rule_cap = ROUTE_RULES,
+		.tables = route_tables,
+		.table_count = ROUTE_TABLES,
+		.slots = route_slots,
+		.segs = route_segs,
+		.keys = route_keys,
+		.seg_cap = ROUTE_SEGS,
+		.scratch = route_scratch,
+		.scratch_idx = route_scratch_idx,
+		.cpus = route_cpus,
+		.cpu_count = CPU_COUNT,
+		.guest_cap = ROUTE_GUESTS,
+		.main = {.name = "main", .handler = main_vmm},
+	};
+	struct hv_evroute_domain_desc d0 = {
+		.name = "rtc0", .handler = rtc_vmm, .ctx = &rtc_vmms[0]};
+	struct hv_evroute_domain_desc d1 = {
+		.name = "rtc1", .handler = rtc_vmm, .ctx = &rtc_vmms[1], .transition = rtc1_enter};
+	/* Predetermined at boot (claim 7): every guest's RTC accesses go to rtc0. */
+	struct hv_evroute_rule rule = {.type = HV_EVENT_MMIO,
+				       .first = RTC_IPA,
+				       .last = RTC_IPA + RTC_SIZE - 1,
+				       .from = HV_EVROUTE_FROM_GUEST,
+				       .guest = HV_GUEST_NONE,
+				       .prio = 1};
+	hv_status_t st = hv_evroute_init(&router, &rc);
+	if (st == HV_OK)
+		st = hv_evroute_domain_add(&router, &d0, &rtc_vmm_id[0]);
+	if (st == HV_OK)
+		st = hv_evroute_domain_add(&router, &d1, &rtc_vmm_id[1]);
+	rule.target = rtc_vmm_id[0];
+	if (st == HV_OK)
+		st = hv_evroute_rule_add(&router, &rule, NULL);
+	/* The service VM names the VMMs by these numbers (its platform description). */
+	if (st == HV_OK && (rtc_vmm_id[0] != 1 || rtc_vmm_id[1] != 2))
+		st = HV_ERR_INTERNAL;
+	return st;
+}
+
+/* The route service's calls as they happen, for the transcript. */
+static void report_route(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
+			 const struct hv_hvcall_result *res)
+{
+	if (res->status != HV_OK) {
+		hv_arm64_printf("[route] %s from %s/vp#%u refused: %s\n", hv_hvcall_name(f->nr),
+				guest_name(guest), vp_no(self), hv_status_str(res->status));
+		return;
+	}
+	if (f->nr == HV_HC_ROUTE_ADD)
+		hv_arm64_printf("[route] %s/vp#%u: rule %u added: %s %#lx-%#lx of %s -> parallel "
+				"VMM %s (priority %u)\n",
+				guest_name(guest), vp_no(self), (unsigned)f->ret[1],
+				hv_event_type_str((hv_event_type_t)f->a[0]), (unsigned long)f->a[1],
+				(unsigned long)f->a[2],
+				(f->a[4] >> 16) == 0
+					? "any guest"
+					: guest_name((hv_guest_id_t)((f->a[4] >> 16) - 1u)),
+				vmm_name((uint32_t)f->a[3]), (unsigned)f->a[5]);
+	else if (f->nr == HV_HC_ROUTE_MOVE)
+		hv_arm64_printf("[route] %s/vp#%u: rule %u moved to parallel VMM %s\n",
+				guest_name(guest), vp_no(self), (unsigned)f->a[0],
+				vmm_name((uint32_t)f->a[1]));
+	else if (f->nr == HV_HC_ROUTE_REMOVE)
+		hv_arm64_printf("[route] %s/vp#%u: rule %u removed\n", guest_name(guest),
+				vp_no(self), (unsigned)f->a[0]);
+}
+
 static void handle_sync(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
 			const struct hv_arm64_exit *x)
 {
 	struct hv_event ev = {.origin = {vp->guest, vp->handle, HV_EVENT_VMM_NONE}};
+	struct hv_event_access *a = &ev.u.access;
 	char why[96];
 	(void)hv_arm64_esr_decode(x->esr, x->far, x->hpfar, &ev);
-	switch (ev.type) {
-	case HV_EVENT_HYPERCALL:
-		do_hypercall(cs, vp, c, &ev);
+	/* What the syndrome does not carry, from the registers: the call number, data written. */
+	if (ev.type == HV_EVENT_HYPERCALL)
+		ev.u.hypercall.nr = c->vcpu.regs.x[0];
+	if (ev.type == HV_EVENT_MMIO && a->write && a->syndrome_valid) {
+		uint64_t v = hv_arm64_vcpu_reg(&c->vcpu, a->reg);
+		a->data = a->size >= 8 ? v : v & ((1ull << (8u * a->size)) - 1u);
+	}
+	cur_exit[cs->cpu] = (struct exit_ctx){cs, vp, c};
+	uint32_t dom = HV_EVROUTE_MAIN;
+	hv_status_t st = hv_evroute_dispatch(&router, cs->cpu, &ev, &dom);
+	if (dom == HV_EVROUTE_MAIN)
 		return;
-	case HV_EVENT_MMIO:
-		if (guest_cfg(vp->guest)->emulated_uart && ev.u.access.addr >= UART_IPA &&
-		    ev.u.access.addr < UART_IPA + UART_SIZE) {
-			uart_emulate(cs, vp, c, &ev);
-			return;
-		}
-		hv_snprintf(why, sizeof(why),
-			    "stage-2 fault: %s of %u bytes at IPA %#lx (not its memory)",
-			    ev.u.access.write ? "write" : "read", (unsigned)ev.u.access.size,
-			    (unsigned long)ev.u.access.addr);
-		stop_vp(cs, vp, c, why);
-		return;
-	case HV_EVENT_PRIV_INSN:
-		if (ev.u.insn.insn == HV_INSN_WFI) {
-			do_wfi(cs, vp, c);
-			return;
-		}
-		if (ev.u.insn.insn == HV_INSN_SMC) {
-			do_smc(cs, vp, c);
-			return;
-		}
-		if (ev.u.insn.insn == HV_INSN_FP) {
-			stop_vp(cs, vp, c, "FP/SIMD use (not allowed in guests)");
-			return;
-		}
+	/* A parallel VMM handled an access: complete it for the guest. */
+	if (st == HV_OK && ev.type == HV_EVENT_MMIO) {
+		uint64_t val = 0;
+		if (!a->write && hv_arm64_mmio_read_value(a, a->data, &val) == HV_OK)
+			hv_arm64_vcpu_set_reg(&c->vcpu, a->reg, val);
 		hv_arm64_vcpu_skip(&c->vcpu);
 		return;
-	case HV_EVENT_MSR:
-		hv_snprintf(why, sizeof(why), "trapped system register access (%#x)",
-			    (unsigned)ev.u.msr.index);
-		stop_vp(cs, vp, c, why);
-		return;
-	default:
-		hv_snprintf(why, sizeof(why), "exception EC %#x ISS %#x at %#lx",
-			    (unsigned)ev.u.exception.code, (unsigned)ev.u.exception.info,
-			    (unsigned long)c->vcpu.regs.pc);
-		stop_vp(cs, vp, c, why);
-		return;
 	}
+	hv_snprintf(why, sizeof(why), "parallel VMM %s could not handle a %s event (%s)",
+		    vmm_name(dom), hv_event_type_str(ev.type), hv_status_str(st));
+	stop_vp(cs, vp, c, why);
 }
 
 /* ---- the per-CPU loop ---- */
@@ -651,6 +936,8 @@ static _Noreturn void run_loop(uint32_t cpu)
 {
 	struct cpu_state cs = {.cpu = cpu, .cur = NULL, .resched = true};
 	for (;;) {
+		/* Between events: this CPU holds nothing of the router's tables. */
+		hv_evroute_quiescent(&router, cpu);
 		handle_irqs(&cs);
 		/* The guest-resume path: park here while the scheduler changes. */
 		if (hv_sched_cease_point(&domain, cpu))
@@ -668,7 +955,9 @@ static _Noreturn void run_loop(uint32_t cpu)
 		hv_arm64_timer_set(HV_ARM64_TIMER_EMBEDDER, hv_hvcall_next_deadline(&hvcall));
 		if (!cs.cur) {
 			hv_arm64_vcpu_put();
+			hv_evroute_cpu_offline(&router, cpu);
 			hv_arm64_cpu_idle();
+			hv_evroute_cpu_online(&router, cpu);
 			cs.resched = true;
 			continue;
 		}
@@ -792,6 +1081,8 @@ void hv_arm64_main(void)
 		.console_ctx = NULL,
 		.sched = &sched_svc,
 		.wait = &waitm,
+		.router = &router,
+		.route_guest = SVC_GUEST,
 	};
 	struct hv_wait_config wc = {
 		.vproc = &vproc,
@@ -814,6 +1105,8 @@ void hv_arm64_main(void)
 	if (st == HV_OK)
 		st = hv_wait_init(&waitm, &wc);
 	if (st == HV_OK)
+		st = router_init();
+	if (st == HV_OK)
 		st = hv_hvcall_init(&hvcall, &hc);
 	if (st != HV_OK) {
 		hv_arm64_printf("[panic] library set-up: %s\n", hv_status_str(st));
@@ -823,6 +1116,12 @@ void hv_arm64_main(void)
 		"[boot] scheduler: fixed-priority (lib/sched), %u levels, slice 4 ms; "
 		"changeable at run time by the service VM (arena %u KiB, 1 image allowed)\n",
 		PRIO_LEVELS, (unsigned)(SCHED_ARENA >> 10));
+	hv_arm64_printf(
+		"[boot] event router: main VMM + parallel VMMs rtc0 (id %u, called in place) "
+		"and rtc1 (id %u, entered through a transition hook); rule: mmio %#lx-%#lx "
+		"of any guest -> rtc0; everything else -> main\n",
+		(unsigned)rtc_vmm_id[0], (unsigned)rtc_vmm_id[1], (unsigned long)RTC_IPA,
+		(unsigned long)(RTC_IPA + RTC_SIZE - 1));
 
 	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++) {
 		if (hv_arm64_cpu_start(cpu, cpu) != HV_OK ||

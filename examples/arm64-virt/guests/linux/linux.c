@@ -11,6 +11,7 @@
 
 #define UART_DR ((volatile uint32_t *)0x09000000ull)
 #define UART_FR ((volatile uint32_t *)0x09000018ull)
+#define RTC ((volatile uint32_t *)0x09010000ull) /* PL031: RTCDR at 0, IDs at 0xfe0 */
 #define TICK_NS MS(2)
 #define STACK_SIZE 4096
 #define FRAME_WORDS 34 /* x0-x30, elr, spsr, pad: vectors.S's 272 bytes */
@@ -85,8 +86,13 @@ static void thread_exit(void)
 
 static void shell(void)
 {
-	for (unsigned r = 1; r <= 3; r++) {
-		say("shell: round %u at tick %u", r, ticks);
+	/* A driver's probe: the PrimeCell id of a PL031. */
+	uint32_t id = 0;
+	for (unsigned i = 0; i < 4; i++)
+		id |= (RTC[(0xfe0 / 4) + i] & 0xffu) << (8 * i);
+	say("shell: rtc: PrimeCell id %x (%s)", id, id == 0x00141031u ? "PL031" : "unknown");
+	for (unsigned r = 1; r <= 8; r++) {
+		say("shell: round %u at tick %u; date: %u s since 1970", r, ticks, RTC[0]);
 		spin_ns(MS(2));
 		wait_ticks(1);
 	}

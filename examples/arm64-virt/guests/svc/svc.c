@@ -11,12 +11,25 @@
  *     run time and moves every VP into it (seed 000 claims 1-2);
  *  3. lets the guests run under BVT for a while;
  *  4. unloads it: the hypervisor re-activates fixed priority (claim 7).
+ *
+ * Then it moves the linux guest's real-time clock (a PL031 that parallel
+ * VMMs emulate) between VMMs at run time (seed 003 claim 7): a rule for
+ * linux alone sends it to rtc1, then the rule moves back to rtc0, then it
+ * goes away and the boot rule (rtc0, any guest) applies again.
  */
 #include "glib.h"
 
 extern const uint8_t bvt_image_start[], bvt_image_end[];
 
 static uint8_t corrupt[32768];
+
+/* The platform description: the RTC's address, the linux guest and the VMM domains. */
+#define RTC_IPA	     0x09010000ull
+#define LINUX_GUEST  2u
+#define VMM_RTC0     1u
+#define VMM_RTC1     2u
+#define EVENT_MMIO   5u /* hv_event_type_t */
+#define FROM_GUEST   1u
 
 static const char *status_name(uint64_t st)
 {
@@ -90,5 +103,26 @@ void guest_main(void)
 	say("svc: SCHED_UNLOAD of BVT -> %s, %u VPs moved back", status_name(r.status),
 	    (unsigned)(r.r3 >> 32));
 	show_active("after the unload");
+
+	struct hv_hvcall_ret q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	say("svc: linux's RTC is served by VMM %u", (unsigned)q.r1);
+	r = hv_route_add(EVENT_MMIO, RTC_IPA, RTC_IPA + 0xfff, VMM_RTC1,
+			 HV_ROUTE_FLAGS(FROM_GUEST, LINUX_GUEST), 0);
+	if (r.status != HV_OK) {
+		say("svc: ROUTE_ADD -> status %u", (unsigned)r.status);
+		return;
+	}
+	uint32_t rule = (uint32_t)r.r1;
+	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	say("svc: ROUTE_ADD: rule %u; linux's RTC is served by VMM %u now", (unsigned)rule,
+	    (unsigned)q.r1);
+	hv_vp_sleep(MS(10));
+	uint64_t st = hv_route_move(rule, VMM_RTC0);
+	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	say("svc: ROUTE_MOVE of rule %u -> status %u; linux's RTC is served by VMM %u now",
+	    (unsigned)rule, (unsigned)st, (unsigned)q.r1);
+	hv_vp_sleep(MS(10));
+	st = hv_route_remove(rule);
+	say("svc: ROUTE_REMOVE of rule %u -> status %u", (unsigned)rule, (unsigned)st);
 	say("svc: done");
 }
