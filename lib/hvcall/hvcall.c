@@ -15,9 +15,11 @@
  * never applies to the next VP in that slot: expiry of such a record asks
  * lib/vproc to unblock a stale handle, which it refuses.
  *
- * The wait module (::HV_HC_WAIT, ::HV_HC_WAKE) has its own lock, records
- * and deadline heap; it is called only with the dispatcher lock released,
- * so its lock and ours are never nested in either order.
+ * The wait module (::HV_HC_WAIT, ::HV_HC_WAKE) has its own records and
+ * deadline heap, guarded by lib/vproc's registry lock; it is called only
+ * with the dispatcher lock released. The event router (::HV_HC_ROUTE_ADD ..
+ * ::HV_HC_ROUTE_LOOKUP) takes only its own writer lock (lookups take none)
+ * and is likewise called without the dispatcher lock.
  */
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/mem.h>
