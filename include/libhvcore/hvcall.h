@@ -63,6 +63,7 @@
 #include <libhvcore/base/heap.h>
 #include <libhvcore/evroute.h>
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/iovirt.h>
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/sync/wait.h>
@@ -124,6 +125,14 @@ struct hv_hvcall_config {
 	/** The one guest allowed the route calls (::HV_GUEST_NONE: none); set it
 	    whenever @c router is set (0 is a guest id like any other). */
 	hv_guest_id_t route_guest;
+	/**
+	 * Devices behind ::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE, by index;
+	 * NULL (or @c device_count 0) answers them with ::HV_ERR_NOT_SUPPORTED.
+	 */
+	struct hv_iov_dev *const *devices;
+	uint32_t device_count; /**< Entries of @c devices. */
+	/** The one guest allowed the device calls (::HV_GUEST_NONE: none). */
+	hv_guest_id_t device_guest;
 };
 
 /** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */

@@ -19,7 +19,9 @@
  * deadline heap, guarded by lib/vproc's registry lock; it is called only
  * with the dispatcher lock released. The event router (::HV_HC_ROUTE_ADD ..
  * ::HV_HC_ROUTE_LOOKUP) takes only its own writer lock (lookups take none)
- * and is likewise called without the dispatcher lock.
+ * and is likewise called without the dispatcher lock, as are the device
+ * calls (::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE), which take the
+ * device's own lock.
  */
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/mem.h>
@@ -86,7 +88,12 @@ static bool call_args(uint64_t nr, unsigned *used)
 		*used = ARG(1);
 		return true;
 	case HV_HC_ROUTE_MOVE:
+	case HV_HC_DEV_DEVIRTUALIZE:
 		*used = ARG(1) | ARG(2);
+		return true;
+	case HV_HC_DEV_VIRTUALIZE:
+	case HV_HC_DEV_STATE:
+		*used = ARG(1);
 		return true;
 	case HV_HC_WAIT:
 		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4);
@@ -106,6 +113,12 @@ static bool sched_call(uint64_t nr)
 static bool route_call(uint64_t nr)
 {
 	return nr >= HV_HC_ROUTE_ADD && nr <= HV_HC_ROUTE_LOOKUP;
+}
+
+/* True for the calls on lib/iovirt devices. */
+static bool dev_call(uint64_t nr)
+{
+	return nr >= HV_HC_DEV_VIRTUALIZE && nr <= HV_HC_DEV_STATE;
 }
 
 /* True for the calls the wait module carries out. */
@@ -157,6 +170,12 @@ const char *hv_hvcall_name(uint64_t nr)
 		return "ROUTE_MOVE";
 	case HV_HC_ROUTE_LOOKUP:
 		return "ROUTE_LOOKUP";
+	case HV_HC_DEV_VIRTUALIZE:
+		return "DEV_VIRTUALIZE";
+	case HV_HC_DEV_DEVIRTUALIZE:
+		return "DEV_DEVIRTUALIZE";
+	case HV_HC_DEV_STATE:
+		return "DEV_STATE";
 	default:
 		return "?";
 	}
@@ -897,6 +916,45 @@ static hv_status_t do_route_lookup(struct call *c)
 	return HV_OK;
 }
 
+/* ---- devices (seed 004): the device service guest only ---- */
+
+/* Device a1, or NULL for an index the embedder did not give. */
+static struct hv_iov_dev *dev_arg(const struct call *c)
+{
+	if (c->a[0] >= c->hc->cfg.device_count)
+		return NULL;
+	return c->hc->cfg.devices[c->a[0]];
+}
+
+static hv_status_t do_dev_virtualize(struct call *c)
+{
+	struct hv_iov_dev *d = dev_arg(c);
+
+	return d == NULL ? HV_ERR_NOT_FOUND : hv_iov_virtualize(d);
+}
+
+static hv_status_t do_dev_devirtualize(struct call *c)
+{
+	struct hv_iov_dev *d = dev_arg(c);
+
+	if (d == NULL)
+		return HV_ERR_NOT_FOUND;
+	return hv_iov_devirtualize(d, hv_port_time_now(), c->a[1]);
+}
+
+static hv_status_t do_dev_state(struct call *c)
+{
+	struct hv_iov_dev *d = dev_arg(c);
+	hv_status_t outcome;
+
+	if (d == NULL)
+		return HV_ERR_NOT_FOUND;
+	outcome = hv_iov_poll(d, hv_port_time_now());
+	c->ret[1] = (uint64_t)hv_iov_get_state(d);
+	c->ret[2] = (uint64_t)outcome;
+	return HV_OK;
+}
+
 static hv_status_t do_call(struct call *c, uint64_t nr)
 {
 	switch (nr) {
@@ -943,6 +1001,12 @@ static hv_status_t do_call(struct call *c, uint64_t nr)
 		return do_route_move(c);
 	case HV_HC_ROUTE_LOOKUP:
 		return do_route_lookup(c);
+	case HV_HC_DEV_VIRTUALIZE:
+		return do_dev_virtualize(c);
+	case HV_HC_DEV_DEVIRTUALIZE:
+		return do_dev_devirtualize(c);
+	case HV_HC_DEV_STATE:
+		return do_dev_state(c);
 	default:
 		return HV_ERR_NOT_SUPPORTED;
 	}
@@ -982,7 +1046,8 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 		st = HV_ERR_INVALID_ARG;
 	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL) ||
 		   (wait_call(f->nr) && hc->cfg.wait == NULL) ||
-		   (route_call(f->nr) && hc->cfg.router == NULL)) {
+		   (route_call(f->nr) && hc->cfg.router == NULL) ||
+		   (dev_call(f->nr) && (hc->cfg.devices == NULL || hc->cfg.device_count == 0))) {
 		/* Without their module the scheduler and wait calls do not exist,
 		 * whatever their arguments. */
 		st = HV_ERR_NOT_SUPPORTED;
@@ -994,6 +1059,9 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 		}
 		/* The route calls change every guest's routing: one guest may make them. */
 		if (st == HV_OK && route_call(f->nr) && guest != hc->cfg.route_guest)
+			st = HV_ERR_PERM;
+		/* Taking a device from its guest is the device service's alone. */
+		if (st == HV_OK && dev_call(f->nr) && guest != hc->cfg.device_guest)
 			st = HV_ERR_PERM;
 		if (st == HV_OK)
 			st = do_call(&c, f->nr);

@@ -222,7 +222,28 @@ typedef enum hv_hvcall_nr {
 	 * Route service only. Which VMM domain would handle an event of type a1
 	 * with key a2 caused by guest a3 (0xffff: raised by a VMM): r1 = domain id.
 	 */
-	HV_HC_ROUTE_LOOKUP = 0x53
+	HV_HC_ROUTE_LOOKUP = 0x53,
+	/**
+	 * Device service only (the guest the embedder names; others get
+	 * ::HV_ERR_PERM). Virtualize device a1 at runtime (seed 004): the
+	 * hypervisor takes it over while its guest runs. ::HV_ERR_STATE unless
+	 * it is passed through.
+	 */
+	HV_HC_DEV_VIRTUALIZE = 0x60,
+	/**
+	 * Device service only. Hand device a1 back to its guest, holding the
+	 * guest off for at most a2 nanoseconds. ::HV_OK when passed through
+	 * again, ::HV_ERR_BUSY while it drains (follow with ::HV_HC_DEV_STATE),
+	 * ::HV_ERR_TIMEOUT or ::HV_ERR_NO_SPACE if it stays virtualized.
+	 */
+	HV_HC_DEV_DEVIRTUALIZE = 0x61,
+	/**
+	 * Device service only. Advance device a1's devirtualization, if one
+	 * runs, and report: r1 = state (0 passed through, 1 tracking, 2
+	 * emulated, 3 draining), r2 = outcome of the last devirtualization as
+	 * a status value (::HV_ERR_BUSY while draining).
+	 */
+	HV_HC_DEV_STATE = 0x62
 } hv_hvcall_nr_t;
 
 /**
@@ -434,6 +455,25 @@ static inline hv_status_t hv_route_move(uint32_t id, uint32_t target)
 static inline struct hv_hvcall_ret hv_route_lookup(uint32_t type, uint64_t key, uint32_t guest)
 {
 	return hv_hvcall6(HV_HC_ROUTE_LOOKUP, type, key, guest, 0, 0, 0);
+}
+
+/** @brief Virtualize device @p dev (::HV_HC_DEV_VIRTUALIZE). */
+static inline hv_status_t hv_dev_virtualize(uint32_t dev)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_DEV_VIRTUALIZE, dev, 0, 0, 0, 0, 0));
+}
+
+/** @brief Devirtualize device @p dev, holding its guest at most @p bound_ns
+ * (::HV_HC_DEV_DEVIRTUALIZE). */
+static inline hv_status_t hv_dev_devirtualize(uint32_t dev, uint64_t bound_ns)
+{
+	return hv_hvcall_status(hv_hvcall6(HV_HC_DEV_DEVIRTUALIZE, dev, bound_ns, 0, 0, 0, 0));
+}
+
+/** @brief Advance and report device @p dev (::HV_HC_DEV_STATE): r1 state, r2 outcome. */
+static inline struct hv_hvcall_ret hv_dev_state(uint32_t dev)
+{
+	return hv_hvcall6(HV_HC_DEV_STATE, dev, 0, 0, 0, 0, 0);
 }
 
 /**
