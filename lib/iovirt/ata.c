@@ -42,10 +42,22 @@
  * two words per 4-byte access and four per 8-byte access, the first word in
  * the low bits; outside a data phase reads return 0 and writes are
  * dropped. Registers 1-7 are 8 bits wide: a wider access reaches only the
- * addressed register. Taskfile writes are ignored while BSY or DRQ is
- * shown; a command written while BSY is ignored, one written while DRQ
- * abandons the data phase. The taskfile reads back as written. Any other
- * offset or size reads 0 and writes nothing.
+ * addressed register. Taskfile and command writes are ignored while BSY
+ * or DRQ is shown (ATA leaves them indeterminate; ignoring them keeps the
+ * emulated and the real device in step: a guest cannot abandon a data
+ * phase but by a software reset, which reaches the real device). The
+ * taskfile reads back as written. Any other offset or size reads 0 and
+ * writes nothing.
+ *
+ * The model never writes the taskfile or a command to a real device that
+ * shows BSY or DRQ (the device would ignore the taskfile and could run the
+ * command on other sectors): before each command it waits for BSY to clear
+ * and reads out a data-in phase left over (the IDENTIFY of sync or of a
+ * restore that timed out, a READ cut short by a backend failure), one
+ * block per guest access while the guest sees BSY. If DRQ does not clear
+ * within 256 blocks (a WRITE cut short by a backend failure: reading does
+ * not end it), the command fails with ERR and ABRT, and so does every later
+ * one until the guest resets the device through the control block.
  *
  * Sequences (seq()): a sequence runs from the command write until the data
  * phase is done and BSY and DRQ are clear. Taskfile writes before the
@@ -101,6 +113,7 @@
 #define ATA_SECTOR	 512u
 #define ATA_POLL_ACCESS	 16u   /* alt status polls per guest access */
 #define ATA_POLL_LONG	 4096u /* in sync and restore */
+#define ATA_DRAIN_MAX	 256u  /* blocks read out before a command: the longest READ */
 
 #define ATA_REG_DATA	 0u
 #define ATA_REG_ERROR	 1u
@@ -158,26 +171,28 @@ enum ata_kind {
 	ATA_K_NODATA
 };
 
-/* The model state: plain data, no pointers. */
+/* The model state: plain data, no pointers; flags are bytes (0 or not), so
+ * that no byte pattern of caller storage is an invalid value. */
 struct ata_state {
-	uint8_t tf[8];	  /* taskfile as the guest sees it; tf[1] = features */
-	uint8_t latch[8]; /* taskfile latched at the command write */
-	uint8_t status;	  /* emulated (or last tracked) status */
-	uint8_t error;	  /* emulated (or last tracked) error */
-	uint8_t cmd;	  /* command in progress, 0 if none or unknown */
-	uint8_t phase;	  /* enum ata_phase */
-	uint8_t wait;	  /* enum ata_wait, in ATA_PH_BUSY */
-	uint8_t mult;	  /* SET MULTIPLE count (mode) */
-	bool feat_known;  /* tf[1] was written since sync */
-	bool wc;	  /* write cache enabled (mode) */
-	bool wc_known;	  /* wc is known */
-	bool mult_known;  /* mult is known */
-	bool irq;	  /* emulated INTRQ pending */
-	bool ien;	  /* emulated interrupt enable: always true (nIEN unseen) */
-	bool owed;	  /* the real device may still run sync's IDENTIFY */
-	uint16_t left;	  /* sectors left, the current block included */
-	uint16_t pos;	  /* word position in the block */
-	uint16_t rpos;	  /* words of the block the real device already moved */
+	uint8_t tf[8];	    /* taskfile as the guest sees it; tf[1] = features */
+	uint8_t latch[8];   /* taskfile latched at the command write */
+	uint8_t status;	    /* emulated (or last tracked) status */
+	uint8_t error;	    /* emulated (or last tracked) error */
+	uint8_t cmd;	    /* command in progress, 0 if none or unknown */
+	uint8_t phase;	    /* enum ata_phase */
+	uint8_t wait;	    /* enum ata_wait, in ATA_PH_BUSY */
+	uint8_t mult;	    /* SET MULTIPLE count (mode) */
+	uint8_t feat_known; /* tf[1] was written since sync */
+	uint8_t wc;	    /* write cache enabled (mode) */
+	uint8_t wc_known;   /* wc is known */
+	uint8_t mult_known; /* mult is known */
+	uint8_t irq;	    /* emulated INTRQ pending */
+	uint8_t ien;	    /* emulated interrupt enable: always true (nIEN unseen) */
+	uint8_t owed;	    /* the real device may still run sync's IDENTIFY */
+	uint16_t drained;   /* blocks read out of the real device for this command */
+	uint16_t left;	    /* sectors left, the current block included */
+	uint16_t pos;	    /* word position in the block */
+	uint16_t rpos;	    /* words of the block the real device already moved */
 	uint8_t buf[ATA_SECTOR];
 };
 
@@ -314,8 +329,10 @@ static void ata_id_word(struct ata_modes *m, unsigned idx, uint16_t w)
 
 /*
  * Makes the real device ready for a command: waits for BSY to clear and
- * drains a data-in phase left over (sync's or restore's IDENTIFY, or a
- * command the guest abandoned), noting an IDENTIFY's mode words in @p m.
+ * reads out one block of a data-in phase left over, noting an IDENTIFY's
+ * mode words in @p m. HV_ERR_AGAIN if DRQ is still set after it (another
+ * block, or a data-out phase that reading does not end): the caller must
+ * not write the taskfile or a command then.
  */
 static hv_status_t ata_settle(const struct hv_iov_backend *be, unsigned polls, struct ata_modes *m)
 {
@@ -335,15 +352,15 @@ static hv_status_t ata_settle(const struct hv_iov_backend *be, unsigned polls, s
 		if (m) {
 			ata_id_word(m, i, w);
 		}
-		rc = ata_alt(be, &s);
+		rc = ata_poll(be, polls, &s);
 		if (rc != HV_OK) {
 			return rc;
 		}
 		if (!(s & ATA_DRQ)) {
-			break;
+			return HV_OK;
 		}
 	}
-	return HV_OK;
+	return HV_ERR_AGAIN;
 }
 
 /* A non-data command on the real device, waited for; STATUS is not read. */
@@ -579,12 +596,15 @@ static void ata_advance(struct ata_state *st, const struct hv_iov_env *env, unsi
 		struct ata_modes m = {0};
 
 		rc = ata_settle(be, polls, st->owed ? &m : NULL);
-		if (rc == HV_ERR_BUSY) {
-			return;
-		}
-		if (st->owed) {
+		if (st->owed && rc != HV_ERR_BUSY) {
 			st->owed = false;
 			ata_set_modes(st, &m);
+		}
+		if (rc == HV_ERR_AGAIN && ++st->drained < ATA_DRAIN_MAX) {
+			rc = HV_ERR_BUSY; /* one block per guest access: the guest sees BSY */
+		}
+		if (rc == HV_ERR_BUSY) {
+			return;
 		}
 		if (rc == HV_OK) {
 			rc = ata_issue(st, be);
@@ -686,16 +706,15 @@ static void ata_data_write(struct ata_state *st, uint64_t val, uint8_t size,
 
 static void ata_command(struct ata_state *st, uint8_t cmd, const struct hv_iov_env *env)
 {
-	if (st->phase == ATA_PH_BUSY) {
-		return; /* ignored while BSY */
+	if (st->phase != ATA_PH_IDLE) {
+		return; /* ignored while BSY or DRQ */
 	}
-	/* A command while DRQ abandons the data phase (the real device's is
-	 * drained before the next real command). */
 	st->irq = false;
 	st->error = 0;
 	st->cmd = cmd;
 	st->pos = 0;
 	st->rpos = 0;
+	st->drained = 0;
 	hv_memcpy(st->latch, st->tf, sizeof(st->latch));
 	if (ata_kind(cmd) == ATA_K_NONE || (cmd == ATA_CMD_SETFEAT && !st->feat_known)) {
 		ata_abort(st);
@@ -1040,13 +1059,16 @@ static hv_status_t ata_restore(const void *state, const struct hv_iov_backend *b
 		return HV_ERR_STATE;
 	}
 	rc = ata_settle(be, ATA_POLL_LONG, NULL);
+	if (rc == HV_ERR_AGAIN) {
+		rc = HV_ERR_BUSY; /* the real device is in a data phase */
+	}
 	if (rc == HV_OK) {
 		rc = ata_wr(be, ATA_REG_DEV, st->tf[ATA_REG_DEV]);
 	}
 	if (rc == HV_OK) {
 		rc = ata_identify(be, &real);
 	}
-	if (rc == HV_OK && st->wc_known && (!real.known || real.wc != st->wc)) {
+	if (rc == HV_OK && st->wc_known && (!real.known || real.wc != (st->wc != 0))) {
 		rc = ata_nodata(be, st->wc ? ATA_FEAT_WC_ON : ATA_FEAT_WC_OFF, 0, ATA_CMD_SETFEAT);
 	}
 	if (rc == HV_OK && st->mult_known && (!real.known || real.mult != st->mult)) {
@@ -1054,6 +1076,7 @@ static hv_status_t ata_restore(const void *state, const struct hv_iov_backend *b
 	}
 	if (rc == HV_OK) {
 		rc = ata_settle(be, ATA_POLL_LONG, NULL);
+		rc = rc == HV_ERR_AGAIN ? HV_ERR_BUSY : rc;
 	}
 	/* The taskfile the guest configured, device register last. */
 	if (rc == HV_OK && st->feat_known) {

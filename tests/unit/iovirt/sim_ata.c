@@ -198,7 +198,7 @@ static void sim_ata_exec(struct sim_ata *s)
 
 static void sim_ata_command(struct sim_ata *s, uint8_t cmd)
 {
-	if (s->status & SIM_ATA_BSY) {
+	if (s->status & (SIM_ATA_BSY | SIM_ATA_DRQ)) {
 		return;
 	}
 	s->intrq = false;

@@ -22,9 +22,9 @@
  * - Registers 1-7 are 8 bits wide: a wider access reaches only the
  *   addressed register; a read returns it zero-extended, a write uses the
  *   low byte.
- * - Writes to registers 1-6 are ignored while BSY or DRQ is set. A command
- *   written while BSY is ignored; one written while DRQ abandons the data
- *   phase in progress and starts.
+ * - Writes to registers 1-7 (taskfile and command) are ignored while BSY
+ *   or DRQ is set (ATA leaves them indeterminate): only a software reset
+ *   ends a data phase early.
  * - The taskfile registers keep the values the host wrote; the device does
  *   not update them (ATA-8 leaves them "N/A" on normal outputs).
  *

@@ -776,19 +776,48 @@ static void errors_are_the_devices_and_backend_failure_aborts(void **unused)
 	assert_int_not_equal(M->restore(r->state, &r->be), HV_OK);
 	r->real.fail_io = false;
 
-	/* WRITE whose sector cannot be written. */
-	assert_int_equal(M->sync(r->state, &r->be), HV_OK);
+	/* The real device still has the cut READ in DRQ: the next command reads it out first. */
+	assert_int_equal(r->real.status, SIM_ATA_DRDY | SIM_ATA_DRQ);
 	emu(r, 2, 1, true, 1);
 	emu(r, 3, 1, true, 6);
 	emu(r, 6, 1, true, 0xe0);
 	emu(r, 7, 1, true, 0x30);
+	assert_int_equal(emu(r, 7, 1, false, 0), SIM_ATA_DRDY | SIM_ATA_DRQ);
+	assert_int_equal(r->real.cmd, 0x30);
+	assert_int_equal(r->real.lba, 6);
+
+	/* WRITE whose sector cannot be written: the real device stays in its data-out
+	 * phase; it is never written over, so commands fail until a software reset. */
 	r->real.fail_io = true;
 	for (unsigned w = 0; w < 256; w++) {
 		emu(r, 0, 2, true, 0xdead);
 	}
 	assert_int_equal(emu(r, 7, 1, false, 0), SIM_ATA_DRDY | SIM_ATA_ERR);
 	r->real.fail_io = false;
+	emu(r, 3, 1, true, 7);
+	emu(r, 7, 1, true, 0x30);
+	unsigned busy = 0;
+
+	while (emu(r, 7, 1, false, 0) == SIM_ATA_BSY && busy < 1000) {
+		busy++; /* one block read out per access, in vain */
+	}
+	assert_true(busy >= 250 && busy < 1000);
+	assert_int_equal(emu(r, 7, 1, false, 0), SIM_ATA_DRDY | SIM_ATA_ERR);
+	assert_int_equal(emu(r, 1, 1, false, 0), SIM_ATA_ABRT);
+	assert_int_equal(r->real.cmd, 0x30);
+	assert_int_equal(r->real.lba, 6);
+	/* The guest's software reset reaches the real device (control block, untrapped). */
+	assert_int_equal(sim_ata_ops.write(&r->real, 1, 0, 1, SIM_ATA_SRST), HV_OK);
+	assert_int_equal(sim_ata_ops.write(&r->real, 1, 0, 1, 0), HV_OK);
+	emu(r, 7, 1, true, 0x30);
+	assert_int_equal(emu(r, 7, 1, false, 0), SIM_ATA_DRDY | SIM_ATA_DRQ);
+	assert_int_equal(r->real.lba, 7);
+	for (unsigned w = 0; w < 256; w++) {
+		emu(r, 0, 2, true, 0xbeef);
+	}
+	assert_int_equal(emu(r, 7, 1, false, 0), SIM_ATA_DRDY);
 	assert_int_not_equal(disk_word(&r->real, 6, 0), 0xdead);
+	assert_int_equal(disk_word(&r->real, 7, 255), 0xbeef);
 
 	/* No backend at all: no env, no ops, no read function. */
 	struct hv_iov_backend_ops noread = {.read = NULL, .write = sim_ata_ops.write};
