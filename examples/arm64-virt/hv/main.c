@@ -7,8 +7,9 @@
  *    through the hypercall ABI, then ends. One task sends garbage hypercalls
  *    and then touches memory it does not own.
  *  - linux (full): a conventional guest with its own tiny scheduler that
- *    time-slices two threads on one VP with its virtual timer; it prints its
- *    boot banner through an emulated PL011 (trapped MMIO).
+ *    time-slices three threads on one VP with its virtual timer. The
+ *    board's PL011 is passed through to it (stage-2 mapped, nothing
+ *    traps); one thread keeps printing numbered lines on it.
  *  - peer (thin): shares a page with the RTOS; its priority-3 task holds a
  *    mutex there that the RTOS's priority-1 task wants while its priority-2
  *    task runs: lib/sync's lazy priority inheritance bounds the wait.
@@ -17,7 +18,19 @@
  *    it in place of fixed priority, and later unload it again (lib/sched's
  *    manager, loader and service, through the SCHED_* hypercalls). Then it
  *    moves the linux guest's real-time clock from one parallel VMM to the
- *    other and back (lib/evroute, through the ROUTE_* hypercalls).
+ *    other and back (lib/evroute, through the ROUTE_* hypercalls). Last it
+ *    virtualizes linux's PL011 at run time and later hands it back
+ *    (lib/iovirt, through the DEV_* hypercalls).
+ *
+ * The PL011 (seed 004): the hypervisor's own log is on a 16550 behind the
+ * PCIe bridge (QEMU's pci-serial), so the PL011 can belong to linux.
+ * While it is virtualized, lib/iovirt's PL011 model emulates it to linux,
+ * and the physical PL011 becomes the hypervisor's multiplexed console:
+ * linux's UART lines and every guest's console-hypercall lines, each
+ * tagged with its source (lib/iovirt's console). Devirtualizing holds
+ * linux off (its FR reads say "FIFO full") and logs its writes, waits for
+ * the hypervisor's own output, then restores the device's mode, replays
+ * the log to the device and drops the traps.
  *
  * Every exit goes through lib/evroute (seed 003): the main VMM (this
  * file's exit handling) gets everything except the PL031 RTC range, which a
@@ -41,6 +54,8 @@
 #include <libhvcore/event.h>
 #include <libhvcore/evroute.h>
 #include <libhvcore/hvcall.h>
+#include <libhvcore/iovirt.h>
+#include <libhvcore/iovirt_console.h>
 #include <libhvcore/port/cpu.h>
 #include <libhvcore/port/time.h>
 #include <libhvcore/sched.h>
@@ -59,7 +74,8 @@
 #define GUEST_RAM_IPA  0x40000000ull
 #define GUEST_RAM_SIZE (2ull << 20)
 #define S2_POOL_PAGES  8u
-#define UART_IPA       0x09000000ull /* the emulated PL011 of full guests */
+#define UART_IPA       0x09000000ull /* the PL011, as linux sees it */
+#define UART_PA	       0x09000000ull /* the board's PL011 */
 #define UART_SIZE      0x1000ull
 #define SVC_GUEST      3u
 #define RTC_IPA	       0x09010000ull /* a PL031 real-time clock, emulated by a parallel VMM */
@@ -73,6 +89,8 @@
 #define WAIT_BUCKETS   16u	   /* hash buckets of the wait module */
 #define SCHED_ARENA    (64u << 10) /* executable arena for loaded schedulers */
 #define SCHED_SCRATCH  (32u << 10) /* largest image the service VM may hand over */
+#define UART_LOG       256u	   /* linux's PL011 writes logged while it is held off */
+#define UART_STATE     1024u	   /* room for the PL011 model's state */
 
 /* SHA-256 of hvsched-bvt.elf, generated at build time: the loader's allowlist. */
 #include "bvt_digest.h"
@@ -92,7 +110,7 @@ struct guest_cfg {
 	const uint8_t *image_end;
 	uint32_t boot_prio;
 	uint64_t boot_affinity; /* domain CPUs of the boot VP */
-	bool emulated_uart;	/* trap-and-emulate a PL011 at UART_IPA */
+	bool uart;		/* the PL011 passed through at UART_IPA */
 	uint64_t shared_ipa;	/* where the page shared by rtos and peer appears, or 0 */
 };
 
@@ -111,7 +129,7 @@ static const struct guest_cfg guest_table[] = {
 		.image_end = guest_rtos_end,
 		.boot_prio = 2,
 		.boot_affinity = 1u << 0,
-		.emulated_uart = false,
+		.uart = false,
 		.shared_ipa = 0x40200000ull,
 	},
 	{
@@ -128,7 +146,7 @@ static const struct guest_cfg guest_table[] = {
 		.image_end = guest_linux_end,
 		.boot_prio = 4,
 		.boot_affinity = 1u << 1,
-		.emulated_uart = true,
+		.uart = true,
 	},
 	{
 		.id = SVC_GUEST,
@@ -144,7 +162,7 @@ static const struct guest_cfg guest_table[] = {
 		.image_end = guest_svc_end,
 		.boot_prio = 2,
 		.boot_affinity = 1u << 0,
-		.emulated_uart = false,
+		.uart = false,
 	},
 	{
 		.id = 4,
@@ -160,7 +178,7 @@ static const struct guest_cfg guest_table[] = {
 		.image_end = guest_peer_end,
 		.boot_prio = 3,
 		.boot_affinity = 1u << 0,
-		.emulated_uart = false,
+		.uart = false,
 		.shared_ipa = 0x40400000ull,
 	},
 };
@@ -220,12 +238,20 @@ struct vp_ctx {
 };
 static struct vp_ctx ctx[VP_CAP];
 
-/* Emulated UART line buffers (one per guest). */
-struct uart_line {
-	char buf[120];
-	uint32_t len;
-};
-static struct uart_line uart[GUEST_COUNT];
+/*
+ * linux's PL011 under lib/iovirt (device 0 of the DEV_* hypercalls), and
+ * the console the hypervisor multiplexes onto it while it is virtualized.
+ */
+static struct hv_arm64_iov_mmio uart_regs = {UART_PA, UART_SIZE};
+static _Alignas(8) uint8_t uart_state[UART_STATE];
+static struct hv_iov_log_entry uart_log[UART_LOG];
+static struct hv_iov_dev uart_dev;
+static struct hv_iov_dev *const devices[] = {&uart_dev};
+static struct hv_iov_console mux;
+static struct hv_iov_console_chan mux_uart;		/* linux's UART output */
+static struct hv_iov_console_chan mux_hvc[GUEST_COUNT]; /* console hypercalls */
+static struct hv_iov_console_chan mux_hv;		/* the hypervisor's own */
+static bool mux_col0; /* the PL011's cursor is known to be at a line start */
 
 static _Atomic uint32_t guests_left;
 static hv_time_ns_t boot_time;
@@ -265,15 +291,50 @@ static const char *sched_name(uint32_t id)
 
 /* ---- console sink of lib/hvcall: one tagged transcript line per line ---- */
 
+/*
+ * The multiplexed console's writer: the hypervisor's driver of the real
+ * PL011, polled. It runs only while the device is the VMM's: from the
+ * model's output under the device's lock, or between hv_iov_vmm_io_begin()
+ * and _end() with the device seen EMULATED (mux_say()). The first line
+ * after a virtualization starts on a fresh line: linux may have left one
+ * half written.
+ */
+static void mux_write(void *c, const char *buf, size_t len)
+{
+	volatile uint32_t *dr = (volatile uint32_t *)(uintptr_t)(UART_PA + 0x00);
+	volatile uint32_t *fr = (volatile uint32_t *)(uintptr_t)(UART_PA + 0x18);
+	(void)c;
+	for (size_t i = mux_col0 ? 1 : 0; i <= len; i++) {
+		char ch = i == 0 ? '\n' : buf[i - 1];
+		while (*fr & (1u << 5)) /* TXFF */
+			;
+		*dr = (uint32_t)(unsigned char)ch;
+	}
+	mux_col0 = len > 0 && buf[len - 1] == '\n';
+}
+
+/* One line from the hypervisor's side on the multiplexed console, if it is up. */
+static void mux_say(struct hv_iov_console_chan *ch, const char *buf, size_t len)
+{
+	hv_iov_vmm_io_begin(&uart_dev); /* holds off a hand-back until the line is out */
+	if (hv_iov_get_state(&uart_dev) == HV_IOV_EMULATED) {
+		hv_iov_console_output(ch, (const uint8_t *)buf, (uint32_t)len);
+		hv_iov_console_output(ch, (const uint8_t *)"\n", 1);
+	}
+	hv_iov_vmm_io_end(&uart_dev);
+}
+
 static void console_sink(void *c, hv_guest_id_t guest, hv_handle_t vp, const char *buf, size_t len)
 {
 	(void)c;
 	size_t start = 0;
 	for (size_t i = 0; i <= len; i++) {
 		if (i == len || buf[i] == '\n') {
-			if (i > start)
+			if (i > start) {
 				hv_arm64_printf("[%s/vp#%u] %.*s\n", guest_name(guest), vp_no(vp),
 						(int)(i - start), buf + start);
+				mux_say(&mux_hvc[guest_slot(guest)], buf + start, i - start);
+			}
 			start = i + 1;
 		}
 	}
@@ -292,6 +353,45 @@ static void guest_done(hv_guest_id_t guest)
 				(unsigned long)(t / 1000));
 		hv_arm64_system_off();
 	}
+}
+
+/*
+ * Pass the PL011 through to @p guest and put it under lib/iovirt: its
+ * model is the PL011's, its backend the port's direct MMIO; it routes no
+ * interrupt (linux drives it polled), and linux's output while emulated
+ * goes to the multiplexed console's "linux/uart" channel.
+ */
+static hv_status_t uart_init(hv_guest_id_t guest)
+{
+	struct hv_iov_config dc = {
+		.model = &hv_iov_model_pl011,
+		.state = uart_state,
+		.backend = {.ops = &hv_arm64_iov_mmio_ops, .ctx = &uart_regs, .region = 0},
+		.guest = guest,
+		.space = HV_IOV_SPACE_MMIO,
+		.base = UART_IPA,
+		.trap_size = UART_SIZE,
+		.irq = HV_IOV_NO_IRQ,
+		.log = uart_log,
+		.log_cap = UART_LOG,
+		.take_over = true,
+		.output = hv_iov_console_output,
+		.output_ctx = &mux_uart,
+	};
+	if (hv_iov_model_pl011.state_size > sizeof(uart_state))
+		return HV_ERR_NO_SPACE;
+	hv_status_t st = hv_iov_console_init(&mux, mux_write, NULL);
+	if (st == HV_OK)
+		st = hv_iov_console_chan_init(&mux_uart, &mux, "linux/uart");
+	if (st == HV_OK)
+		st = hv_iov_console_chan_init(&mux_hv, &mux, "hv");
+	for (uint32_t i = 0; st == HV_OK && i < GUEST_COUNT; i++)
+		st = hv_iov_console_chan_init(&mux_hvc[i], &mux, guest_table[i].desc.name);
+	if (st == HV_OK)
+		st = hv_arm64_guest_device_map(guest, hv_gpa(UART_IPA), hv_hpa(UART_PA), UART_SIZE);
+	if (st == HV_OK)
+		st = hv_iov_init(&uart_dev, &dc);
+	return st;
 }
 
 static void guest_create(uint32_t i)
@@ -316,6 +416,8 @@ static void guest_create(uint32_t i)
 				     HV_ARM64_S2_R | HV_ARM64_S2_W);
 	if (st == HV_OK)
 		st = hv_arm64_guest_attach(g->id, &s2[i]);
+	if (st == HV_OK && g->uart)
+		st = uart_init(g->id);
 	if (st == HV_OK)
 		st = hv_vproc_guest_register(&vproc, g->id, &g->desc);
 	if (st == HV_OK && image_size > GUEST_RAM_SIZE / 2)
@@ -475,6 +577,45 @@ static bool may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_
 static void report_route(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
 			 const struct hv_hvcall_result *res);
 
+/* The device service's calls and the hand-back as they happen, for the transcript. */
+static void report_dev(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
+		       const struct hv_hvcall_result *res)
+{
+	static hv_iov_state_t seen = HV_IOV_PASSTHROUGH;
+	hv_iov_state_t now = hv_iov_get_state(&uart_dev);
+	struct hv_iov_stats s = hv_iov_get_stats(&uart_dev);
+	if (res->status != HV_OK && res->status != HV_ERR_BUSY) {
+		hv_arm64_printf("[iovirt] %s from %s/vp#%u: %s\n", hv_hvcall_name(f->nr),
+				guest_name(guest), vp_no(self), hv_status_str(res->status));
+	} else if (f->nr == HV_HC_DEV_VIRTUALIZE) {
+		hv_arm64_printf("[iovirt] %s/vp#%u: DEV_VIRTUALIZE: linux's PL011 is %s: its page "
+				"traps, the model answers linux, the PL011 carries tagged lines\n",
+				guest_name(guest), vp_no(self), hv_iov_state_str(now));
+		static const char line[] = "PL011 virtualized: guests' lines multiplexed here";
+		mux_say(&mux_hv, line, sizeof(line) - 1);
+	} else if (f->nr == HV_HC_DEV_DEVIRTUALIZE) {
+		hv_arm64_printf("[iovirt] %s/vp#%u: DEV_DEVIRTUALIZE (bound %lu us) -> %s; once "
+				"the hypervisor's own output was out: %s\n",
+				guest_name(guest), vp_no(self), (unsigned long)(f->a[1] / 1000),
+				hv_status_str(res->status),
+				now == HV_IOV_DRAINING ? "linux held off, its writes logged"
+						       : hv_iov_state_str(now));
+	} else if (f->ret[2] == HV_ERR_TIMEOUT || f->ret[2] == HV_ERR_NO_SPACE) {
+		if (seen == HV_IOV_DRAINING)
+			hv_arm64_printf("[iovirt] hand-back abandoned (%s): the PL011 stays "
+					"emulated, %lu logged writes applied to the model\n",
+					hv_status_str((hv_status_t)f->ret[2]),
+					(unsigned long)s.reapplied);
+	}
+	if (seen != HV_IOV_PASSTHROUGH && now == HV_IOV_PASSTHROUGH)
+		hv_arm64_printf("[iovirt] linux's PL011 passed through again: mode restored, "
+				"linux held %lu ns (%lu reads answered busy), %lu writes logged, "
+				"%lu replayed in order; traps off\n",
+				(unsigned long)s.stall_last, (unsigned long)s.held,
+				(unsigned long)s.logged, (unsigned long)s.replayed);
+	seen = now;
+}
+
 static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
 			 const struct hv_event *ev)
 {
@@ -489,7 +630,24 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 	for (uint32_t i = 0; i < 6; i++)
 		f.a[i] = v->regs.x[i + 1];
 	struct hv_hvcall_result res;
+	bool uart_call = guest == SVC_GUEST && f.a[0] == 0;
+	if (uart_call && f.nr == HV_HC_DEV_VIRTUALIZE)
+		mux_col0 = false; /* passed through: the mux is not writing */
+	if (uart_call && f.nr == HV_HC_DEV_DEVIRTUALIZE) {
+		/* Our own I/O in flight until linux's last emulated line is out. */
+		hv_iov_vmm_io_begin(&uart_dev);
+		static const char line[] = "svc hands the PL011 back to linux";
+		mux_say(&mux_hv, line, sizeof(line) - 1);
+	}
 	hv_hvcall_action_t act = hv_hvcall_dispatch(&hvcall, cs->cpu, guest, self, &f, &res);
+	if (uart_call && f.nr == HV_HC_DEV_DEVIRTUALIZE) {
+		/* Draining now: linux's writes are logged, its UART channel gets no more. */
+		if (res.status == HV_ERR_BUSY)
+			hv_iov_console_flush(&mux_uart);
+		hv_iov_vmm_io_end(&uart_dev);
+		/* Our I/O is done: hand it back now if nothing else holds it (DEV_STATE tells). */
+		(void)hv_iov_poll(&uart_dev, hv_port_time_now());
+	}
 	if (res.exited) {
 		hv_arm64_printf("[vp] %s: vp#%u exited (task ended); VP deleted\n",
 				guest_name(guest), vp_no(self));
@@ -508,7 +666,8 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT) &&
 		 !(f.nr == HV_HC_WAIT && res.status == HV_ERR_AGAIN) &&
 		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO) &&
-		 !(f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_LOOKUP))
+		 !(f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_LOOKUP) &&
+		 !(f.nr >= HV_HC_DEV_VIRTUALIZE && f.nr <= HV_HC_DEV_STATE))
 		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
 				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
 				hv_status_str(res.status));
@@ -518,38 +677,36 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 		report_sync(guest, self, &f);
 	if (f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_MOVE)
 		report_route(guest, self, &f, &res);
+	if (f.nr >= HV_HC_DEV_VIRTUALIZE && f.nr <= HV_HC_DEV_STATE)
+		report_dev(guest, self, &f, &res);
 	if (act == HV_HVCALL_RESCHED)
 		cs->resched = true;
 }
 
-static void uart_emulate(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
-			 const struct hv_event *ev)
+/* A trapped access to linux's PL011 (virtualized, or a stale trap): lib/iovirt decides. */
+static void uart_access(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *c,
+			const struct hv_event *ev)
 {
 	struct hv_arm64_vcpu *v = &c->vcpu;
 	const struct hv_event_access *a = &ev->u.access;
-	uint64_t off = a->addr - UART_IPA;
 	if (!a->syndrome_valid) {
 		stop_vp(cs, vp, c, "MMIO access the hypervisor cannot decode");
 		return;
 	}
-	if (a->write) {
-		struct uart_line *l = &uart[guest_slot(vp->guest)];
-		char ch = (char)hv_arm64_vcpu_reg(v, a->reg);
-		if (off == 0x00) { /* UARTDR */
-			if (ch == '\n' || l->len == sizeof(l->buf)) {
-				hv_arm64_printf("[%s/uart] %.*s\n", guest_name(vp->guest),
-						(int)l->len, l->buf);
-				l->len = 0;
-			}
-			if (ch != '\n')
-				l->buf[l->len++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
-		}
-	} else {
-		/* UARTFR and everything else read as 0: never busy, never full. */
-		uint64_t val = 0;
-		(void)hv_arm64_mmio_read_value(a, 0, &val);
-		hv_arm64_vcpu_set_reg(v, a->reg, val);
+	struct hv_iov_access acc = {
+		.offset = a->addr - UART_IPA, .data = a->data, .size = a->size, .write = a->write};
+	hv_status_t st = hv_iov_access(&uart_dev, &acc, hv_port_time_now());
+	if (st != HV_OK && st != HV_ERR_INVALID_ARG) {
+		char why[96];
+		hv_snprintf(why, sizeof(why), "PL011 access at +%#lx failed (%s)",
+			    (unsigned long)acc.offset, hv_status_str(st));
+		stop_vp(cs, vp, c, why);
+		return;
 	}
+	/* A size the device does not take reads as all ones and writes nothing. */
+	uint64_t val = 0;
+	if (!a->write && hv_arm64_mmio_read_value(a, acc.data, &val) == HV_OK)
+		hv_arm64_vcpu_set_reg(v, a->reg, val);
 	hv_arm64_vcpu_skip(v);
 }
 
@@ -623,9 +780,9 @@ static hv_status_t main_vmm(void *unused, uint32_t dom, struct hv_event *ev)
 		do_hypercall(cs, vp, c, ev);
 		break;
 	case HV_EVENT_MMIO:
-		if (guest_cfg(vp->guest)->emulated_uart && ev->u.access.addr >= UART_IPA &&
+		if (guest_cfg(vp->guest)->uart && ev->u.access.addr >= UART_IPA &&
 		    ev->u.access.addr < UART_IPA + UART_SIZE) {
-			uart_emulate(cs, vp, c, ev);
+			uart_access(cs, vp, c, ev);
 			break;
 		}
 		hv_snprintf(why, sizeof(why),
@@ -1028,6 +1185,9 @@ static hv_status_t sched_mgmt_init(void)
 		st = hv_sched_mgr_add_domain(&mgr, &domain, fp_id);
 	if (st == HV_OK)
 		st = hv_sched_mgr_add_quiesce(&mgr, quiesce_console, NULL);
+	/* linux's PL011 is a switch device too: flushed through its model. */
+	if (st == HV_OK)
+		st = hv_sched_mgr_add_quiesce(&mgr, hv_iov_quiesce, &uart_dev);
 	if (st == HV_OK)
 		st = hv_sched_loader_init(&loader, &lc);
 	if (st == HV_OK)
@@ -1043,6 +1203,14 @@ void hv_arm64_main(void)
 	hv_status_t st = hv_arm64_init(CPU_COUNT);
 	if (st != HV_OK)
 		hv_arm64_panic("port init failed");
+	/* The PL011 is linux's: the hypervisor's log goes to the PCI 16550. */
+	st = hv_arm64_console_pci_serial();
+	if (st != HV_OK) {
+		hv_arm64_printf("[panic] no pci-serial for the hypervisor's console (%s): run "
+				"QEMU with -M virt,highmem=off -device pci-serial\n",
+				hv_status_str(st));
+		hv_arm64_panic("no console for the hypervisor");
+	}
 	uint64_t el2_id;
 	__asm__ volatile("mrs %0, CurrentEL" : "=r"(el2_id));
 	hv_arm64_printf("[boot] libhvcore arm64-virt: EL%u, %u CPUs, GICv3, counter %lu Hz\n",
@@ -1083,6 +1251,9 @@ void hv_arm64_main(void)
 		.wait = &waitm,
 		.router = &router,
 		.route_guest = SVC_GUEST,
+		.devices = devices,
+		.device_count = HV_ARRAY_SIZE(devices),
+		.device_guest = SVC_GUEST,
 	};
 	struct hv_wait_config wc = {
 		.vproc = &vproc,
@@ -1122,6 +1293,10 @@ void hv_arm64_main(void)
 		"of any guest -> rtc0; everything else -> main\n",
 		(unsigned)rtc_vmm_id[0], (unsigned)rtc_vmm_id[1], (unsigned long)RTC_IPA,
 		(unsigned long)(RTC_IPA + RTC_SIZE - 1));
+	hv_arm64_printf("[boot] consoles: this log on pci-serial (16550); the PL011 at %#lx "
+			"passed through to linux, virtualized at run time by the service VM "
+			"(lib/iovirt, PL011 model, %u-entry log)\n",
+			(unsigned long)UART_PA, UART_LOG);
 
 	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++) {
 		if (hv_arm64_cpu_start(cpu, cpu) != HV_OK ||

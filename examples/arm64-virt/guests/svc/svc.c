@@ -16,6 +16,12 @@
  * VMMs emulate) between VMMs at run time (seed 003 claim 7): a rule for
  * linux alone sends it to rtc1, then the rule moves back to rtc0, then it
  * goes away and the boot rule (rtc0, any guest) applies again.
+ *
+ * Last, linux's PL011 (device 0, passed through to linux) (seed 004): it
+ * virtualizes it at run time, so the hypervisor emulates it to linux and
+ * multiplexes the guests' console lines on it; after a while it hands it
+ * back with a bound on how long linux may be held off, and polls the
+ * hand-back to its end.
  */
 #include "glib.h"
 
@@ -30,6 +36,38 @@ static uint8_t corrupt[32768];
 #define VMM_RTC1     2u
 #define EVENT_MMIO   5u /* hv_event_type_t */
 #define FROM_GUEST   1u
+#define DEV_UART     0u	   /* linux's PL011 */
+#define HAND_BACK_NS MS(5) /* longest linux may be held off */
+
+static const char *dev_state(uint64_t s)
+{
+	static const char *const names[] = {"passed through", "tracked", "emulated", "draining"};
+	return s < 4 ? names[s] : "?";
+}
+
+static void uart_switch(void)
+{
+	struct hv_hvcall_ret q = hv_dev_state(DEV_UART);
+	say("svc: linux's PL011 is %s", dev_state(q.r1));
+	uint64_t st = hv_dev_virtualize(DEV_UART);
+	q = hv_dev_state(DEV_UART);
+	say("svc: DEV_VIRTUALIZE of linux's PL011 -> status %u; it is %s now", (unsigned)st,
+	    dev_state(q.r1));
+	if (st != HV_OK)
+		return;
+	hv_vp_sleep(MS(20));
+	st = hv_dev_devirtualize(DEV_UART, HAND_BACK_NS);
+	unsigned polls = 0;
+	while (st == HV_ERR_BUSY) {
+		hv_vp_sleep(MS(1) / 10);
+		q = hv_dev_state(DEV_UART);
+		st = q.r2;
+		polls++;
+	}
+	q = hv_dev_state(DEV_UART);
+	say("svc: DEV_DEVIRTUALIZE of linux's PL011 -> status %u after %u polls; it is %s again",
+	    (unsigned)st, polls, dev_state(q.r1));
+}
 
 static const char *status_name(uint64_t st)
 {
@@ -116,7 +154,7 @@ void guest_main(void)
 	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
 	say("svc: ROUTE_ADD: rule %u; linux's RTC is served by VMM %u now", (unsigned)rule,
 	    (unsigned)q.r1);
-	hv_vp_sleep(MS(10));
+	hv_vp_sleep(MS(20));
 	uint64_t st = hv_route_move(rule, VMM_RTC0);
 	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
 	say("svc: ROUTE_MOVE of rule %u -> status %u; linux's RTC is served by VMM %u now",
@@ -124,5 +162,6 @@ void guest_main(void)
 	hv_vp_sleep(MS(10));
 	st = hv_route_remove(rule);
 	say("svc: ROUTE_REMOVE of rule %u -> status %u", (unsigned)rule, (unsigned)st);
+	uart_switch();
 	say("svc: done");
 }

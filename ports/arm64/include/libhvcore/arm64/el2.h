@@ -336,14 +336,44 @@ static inline uint64_t hv_arm64_vcpu_reg(const struct hv_arm64_vcpu *v, uint32_t
 	return reg < 31 ? v->regs.x[reg] : 0;
 }
 
+/* ---- devices reached directly (lib/iovirt's bare-metal backend) ---- */
+
+struct hv_iov_backend_ops;
+
+/** @brief A device's registers in the EL2 map: the context of ::hv_arm64_iov_mmio_ops. */
+struct hv_arm64_iov_mmio {
+	uint64_t base; /**< Physical (= EL2 virtual) address of the registers. */
+	uint64_t size; /**< Bytes of region 0. */
+};
+
+/**
+ * @brief lib/iovirt backend over direct MMIO: region 0 only, naturally
+ *        aligned 1-8 byte accesses inside it (::HV_ERR_INVALID_ARG,
+ *        ::HV_ERR_ALIGN, ::HV_ERR_RANGE otherwise). It routes no
+ *        interrupts (irq_route is NULL): configure devices with
+ *        ::HV_IOV_NO_IRQ.
+ */
+extern const struct hv_iov_backend_ops hv_arm64_iov_mmio_ops;
+
 /* ---- console ---- */
 
-/** @brief Write bytes to the PL011 (polled, '\\n' as is), under the console lock. */
+/**
+ * @brief Move the console from the PL011 to QEMU's pci-serial (a 16550
+ *        behind the virt board's PCIe bridge; run QEMU with highmem=off
+ *        so that its ECAM is at 0x3f000000), freeing the PL011 for a guest.
+ *        Output already written to the PL011 is sent first.
+ * @return ::HV_OK; ::HV_ERR_NOT_FOUND without such a device on bus 0;
+ *         ::HV_ERR_NOT_SUPPORTED if its BAR0 is not an I/O BAR. On failure
+ *         the console stays on the PL011.
+ */
+hv_status_t hv_arm64_console_pci_serial(void);
+
+/** @brief Write bytes to the console (polled, '\\n' as is), under the console lock. */
 void hv_arm64_console_write(const char *s, size_t len);
 
 /**
- * @brief Drain the PL011: wait until its transmit FIFO is empty and it is
- *        not busy (a switch device's quiesce step before a scheduler change).
+ * @brief Drain the console: wait until its transmitter is empty and idle
+ *        (a switch device's quiesce step before a scheduler change).
  * @return Status-register polls it took (0: already idle).
  */
 uint32_t hv_arm64_console_flush(void);
