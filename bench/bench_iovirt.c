@@ -14,7 +14,8 @@
  *                           UART's page: the least any switch costs.
  *   iovirt.virtualize       hv_iov_virtualize() of a passed-through,
  *                           idle UART: interrupt route, trap, the model's
- *                           sync (7 register reads), emulation.
+ *                           sync (19 register reads: 8 ID, 11 mode
+ *                           and status), emulation.
  *   iovirt.devirtualize     hv_iov_devirtualize() of an idle emulated UART
  *                           with nothing pending: restore (the model's
  *                           register writes), traps off, interrupt back.

@@ -162,8 +162,12 @@ struct hv_iov_model_ops {
 	void (*reset)(void *state);
 	/**
 	 * @brief Read the real device's mode and sequence position into the
-	 *        state, without side effects on the device (no read of a
-	 *        register that pops data or clears an interrupt). Called by
+	 *        state. It must not change what the guest sees of the device:
+	 *        no read of a register that pops data or clears an interrupt
+	 *        the guest has not taken. Where no register shows part of the
+	 *        mode, a model may ask an idle device, as the VMM's driver
+	 *        does (the ATA model issues IDENTIFY DEVICE: the device's
+	 *        interrupt already goes to the VMM at that point). Called by
 	 *        hv_iov_virtualize() once the window traps, under the device's
 	 *        lock, so no guest access comes in between.
 	 */

@@ -52,7 +52,6 @@ static struct {
 	_Alignas(8) uint8_t state[512];
 	struct hv_iov_log_entry log[8];
 	uint64_t regs[8];
-	uint32_t busy; /* backend refuses while non-zero */
 } fx;
 
 static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[HV_SCHED_CPU_PRIV_MAX];
