@@ -24,54 +24,44 @@ static hv_status_t check(const struct hv_arm64_iov_mmio *m, uint32_t region, uin
 	return HV_OK;
 }
 
-static hv_status_t mmio_read(void *ctx, uint32_t region, uint64_t offset, uint8_t size,
-			     uint64_t *val)
+/* One load or store of @p size bytes at the register @p offset of region 0. */
+static hv_status_t mmio_access(void *ctx, uint32_t region, uint64_t offset, uint8_t size,
+			       uint64_t *val, bool write)
 {
 	const struct hv_arm64_iov_mmio *m = ctx;
-	hv_status_t st = check(m, region, offset, size);
+	hv_status_t st = val == NULL ? HV_ERR_INVALID_ARG : check(m, region, offset, size);
 	if (st != HV_OK)
 		return st;
 	uintptr_t a = (uintptr_t)(m->base + offset);
-	switch (size) {
-	case 1:
+	if (size == 1 && write)
+		*(volatile uint8_t *)a = (uint8_t)*val;
+	else if (size == 1)
 		*val = *(volatile uint8_t *)a;
-		break;
-	case 2:
+	else if (size == 2 && write)
+		*(volatile uint16_t *)a = (uint16_t)*val;
+	else if (size == 2)
 		*val = *(volatile uint16_t *)a;
-		break;
-	case 4:
+	else if (size == 4 && write)
+		*(volatile uint32_t *)a = (uint32_t)*val;
+	else if (size == 4)
 		*val = *(volatile uint32_t *)a;
-		break;
-	default:
+	else if (write)
+		*(volatile uint64_t *)a = *val;
+	else
 		*val = *(volatile uint64_t *)a;
-		break;
-	}
 	return HV_OK;
+}
+
+static hv_status_t mmio_read(void *ctx, uint32_t region, uint64_t offset, uint8_t size,
+			     uint64_t *val)
+{
+	return mmio_access(ctx, region, offset, size, val, false);
 }
 
 static hv_status_t mmio_write(void *ctx, uint32_t region, uint64_t offset, uint8_t size,
 			      uint64_t val)
 {
-	const struct hv_arm64_iov_mmio *m = ctx;
-	hv_status_t st = check(m, region, offset, size);
-	if (st != HV_OK)
-		return st;
-	uintptr_t a = (uintptr_t)(m->base + offset);
-	switch (size) {
-	case 1:
-		*(volatile uint8_t *)a = (uint8_t)val;
-		break;
-	case 2:
-		*(volatile uint16_t *)a = (uint16_t)val;
-		break;
-	case 4:
-		*(volatile uint32_t *)a = (uint32_t)val;
-		break;
-	default:
-		*(volatile uint64_t *)a = val;
-		break;
-	}
-	return HV_OK;
+	return mmio_access(ctx, region, offset, size, &val, true);
 }
 
 const struct hv_iov_backend_ops hv_arm64_iov_mmio_ops = {
