@@ -603,6 +603,9 @@ static hv_status_t do_vp_set_prio(struct call *c)
 	if (c->a[1] > UINT32_MAX)
 		return HV_ERR_RANGE;
 	st = hv_vproc_set_prio(c->hc->cfg.vproc, c->guest, h, (uint32_t)c->a[1], &c->res.fb);
+	/* A waiting VP moves to its new place in its queue, and lends from there. */
+	if (st == HV_OK && c->hc->cfg.wait != NULL)
+		(void)hv_wait_prio_changed(c->hc->cfg.wait, h);
 	if (st == HV_OK && resched_here(c, &c->res.fb))
 		c->res.action = HV_HVCALL_RESCHED;
 	return st;

@@ -288,6 +288,24 @@ hv_time_ns_t hv_wait_next_deadline(struct hv_wait *w);
 bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status);
 
 /**
+ * @brief VP @p vp's own priority changed (hv_vproc_set_prio()): re-sort it
+ *        in the queue it waits in, and recompute what it lends and is lent.
+ *
+ * Queues are kept in priority order from the priorities seen at block time;
+ * without this call a waiter whose priority changed keeps its old place
+ * (and the owner it lends to its old boost) until the next operation on
+ * that queue. As a waiter, the VP takes the place its arrival gives it
+ * among the waiters of its new priority; with ::HV_WAIT_PI, the owner of its
+ * queue is lent the new priority (up the chain, pi_depth owners at most).
+ * As an owner, its lend is recomputed against its new priority.
+ * @return ::HV_OK (also when it neither waits nor owns anything, or the
+ *         handle is stale); ::HV_ERR_INVALID_ARG for NULL @p w.
+ * @par Locking
+ * Takes lib/vproc's registry lock, then CPU locks.
+ */
+hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp);
+
+/**
  * @brief Forget VP @p vp (it is being deleted): leave any queue, withdraw
  *        its lends, give up the queues it owns, drop a pending result.
  *

@@ -843,6 +843,41 @@ bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status)
 	return got;
 }
 
+hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp)
+{
+	struct hv_wait_node *n;
+	struct hv_spin_held held;
+	struct hv_vp *v = NULL;
+
+	if (w == NULL)
+		return HV_ERR_INVALID_ARG;
+	n = slot_node(w, vp);
+	if (n == NULL || hv_handle_eq(vp, HV_HANDLE_INVALID))
+		return HV_OK;
+	held = wait_lock(w);
+	if (!hv_handle_eq(n->vp, vp) ||
+	    hv_vproc_lookup_locked(w->cfg.vproc, &held, n->guest, n->vp, &v) != HV_OK) {
+		hv_spin_unlock(held);
+		return HV_OK;
+	}
+	/* As an owner: its lend against its new priority (re-sorts it if it waits). */
+	pi_update(w, &held, n);
+	/* As a waiter: its place in its queue, and what its queue's owner is owed. */
+	uint32_t eff = hv_sched_eff_prio(&v->se);
+	if (n->waiting && eff != n->prio) {
+		struct hv_wait_queue *q = n->q;
+
+		hv_list_remove(&n->link);
+		q->count--;
+		n->prio = eff;
+		queue_insert(q, n);
+		if (n->pi && q->owner != NULL)
+			pi_update(w, &held, q->owner);
+	}
+	hv_spin_unlock(held);
+	return HV_OK;
+}
+
 hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp)
 {
 	struct hv_wait_node *n;

@@ -606,14 +606,14 @@ static void deleting_a_waiting_vp_takes_it_off_the_word(void **state)
 
 /* seed 002: lazy priority inheritance: the owner of a mutex a more urgent
  * VP blocks on gets a temporary priority */
-static void pi_wait_lends_to_owner_and_owners_wake_gives_it_back(void **state)
+/*
+ * @p owner (priority 3) holds W1; @p waiter (priority 1, the most urgent
+ * VP) runs and sleeps on it with ::HV_WAIT_PI, lending the owner 1.
+ */
+static void waiter_sleeps_on_owners_mutex(hv_handle_t owner, hv_handle_t waiter)
 {
-	hv_handle_t owner = spawn(GA, 3);
-	hv_handle_t waiter = spawn(GA, 1);
 	uint32_t tok = hv_mutex_owner_token(owner.raw);
-	hv_status_t st = HV_ERR_INTERNAL;
 
-	(void)state;
 	assert_int_equal(tok, hv_wait_owner_token(owner));
 	*word(W1) = tok | HV_MUTEX_WAITERS; /* owner holds it, the waiter set the bit */
 	assert_true(hv_handle_eq(schedule()->handle, waiter));
@@ -622,6 +622,16 @@ static void pi_wait_lends_to_owner_and_owners_wake_gives_it_back(void **state)
 		HV_OK);
 	assert_int_equal(info_of(owner).eff_prio, 1);
 	assert_int_equal(info_of(owner).prio, 3);
+}
+
+static void pi_wait_lends_to_owner_and_owners_wake_gives_it_back(void **state)
+{
+	hv_handle_t owner = spawn(GA, 3);
+	hv_handle_t waiter = spawn(GA, 1);
+	hv_status_t st = HV_ERR_INTERNAL;
+
+	(void)state;
+	waiter_sleeps_on_owners_mutex(owner, waiter);
 	/* Boot is kept out of the way: the owner runs (the scheduler's business). */
 	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
 	assert_true(hv_handle_eq(schedule()->handle, owner));
@@ -634,6 +644,23 @@ static void pi_wait_lends_to_owner_and_owners_wake_gives_it_back(void **state)
 	assert_true(hv_handle_eq(schedule()->handle, waiter));
 	assert_true(hv_hvcall_resume(&fx.hc, waiter, &st));
 	assert_int_equal(st, HV_OK);
+}
+
+static void set_prio_of_a_waiting_vp_moves_what_its_owner_is_lent(void **state)
+{
+	hv_handle_t owner = spawn(GA, 3);
+	hv_handle_t waiter = spawn(GA, 1);
+
+	(void)state;
+	waiter_sleeps_on_owners_mutex(owner, waiter);
+	/* The guest lowers its waiting VP: the owner's boost shrinks with it. */
+	assert_int_equal(call6(GA, fx.boot, HV_HC_VP_SET_PRIO, waiter.raw, 2, 0, 0, 0, 0), HV_OK);
+	assert_int_equal(info_of(waiter).prio, 2);
+	assert_int_equal(info_of(owner).eff_prio, 2);
+	/* And raises it again. */
+	assert_int_equal(call6(GA, fx.boot, HV_HC_VP_SET_PRIO, waiter.raw, 1, 0, 0, 0, 0), HV_OK);
+	assert_int_equal(info_of(owner).eff_prio, 1);
+	assert_int_equal(waiters(W1), 1);
 }
 
 static void pi_wait_that_closes_an_owner_cycle_is_deadlock(void **state)
@@ -661,15 +688,9 @@ static void exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot(void
 	hv_handle_t owner = spawn(GA, 3);
 	hv_handle_t waiter = spawn(GA, 1);
 	hv_handle_t again;
-	uint32_t tok = hv_mutex_owner_token(owner.raw);
 
 	(void)state;
-	*word(W1) = tok | HV_MUTEX_WAITERS;
-	assert_true(hv_handle_eq(schedule()->handle, waiter));
-	assert_int_equal(
-		wait_call(waiter, W1, tok | HV_MUTEX_WAITERS, HV_HVCALL_FOREVER, HV_WAIT_PI),
-		HV_OK);
-	assert_int_equal(info_of(owner).eff_prio, 1);
+	waiter_sleeps_on_owners_mutex(owner, waiter);
 	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
 	assert_true(hv_handle_eq(schedule()->handle, owner));
 	/* The owner's task ends holding the mutex. */
@@ -709,6 +730,7 @@ int main(void)
 		T(vp_unblocked_while_waiting_resumes_with_ok_and_leaves_the_queue),
 		T(deleting_a_waiting_vp_takes_it_off_the_word),
 		T(pi_wait_lends_to_owner_and_owners_wake_gives_it_back),
+		T(set_prio_of_a_waiting_vp_moves_what_its_owner_is_lent),
 		T(pi_wait_that_closes_an_owner_cycle_is_deadlock),
 		T(exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot),
 #undef T

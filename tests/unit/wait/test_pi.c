@@ -609,6 +609,46 @@ static void owner_record_follows_the_word(void **state)
 	assert_int_equal(wfx_eff(l1), 6);
 }
 
+static void priority_changes_of_waiter_and_owner_move_the_lend(void **state)
+{
+	hv_handle_t l = wfx_spawn(GA, 6, false);
+	hv_handle_t h = wfx_spawn(GA, 4, false);
+	hv_handle_t top = wfx_spawn(GA, 7, false);
+
+	(void)state;
+	hold(M0, l);
+	hold(M1, top);
+	assert_int_equal(pi_wait(GA, h, M0, NO_TIME), HV_OK);
+	assert_int_equal(wfx_eff(l), 4);
+	/* l waits itself, on a word top holds: the chain lends 4 to top too. */
+	assert_int_equal(pi_wait(GA, l, M1, NO_TIME), HV_OK);
+	assert_int_equal(wfx_eff(top), 4);
+	/* The waiter is made more urgent: the owner and the chain follow at once. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, h, 1, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, h), HV_OK);
+	assert_int_equal(wfx_eff(l), 1);
+	assert_int_equal(wfx_eff(top), 1);
+	/* Less urgent again: the lends shrink with it. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, h, 5, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, h), HV_OK);
+	assert_int_equal(wfx_eff(l), 5);
+	assert_int_equal(wfx_eff(top), 5);
+	/* The middle owner's own priority rises past what it is lent: no lend kept. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, l, 2, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, l), HV_OK);
+	assert_int_equal(wfx_tprio(l), HV_PRIO_NONE);
+	assert_int_equal(wfx_eff(l), 2);
+	assert_int_equal(wfx_eff(top), 2);
+	/* Unwind: top releases M1 to l, l releases M0 to h. */
+	assert_int_equal(pi_release(GA, top, M1), 1);
+	assert_int_equal(wfx_eff(top), 7);
+	assert_int_equal(wfx_resume(l), HV_OK);
+	assert_int_equal(pi_release(GA, l, M0), 1);
+	assert_int_equal(wfx_eff(l), 2);
+	assert_int_equal(wfx_resume(h), HV_OK);
+	assert_int_equal(wfx_free_queues(), WFX_QUEUES);
+}
+
 /* ---- across guests ---- */
 
 struct lend_log {
@@ -1064,6 +1104,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(waiter_woken_by_a_non_owner_withdraws_its_lend,
 						setup, wfx_teardown),
 		cmocka_unit_test_setup_teardown(owner_record_follows_the_word, setup, wfx_teardown),
+		cmocka_unit_test_setup_teardown(priority_changes_of_waiter_and_owner_move_the_lend,
+						setup, wfx_teardown),
 		cmocka_unit_test_setup_teardown(
 			cross_guest_lend_needs_no_write_access_but_the_policy, setup_policy,
 			wfx_teardown),

@@ -293,6 +293,46 @@ static void words_are_independent_queues(void **state)
 	assert_int_equal(woken, 0);
 }
 
+static void waiter_whose_priority_changes_moves_in_its_queue(void **state)
+{
+	hv_handle_t a = wfx_spawn(GA, 3, false);
+	hv_handle_t b = wfx_spawn(GA, 3, false);
+	hv_handle_t c = wfx_spawn(GA, 3, false);
+	hv_handle_t waker = wfx_spawn(GA, 1, false);
+	uint32_t woken = 0;
+
+	(void)state;
+	*wfx_shared(12) = 9;
+	assert_int_equal(wfx_block(GA, a, W0 + 12, 9, HV_TIME_NEVER, 0), HV_OK);
+	assert_int_equal(wfx_block(GA, b, W0 + 12, 9, HV_TIME_NEVER, 0), HV_OK);
+	assert_int_equal(wfx_block(GA, c, W0 + 12, 9, HV_TIME_NEVER, 0), HV_OK);
+	/* The last to arrive becomes the most urgent: it is woken first. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, c, 1, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, c), HV_OK);
+	/* The first to arrive becomes the least urgent: b overtakes it. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, a, 5, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, a), HV_OK);
+	assert_int_equal(wfx_wake(GA, waker, W0 + 12, 1, 0, &woken), HV_OK);
+	assert_int_equal(wfx_state(c), HV_SCHED_READY);
+	assert_int_equal(wfx_state(b), HV_SCHED_BLOCKED);
+	assert_int_equal(wfx_wake(GA, waker, W0 + 12, 1, 0, &woken), HV_OK);
+	assert_int_equal(wfx_state(b), HV_SCHED_READY);
+	assert_int_equal(wfx_state(a), HV_SCHED_BLOCKED);
+	/* Back to its arrival place among equals: a at 3 again is still behind nobody. */
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, a, 3, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, a), HV_OK);
+	assert_int_equal(hv_wait_waiters(&fx.w, GA, hv_gpa(W0 + 12)), 1);
+	assert_int_equal(wfx_wake(GA, waker, W0 + 12, 1, 0, &woken), HV_OK);
+	assert_int_equal(wfx_state(a), HV_SCHED_READY);
+	/* Not waiting, stale or missing: nothing to do, nothing changes. */
+	assert_int_equal(hv_wait_prio_changed(&fx.w, waker), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, HV_HANDLE_INVALID), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(NULL, a), HV_ERR_INVALID_ARG);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(wfx_resume(i == 0 ? a : i == 1 ? b : c), HV_OK);
+	assert_int_equal(free_queues(), WFX_QUEUES);
+}
+
 /* ---- timeouts ---- */
 
 static void timeout_wakes_with_timeout_status_and_leaves_queue(void **state)
@@ -1004,6 +1044,8 @@ int main(void)
 			waiter_deleted_without_cancel_is_dropped_not_counted, setup, wfx_teardown),
 		cmocka_unit_test_setup_teardown(
 			spurious_unblock_is_reported_ok_and_leaves_the_queue, setup, wfx_teardown),
+		cmocka_unit_test_setup_teardown(waiter_whose_priority_changes_moves_in_its_queue,
+						setup, wfx_teardown),
 		cmocka_unit_test_setup_teardown(randomized_ops_match_a_reference_model, setup_model,
 						wfx_teardown),
 		cmocka_unit_test_setup_teardown(cpus_block_and_wake_concurrently, setup,
