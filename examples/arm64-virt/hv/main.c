@@ -631,8 +631,9 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 		f.a[i] = v->regs.x[i + 1];
 	struct hv_hvcall_result res;
 	bool uart_call = guest == SVC_GUEST && f.a[0] == 0;
-	if (uart_call && f.nr == HV_HC_DEV_VIRTUALIZE)
-		mux_col0 = false; /* passed through: the mux is not writing */
+	if (uart_call && f.nr == HV_HC_DEV_VIRTUALIZE &&
+	    hv_iov_get_state(&uart_dev) == HV_IOV_PASSTHROUGH)
+		mux_col0 = false; /* the mux is not writing while linux owns the PL011 */
 	if (uart_call && f.nr == HV_HC_DEV_DEVIRTUALIZE) {
 		/* Our own I/O in flight until linux's last emulated line is out. */
 		hv_iov_vmm_io_begin(&uart_dev);
