@@ -24,6 +24,6 @@ else
 fi
 exec timeout "${ARM64_VIRT_TIMEOUT:-60}" qemu-system-aarch64 \
 	-M virt,virtualization=on,gic-version=3,highmem=off -cpu cortex-a57 -smp 2 -m 256M \
-	"${clock[@]}" -display none -no-reboot -monitor none \
+	"${clock[@]}" -display none -nic none -no-reboot -monitor none \
 	"${consoles[@]}" -device pci-serial,chardev=hvlog \
 	-kernel "$img"
