@@ -1,5 +1,5 @@
 /*
- * lib/sync/wait: the hypervisor's side of a guest futex and of a PI mutex
+ * lib/wait: the hypervisor's side of a guest futex and of a PI mutex
  * handoff, on the host port in thread mode (the real clock, the port's
  * translation with its lock) with real lib/vproc and lib/sched objects: a
  * one-CPU fixed-priority domain whose CPU 0 is the calling thread, with a
@@ -44,8 +44,8 @@
 
 #include <libhvcore/host/host.h>
 #include <libhvcore/port.h>
-#include <libhvcore/sync/wait.h>
 #include <libhvcore/vproc.h>
+#include <libhvcore/wait.h>
 
 #include "bench.h"
 

@@ -22,7 +22,7 @@
  * return register.
  *
  * Wait and wake (::HV_HC_WAIT, ::HV_HC_WAKE, seed 002) go to the wait
- * module of hv_hvcall_config::wait (libhvcore/sync/wait.h); without one
+ * module of hv_hvcall_config::wait (libhvcore/wait.h); without one
  * they are ::HV_ERR_NOT_SUPPORTED whatever their arguments. An expected
  * value or a wake count above UINT32_MAX and an unknown HV_WAIT_* flag are
  * ::HV_ERR_INVALID_ARG. A VP that goes to sleep returns
@@ -66,9 +66,9 @@
 #include <libhvcore/iovirt.h>
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
-#include <libhvcore/sync/wait.h>
 #include <libhvcore/types.h>
 #include <libhvcore/vproc.h>
+#include <libhvcore/wait.h>
 
 #ifdef __cplusplus
 extern "C" {

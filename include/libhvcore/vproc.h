@@ -233,7 +233,7 @@ hv_status_t hv_vproc_lookup(struct hv_vproc *r, hv_guest_id_t requester, hv_hand
  * @name Registry-locked fast paths
  * For a module that already holds the registry lock (hv_vproc::lock, taken
  * with hv_spin_lock()) and needs a handle check and a state change under
- * one hold, e.g. lib/sync/wait checking a VP and blocking it: the handle is
+ * one hold, e.g. lib/wait checking a VP and blocking it: the handle is
  * resolved once, by hv_vproc_lookup_locked(), and the VP it gave is then
  * blocked or unblocked without resolving it again. A VP from
  * hv_vproc_lookup_locked() may be passed on only while the same hold lasts

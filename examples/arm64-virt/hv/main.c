@@ -64,8 +64,8 @@
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
-#include <libhvcore/sync/wait.h>
 #include <libhvcore/vproc.h>
+#include <libhvcore/wait.h>
 
 #define CPU_COUNT      2u
 #define VP_CAP	       16u

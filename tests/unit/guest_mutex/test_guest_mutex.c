@@ -7,7 +7,7 @@
  * ::HV_HC_VP_SELF hands each thread a fake VP handle. Threads stand for VPs.
  *
  * Nothing here tests priority inheritance (futexes ignore ::HV_WAIT_PI);
- * lib/sync/wait's tests do. What is proved: mutual exclusion, the word's
+ * lib/wait's tests do. What is proved: mutual exclusion, the word's
  * three states, that no wake-up is lost (every test ends, each bounded by a
  * join timeout), trylock, timeouts, and semaphore counts.
  */
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include <libhvcore/guest/mutex.h>
-#include <libhvcore/sync/wait.h>
+#include <libhvcore/wait.h>
 
 #define NTHREADS   4u
 #define ITERS	   20000u

@@ -1,7 +1,7 @@
 /*
  * lib/hvcall: the wait/wake calls (::HV_HC_WAIT, ::HV_HC_WAKE), which the
  * dispatcher decodes, checks and hands to the wait module
- * (libhvcore/sync/wait.h), and what the module adds to the dispatcher's
+ * (libhvcore/wait.h), and what the module adds to the dispatcher's
  * own timeouts, resumes and deletes. Refused calls return their status, no
  * results, resume the caller and change nothing.
  *
@@ -21,7 +21,7 @@
 #include <libhvcore/host/host.h>
 #include <libhvcore/hvcall.h>
 #include <libhvcore/port.h>
-#include <libhvcore/sync/wait.h>
+#include <libhvcore/wait.h>
 
 #define VP_CAP	  8u
 #define GUEST_CAP 2u

@@ -1,5 +1,5 @@
 /*
- * lib/sync/wait, priority inheritance (seed 002): the classic inversion
+ * lib/wait, priority inheritance (seed 002): the classic inversion
  * replayed on the host simulator with lib/sched's fixed-priority scheduler
  * (times exact on the virtual clock, with and without inheritance), then
  * the bookkeeping call by call: chains, several held words, timeouts while

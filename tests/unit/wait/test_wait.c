@@ -1,5 +1,5 @@
 /*
- * lib/sync/wait: blocking on a guest word with an expected value, waking up
+ * lib/wait: blocking on a guest word with an expected value, waking up
  * to n waiters by priority, timeouts, words shared between guests with
  * different access, every refusal (with nothing changed), VPs deleted or
  * unblocked behind the module's back, and a randomized run against a

@@ -18,8 +18,8 @@
 
 #include <libhvcore/host/host.h>
 #include <libhvcore/port.h>
-#include <libhvcore/sync/wait.h>
 #include <libhvcore/vproc.h>
+#include <libhvcore/wait.h>
 
 #define WFX_VP_CAP    24u
 #define WFX_GUESTS    3u

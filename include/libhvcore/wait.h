@@ -90,8 +90,8 @@
  * neither this module nor lib/vproc. Any CPU may call any function after
  * hv_wait_init().
  */
-#ifndef LIBHVCORE_SYNC_WAIT_H
-#define LIBHVCORE_SYNC_WAIT_H
+#ifndef LIBHVCORE_WAIT_H
+#define LIBHVCORE_WAIT_H
 
 #include <libhvcore/base/heap.h>
 #include <libhvcore/base/list.h>
@@ -332,4 +332,4 @@ struct hv_wait_stats hv_wait_get_stats(struct hv_wait *w);
 }
 #endif
 
-#endif /* LIBHVCORE_SYNC_WAIT_H */
+#endif /* LIBHVCORE_WAIT_H */

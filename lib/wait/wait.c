@@ -33,7 +33,7 @@
 #include <libhvcore/base/bits.h>
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/time.h>
-#include <libhvcore/sync/wait.h>
+#include <libhvcore/wait.h>
 
 /* Bytes of a wait word. */
 #define WORD_BYTES 4u
