@@ -27,5 +27,6 @@
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/time.h>
 #include <libhvcore/port/trap.h>
+#include <libhvcore/port/vcpu.h>
 
 #endif /* LIBHVCORE_PORT_H */
