@@ -37,6 +37,8 @@
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_service.h>
 
+#include "sched_image.h"
+
 #define NCPU_MAX     2u
 #define NE	     8u /* entities: 0..5 runnable, 6..7 blocked */
 #define ARENA_MAX    (1024u * 1024u)
@@ -48,23 +50,14 @@
 #define RAM_SIZE     (8u * IMG_STRIDE)
 #define NONE	     HV_SCHED_ID_NONE
 
+/* Slots of guest memory for images a test makes, after the modules' (RR, BVT, FP). */
 enum {
-	RR = 0,
-	BVT = 1,
-	FP = 2,
-	NMOD = 3,
-	/* Slots of guest memory for images a test makes. */
-	X0 = 3,
-	X1 = 4,
-	X2 = 5
+	X0 = NMOD,
+	X1 = NMOD + 1,
+	X2 = NMOD + 2
 };
 
 #define NALLOW 6u /* rr, bvt, fp, and three a test sets (X0..X2) */
-
-struct image {
-	uint8_t *p;
-	size_t size;
-};
 
 struct sfx {
 	struct hv_sched_domain d;
@@ -80,9 +73,8 @@ struct sfx {
 	uint32_t fp, rr; /* built-in schedulers; fp is the default */
 };
 
-static const char *const paths[NMOD] = {HVSCHED_ELF_RR, HVSCHED_ELF_BVT, HVSCHED_ELF_FP};
 static const char *const names[NMOD] = {"rr", "bvt", "fp"};
-static struct image mods[NMOD];
+static struct sched_image mods[NMOD];
 static uint8_t allow[NALLOW][HV_SHA256_DIGEST_SIZE];
 static struct sfx F;
 static _Alignas(16) uint8_t storage[NCPU_MAX * HV_SCHED_CPU_PRIV_MAX];
@@ -94,123 +86,6 @@ static size_t page;
 
 /* ---- images ---- */
 
-static struct image read_image(const char *path)
-{
-	struct image im = {0};
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	im.size = (size_t)n;
-	im.p = malloc(im.size);
-	assert_non_null(im.p);
-	assert_int_equal(fread(im.p, 1, im.size, f), im.size);
-	fclose(f);
-	return im;
-}
-
-static struct image dup_image(int m)
-{
-	struct image im = {malloc(mods[m].size), mods[m].size};
-
-	assert_non_null(im.p);
-	memcpy(im.p, mods[m].p, im.size);
-	return im;
-}
-
-static Elf64_Ehdr *ehdr(struct image *im)
-{
-	return (Elf64_Ehdr *)(void *)im->p;
-}
-
-static Elf64_Phdr *phdr(struct image *im, unsigned i)
-{
-	return (Elf64_Phdr *)(void *)(im->p + ehdr(im)->e_phoff) + i;
-}
-
-static Elf64_Phdr *find_phdr(struct image *im, uint32_t type)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		if (phdr(im, i)->p_type == type)
-			return phdr(im, i);
-	}
-	fail_msg("no program header of type %u", type);
-	return NULL;
-}
-
-/* File offset of a virtual address inside a PT_LOAD's file part. */
-static size_t off_of(struct image *im, uint64_t vaddr)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		Elf64_Phdr *p = phdr(im, i);
-
-		if (p->p_type == PT_LOAD && vaddr >= p->p_vaddr && vaddr < p->p_vaddr + p->p_filesz)
-			return (size_t)(p->p_offset + vaddr - p->p_vaddr);
-	}
-	fail_msg("vaddr %#lx not in the file", (unsigned long)vaddr);
-	return 0;
-}
-
-static Elf64_Dyn *find_dyn(struct image *im, int64_t tag)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC);
-	Elf64_Dyn *dyn = (Elf64_Dyn *)(void *)(im->p + d->p_offset);
-
-	for (unsigned i = 0; i < d->p_filesz / sizeof(Elf64_Dyn); i++) {
-		if (dyn[i].d_tag == tag)
-			return &dyn[i];
-	}
-	fail_msg("no dynamic tag %ld", (long)tag);
-	return NULL;
-}
-
-/* The relocation that writes the word at @p vaddr. */
-static Elf64_Rela *rela_at(struct image *im, uint64_t vaddr)
-{
-	unsigned n = (unsigned)(find_dyn(im, DT_RELASZ)->d_un.d_val / sizeof(Elf64_Rela));
-	Elf64_Rela *r =
-		(Elf64_Rela *)(void *)(im->p + off_of(im, find_dyn(im, DT_RELA)->d_un.d_ptr));
-
-	for (unsigned i = 0; i < n; i++) {
-		if (r[i].r_offset == vaddr)
-			return &r[i];
-	}
-	fail_msg("no relocation at %#lx", (unsigned long)vaddr);
-	return NULL;
-}
-
-static uint64_t desc_vaddr(struct image *im)
-{
-	return ehdr(im)->e_entry;
-}
-
-/* Image offset of the module's ops table: the descriptor's relocated pointer. */
-static uint64_t ops_vaddr(struct image *im)
-{
-	return (uint64_t)rela_at(im, desc_vaddr(im) + offsetof(struct hv_sched_module, ops))
-		->r_addend;
-}
-
-/* A writable word nothing reads: the value of the dynamic section's last DT_NULL. */
-static uint64_t spare_word(struct image *im)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC);
-
-	return d->p_vaddr + d->p_filesz - 8;
-}
-
-static struct hv_sched_image_info image_info(int m)
-{
-	struct hv_sched_image_info info;
-
-	assert_int_equal(hv_sched_image_check(mods[m].p, mods[m].size, 0, &info), HV_OK);
-	return info;
-}
-
 /* Guest-physical address of image slot @p slot of the service VM's memory. */
 static uint64_t gpa_of(uint32_t slot)
 {
@@ -218,7 +93,7 @@ static uint64_t gpa_of(uint32_t slot)
 }
 
 /* Put @p im in slot @p slot of the service VM's memory and on the allowlist. */
-static uint64_t offer(uint32_t slot, struct image *im)
+static uint64_t offer(uint32_t slot, struct sched_image *im)
 {
 	assert_true(slot >= X0 && slot <= X2 && im->size <= IMG_STRIDE);
 	memcpy(ram + (size_t)slot * IMG_STRIDE, im->p, im->size);
@@ -375,14 +250,9 @@ static void sfx_init(uint32_t ncpu, size_t arena_size)
 	assert_int_equal(hv_sched_domain_init(&F.d, &dc), HV_OK);
 	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &F.d, F.fp), HV_OK);
 
-	struct hv_sched_loader_config lc = {
-		.arena = arena,
-		.arena_size = arena_size,
-		.allowlist = (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
-		.allow_count = NALLOW,
-		.scratch = scratch,
-		.scratch_size = sizeof(scratch),
-	};
+	struct hv_sched_loader_config lc =
+		img_loader_config(arena, arena_size, (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
+				  NALLOW, scratch, sizeof(scratch));
 
 	assert_int_equal(hv_sched_loader_init(&F.ld, &lc), HV_OK);
 
@@ -550,9 +420,7 @@ static void assert_arena_kept(void)
 static int setup(void **state)
 {
 	(void)state;
-	/* A fresh mapping each case: nothing from the last one stays executable. */
-	arena = mmap(NULL, ARENA_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(arena != MAP_FAILED);
+	arena = img_arena_map(ARENA_MAX);
 	return 0;
 }
 
@@ -569,19 +437,16 @@ static int group_setup(void **state)
 {
 	(void)state;
 	page = hv_port_exec_page_size();
-	for (int m = 0; m < NMOD; m++) {
-		mods[m] = read_image(paths[m]);
+	img_read_modules(mods, allow);
+	for (int m = 0; m < NMOD; m++)
 		assert_true(mods[m].size <= IMG_STRIDE && mods[m].size <= SCRATCH_SIZE);
-		hv_sha256(mods[m].p, mods[m].size, allow[m]);
-	}
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	for (int m = 0; m < NMOD; m++)
-		free(mods[m].p);
+	img_free_modules(mods);
 	return 0;
 }
 
@@ -594,10 +459,10 @@ static int group_teardown(void **state)
  */
 static void loader_stages_and_checks_an_image_before_there_is_room_for_it(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR), got;
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]), got;
 	struct hv_sched_loaded_info a, b;
 	struct hv_sched_loader_slot slots[HV_SCHED_LOADER_SLOTS];
-	struct image magic = dup_image(BVT);
+	struct sched_image magic = img_dup(&mods[BVT]);
 	uint64_t gpa;
 
 	(void)state;
@@ -651,7 +516,8 @@ static void loader_stages_and_checks_an_image_before_there_is_room_for_it(void *
 	assert_int_equal(
 		hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa_of(RR)), mods[RR].size, NULL),
 		HV_OK);
-	magic.p[off_of(&magic, desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
+	magic.p[img_off_of(&magic,
+			   img_desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
 	gpa = offer(X0, &magic);
 	assert_int_equal(hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa), magic.size, NULL),
 			 HV_ERR_BAD_FORMAT);
@@ -664,10 +530,10 @@ static void loader_stages_and_checks_an_image_before_there_is_room_for_it(void *
 	 * word (the name's, moved): their value depends on where the image
 	 * lands, so the file cannot vouch for them.
 	 */
-	struct image over = dup_image(BVT);
+	struct sched_image over = img_dup(&mods[BVT]);
 
-	rela_at(&over, ops_vaddr(&over) + offsetof(struct hv_sched_ops, name))->r_offset =
-		desc_vaddr(&over) + 4;
+	img_rela_at(&over, img_ops_vaddr(&over) + offsetof(struct hv_sched_ops, name))->r_offset =
+		img_desc_vaddr(&over) + 4;
 	gpa = offer(X1, &over);
 	assert_int_equal(hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa), over.size, NULL),
 			 HV_ERR_BAD_FORMAT);
@@ -867,7 +733,7 @@ static void unload_old_policy_unloads_the_replaced_image_once_the_new_one_runs(v
  */
 static void forced_unload_makes_room_when_the_arena_holds_one_image(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, b;
 
 	(void)state;
@@ -953,9 +819,10 @@ static void forced_unload_when_no_loader_slot_is_free(void **state)
  */
 static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, r;
-	struct image flipped = dup_image(BVT), magic = dup_image(BVT), version = dup_image(BVT);
+	struct sched_image flipped = img_dup(&mods[BVT]), magic = img_dup(&mods[BVT]),
+			   version = img_dup(&mods[BVT]);
 	struct snap before;
 	uint64_t gpa;
 
@@ -984,15 +851,16 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 	assert_unchanged(&before);
 
 	/* Allowlisted but with a broken descriptor: its magic, its table's ABI version. */
-	magic.p[off_of(&magic, desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
+	magic.p[img_off_of(&magic,
+			   img_desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
 	gpa = offer(X1, &magic);
 	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), magic.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_BAD_FORMAT);
 	assert_false(r.forced);
 	assert_unchanged(&before);
-	version.p[off_of(&version,
-			 ops_vaddr(&version) + offsetof(struct hv_sched_ops, abi_version))] += 1;
+	version.p[img_off_of(&version, img_ops_vaddr(&version) +
+					       offsetof(struct hv_sched_ops, abi_version))] += 1;
 	gpa = offer(X2, &version);
 	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), version.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
@@ -1024,16 +892,16 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
  */
 static void new_image_failing_after_a_forced_unload_leaves_the_default_running(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, r;
-	struct image bad = dup_image(BVT);
+	struct sched_image bad = img_dup(&mods[BVT]);
 	uint64_t gpa;
 
 	(void)state;
 	sfx_init(1, bvt.span > rr.span ? bvt.span : rr.span);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	rela_at(&bad, ops_vaddr(&bad) + offsetof(struct hv_sched_ops, pick))->r_addend =
-		(int64_t)desc_vaddr(&bad);
+	img_rela_at(&bad, img_ops_vaddr(&bad) + offsetof(struct hv_sched_ops, pick))->r_addend =
+		(int64_t)img_desc_vaddr(&bad);
 	gpa = offer(X0, &bad);
 	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), bad.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
@@ -1066,7 +934,8 @@ static void new_image_failing_after_a_forced_unload_leaves_the_default_running(v
 
 static void no_forced_unload_when_it_would_not_make_room(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR), fp = image_info(FP);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]),
+				   fp = img_info(&mods[FP]);
 	struct hv_sched_load_result a, b, r;
 	struct snap before;
 
@@ -1213,7 +1082,7 @@ static void manager_table_full_or_refusing_the_table_leaves_nothing_loaded(void 
 {
 	static struct hv_sched_ops copies[HV_SCHED_MGR_MAX];
 	struct hv_sched_load_result r;
-	struct image nopick = dup_image(BVT);
+	struct sched_image nopick = img_dup(&mods[BVT]);
 	struct snap before;
 	uint64_t gpa, pick;
 	uint32_t id;
@@ -1222,9 +1091,9 @@ static void manager_table_full_or_refusing_the_table_leaves_nothing_loaded(void 
 	sfx_init(1, ARENA_MAX);
 
 	/* A table whose pick the loader leaves NULL (allowed) and the manager refuses. */
-	pick = ops_vaddr(&nopick) + offsetof(struct hv_sched_ops, pick);
-	rela_at(&nopick, pick)->r_offset = spare_word(&nopick);
-	memset(nopick.p + off_of(&nopick, pick), 0, 8);
+	pick = img_ops_vaddr(&nopick) + offsetof(struct hv_sched_ops, pick);
+	img_rela_at(&nopick, pick)->r_offset = img_spare_word(&nopick);
+	memset(nopick.p + img_off_of(&nopick, pick), 0, 8);
 	gpa = offer(X0, &nopick);
 	keep_arena();
 	snap_take(&before);
