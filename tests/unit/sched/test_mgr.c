@@ -63,6 +63,32 @@ static void change_on_one_cpu_domain(uint32_t id, struct hv_sched_change_fb *fb)
 	assert_int_equal(st, fb->status);
 }
 
+/*
+ * mfx_init() with room for every entity, @p extra (unless NULL) registered
+ * after the built-in schedulers, then populate(); @p extra's identifier.
+ */
+static uint32_t mfx_start(hv_sched_activation_t act, const struct hv_sched_ops *extra)
+{
+	uint32_t id = HV_SCHED_ID_NONE;
+
+	mfx_init(act, true, ENTS);
+	if (extra != NULL)
+		assert_int_equal(hv_sched_mgr_register(&F.m, extra, NULL, &id), HV_OK);
+	populate();
+	return id;
+}
+
+/* A change to @p id asked by CPU 0 while CPU 1 parks; its feedback. */
+static struct hv_sched_change_fb change_parked(uint32_t id)
+{
+	struct hv_sched_change_fb fb;
+
+	mgrfx_parker_start(&F);
+	change_on_one_cpu_domain(id, &fb);
+	mgrfx_parker_stop(&F);
+	return fb;
+}
+
 /* ---- tests ---- */
 
 static void change_through_function_pointer_array_moves_every_entity(void **state)
@@ -70,12 +96,8 @@ static void change_through_function_pointer_array_moves_every_entity(void **stat
 	(void)state;
 	/* seed 000 claim 1: a second scheduler loaded and activated in place of the first
 	 * while the VMM runs; claim 5: by replacing the function pointer array. */
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	mgrfx_parker_stop(&F);
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
 	assert_int_equal(fb.old_id, F.fp);
@@ -98,13 +120,9 @@ static void change_by_identifier_routes_requests_through_the_table(void **state)
 {
 	(void)state;
 	/* seed 000 claim 4: replacing the first scheduler identifier with the second. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_ID, NULL);
 	assert_int_equal(atomic_load(&F.d.id), F.fp);
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.rr, &fb);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(F.rr);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(atomic_load(&F.d.id), F.rr);
 	assert_ptr_equal(hv_sched_active(&F.d), &hv_sched_rr_ops);
@@ -115,13 +133,9 @@ static void change_by_patching_resolved_addresses(void **state)
 {
 	(void)state;
 	/* seed 000 claim 6: the second scheduler's addresses patched into the request path. */
-	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_PATCHED, NULL);
 	assert_ptr_equal(F.d.patched.pick, hv_sched_fp_ops.pick);
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
 	assert_ptr_equal(F.d.patched.pick, hv_sched_bvt_ops.pick);
 	assert_ptr_equal(F.d.patched.enqueue, hv_sched_bvt_ops.enqueue);
@@ -132,8 +146,7 @@ static void change_by_patching_resolved_addresses(void **state)
 static void change_back_and_forth_keeps_every_entity(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	mgrfx_parker_start(&F);
 	const uint32_t seq[] = {F.bvt, F.rr, F.fp, F.bvt, F.fp};
 	for (uint32_t k = 0; k < 5; k++) {
@@ -150,8 +163,7 @@ static void change_back_and_forth_keeps_every_entity(void **state)
 static void activating_the_active_scheduler_changes_nothing(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	struct hv_sched_change_fb fb;
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.fp, 0, &fb), HV_OK);
 	assert_int_equal(fb.moved, 0u);
@@ -169,9 +181,8 @@ static void bad_requests_are_refused_with_nothing_changed(void **state)
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
 	memset(&other, 0, sizeof(other));
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &other, F.rr, 0, &fb), HV_ERR_NOT_FOUND);
-	mgrfx_parker_start(&F);
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.rr, 0, &fb), HV_ERR_NO_SPACE);
-	mgrfx_parker_stop(&F);
+	fb = change_parked(F.rr);
+	assert_int_equal(fb.status, HV_ERR_NO_SPACE);
 	assert_true(fb.rolled_back);
 	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
 	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.fp);
@@ -186,8 +197,7 @@ static void bad_requests_are_refused_with_nothing_changed(void **state)
 static void cpu_that_never_parks_times_out_and_old_scheduler_carries_on(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	struct hv_sched_change_fb fb;
 	/* No parker thread: CPU 1 never reaches its cease point. */
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.bvt, 0, &fb), HV_ERR_TIMEOUT);
@@ -234,21 +244,16 @@ static void snapshot_entities(struct hv_sched_entity *out)
 static void rollback_when_new_scheduler_init_fails(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "broken-init";
 	broken.cpu_init = failing_cpu_init;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	static struct hv_sched_entity before[ENTS];
 	snapshot_entities(before);
 	static uint8_t priv_before[CPUS * HV_SCHED_CPU_PRIV_MAX];
 	memcpy(priv_before, F.storage, sizeof(F.storage));
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_INTERNAL);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(id);
+	assert_int_equal(fb.status, HV_ERR_INTERNAL);
 	assert_int_equal(fb.step, HV_SCHED_STEP_CPU_INIT);
 	assert_true(fb.rolled_back);
 	assert_int_equal(fb.new_id, F.fp);
@@ -262,21 +267,16 @@ static void rollback_when_new_scheduler_init_fails(void **state)
 static void rollback_when_import_fails_midway_restores_every_entity(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "broken-import";
 	broken.import_state = failing_import;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_PATCHED, &broken);
 	static struct hv_sched_entity before[ENTS];
 	snapshot_entities(before);
 	import_calls = 0;
 	import_fail_at = 7; /* six entities imported (and scribbled on), the seventh refused */
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_BAD_FORMAT);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(id);
+	assert_int_equal(fb.status, HV_ERR_BAD_FORMAT);
 	assert_int_equal(fb.step, HV_SCHED_STEP_IMPORT);
 	assert_int_equal(import_calls, 7u);
 	assert_memory_equal(before, F.e, sizeof(F.e));
@@ -288,8 +288,7 @@ static void unloading_the_active_scheduler_reactivates_the_default(void **state)
 {
 	(void)state;
 	/* seed 000 claim 7: unload the second scheduler, re-activate the first. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_ID, NULL);
 	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(F.bvt, &fb);
@@ -327,13 +326,10 @@ static struct hv_sched_entity *lazy_pick(struct hv_sched_domain *d, void *cpu_pr
 static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "garbage";
 	broken.pick = garbage_pick;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(id, &fb);
@@ -353,13 +349,10 @@ static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 static void watchdog_falls_back_when_cpu_idles_with_work_past_the_bound(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_rr_ops;
 	broken.name = "lazy";
 	broken.pick = lazy_pick;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(id, &fb);
@@ -390,10 +383,7 @@ static void changing_one_domain_leaves_the_other_running(void **state)
 	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, d2), HV_ERR_NOT_FOUND);
 	assert_int_equal(hv_sched_mgr_add_domain(&F.m, d2, F.rr), HV_OK);
 	populate();
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(hv_sched_mgr_active(&F.m, d2), F.rr);
 	assert_ptr_equal(d2->ops, &hv_sched_rr_ops);
@@ -422,10 +412,7 @@ static void quiesce_hooks_run_while_every_cpu_is_parked(void **state)
 	assert_int_equal(hv_sched_mgr_add_quiesce(&F.m, quiesce_hook, NULL), HV_OK);
 	populate();
 	atomic_store(&hook_parked_seen, 0);
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.rr, &fb);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(F.rr);
 	assert_int_equal(fb.status, HV_OK);
 	/* CPU 1 parked, plus the caller (CPU 0): the whole domain was ceased. */
 	assert_int_equal(atomic_load(&hook_parked_seen), CPUS);
@@ -455,24 +442,18 @@ static void requests_of_timer_and_guest_reach_the_new_scheduler(void **state)
 	(void)state;
 	/* seed 000 claim 16: the requesters of scheduling requests are a timer, a service VM
 	 * and a guest VM; claim 15: after the change the second scheduler handles them. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
 	counting_rr = hv_sched_rr_ops;
 	counting_rr.name = "rr-counting";
 	counting_rr.tick = counting_tick;
 	counting_rr.yield = counting_yield;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &counting_rr, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_ID, &counting_rr);
 	rr_ticks = rr_yields = 0;
 	/* Before the change: the timer's tick and a guest's yield go to fp. */
 	(void)hv_sched_tick(&F.d, 0);
 	(void)hv_sched_yield(&F.d, 0);
 	assert_int_equal(rr_ticks + rr_yields, 0u);
 	/* The service VM's request (a change, made from CPU 0). */
-	mgrfx_parker_start(&F);
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(id, &fb);
-	mgrfx_parker_stop(&F);
+	struct hv_sched_change_fb fb = change_parked(id);
 	assert_int_equal(fb.status, HV_OK);
 	/* The timer's tick and the guest's yield now reach the second scheduler. */
 	(void)hv_sched_tick(&F.d, 0);
@@ -487,8 +468,7 @@ static void concurrent_requests_from_both_cpus_never_time_out(void **state)
 	(void)state;
 	/* seed 000 claim 16: any requester may ask for a change; a CPU waiting for the
 	 * manager while another CPU's change is under way parks instead of stalling it. */
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	/* CPU c's round i asks for {fp, rr, BVT}[(i + c) % 3], with no outside serialisation. */
 	struct mgrfx_racer r[CPUS] = {
 		{.ids = {F.fp, F.rr, F.bvt}, .id_count = 3, .rounds = 300},
