@@ -1,8 +1,11 @@
 /*
- * Shared fixture of the domain, fp, rr, bvt and portable tests: a domain with static
- * storage, entities, and a simulator harness whose pCPUs run scripted
- * contexts, one per entity, under the domain (pick is hv_sched_schedule(),
- * the timer is hv_sched_tick(), hypercalls block, wake, yield and lend).
+ * Shared fixture of the domain, fp, rr, bvt and portable tests: a domain
+ * with static storage, entities, and a simulator harness whose pCPUs run
+ * scripted contexts, one per entity, under the domain (pick is
+ * hv_sched_schedule(), the timer is hv_sched_tick(), hypercalls block,
+ * wake, yield and lend). The bvt and portable tests keep simulators of
+ * their own (BVT's measures latencies, portable's is a bare clock) and
+ * take the domain configuration and CMocka set-up from here.
  * Header-only (static inline) so that it links into no other test of the
  * group. Include it after <cmocka.h>.
  */
@@ -31,22 +34,32 @@ struct fx {
 	struct hv_sched_entity e[FX_ENTS];
 };
 
-static inline struct hv_sched_domain_config fx_config(struct fx *fx, const struct hv_sched_ops *ops,
-						      uint32_t cpu_count, uint32_t levels,
-						      hv_time_ns_t slice, bool balance)
+/* A domain configuration without a manager: @p storage holds every CPU's scheduler state. */
+static inline struct hv_sched_domain_config fx_domain_config(const struct hv_sched_ops *ops,
+							     struct hv_sched_cpu *cpus,
+							     uint32_t cpu_count, void *storage,
+							     size_t storage_size, uint32_t levels,
+							     hv_time_ns_t slice, bool balance)
 {
-	struct hv_sched_domain_config cfg = {
+	return (struct hv_sched_domain_config){
 		.ops = ops,
 		.cpu_count = cpu_count,
 		.port_cpus = NULL,
-		.cpus = fx->cpus,
-		.priv_storage = fx->storage,
-		.priv_storage_size = sizeof(fx->storage),
+		.cpus = cpus,
+		.priv_storage = storage,
+		.priv_storage_size = storage_size,
 		.prio_levels = levels,
 		.default_slice_ns = slice,
 		.balance = balance,
 	};
-	return cfg;
+}
+
+static inline struct hv_sched_domain_config fx_config(struct fx *fx, const struct hv_sched_ops *ops,
+						      uint32_t cpu_count, uint32_t levels,
+						      hv_time_ns_t slice, bool balance)
+{
+	return fx_domain_config(ops, fx->cpus, cpu_count, fx->storage, sizeof(fx->storage), levels,
+				slice, balance);
 }
 
 static inline void fx_init(struct fx *fx, const struct hv_sched_ops *ops, uint32_t cpu_count,
@@ -341,9 +354,6 @@ static inline int fx_port_reset(void **state)
 	return 0;
 }
 
-/* A test run between two fx_port_reset()s. */
-#define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_port_reset, fx_port_reset)
-
 /* CMocka teardown of the tests that attach a simulator of their own: it goes, then the port. */
 static inline int fx_sim_teardown(void **state)
 {
@@ -353,6 +363,11 @@ static inline int fx_sim_teardown(void **state)
 	hv_host_reset();
 	return 0;
 }
+
+/* A test run between two fx_port_reset()s. */
+#define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_port_reset, fx_port_reset)
+/* A test that attaches a simulator of its own. */
+#define FX_SIM_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_port_reset, fx_sim_teardown)
 
 /* Context @p ctx was switched in as the @p n-th switch of @p cpu at time @p t. */
 static inline void simh_assert_switch(const struct simh *h, hv_cpu_t cpu, uint32_t n, uint32_t ctx,
