@@ -950,33 +950,27 @@ static void any_flipped_byte_fails_the_digest(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(loaded_rr_decides_as_the_builtin_rr, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(loaded_bvt_decides_as_the_builtin_bvt, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(loaded_fp_decides_as_the_builtin_fp, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(check_reports_what_an_image_needs, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			loaded_image_is_executable_read_only_and_rw_again_after_unload, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(init_refuses_bad_configurations, setup, teardown),
-		cmocka_unit_test_setup_teardown(unloading_frees_room_for_the_next_image, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(at_most_eight_images, setup, teardown),
-		cmocka_unit_test_setup_teardown(loads_from_guest_memory, setup, teardown),
-		cmocka_unit_test_setup_teardown(an_aarch64_loader_takes_aarch64_relocations_only,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated_images_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_elf_headers_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_segments_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_relocations_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(dynamic_tags_outside_the_whitelist_are_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_descriptors_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(any_flipped_byte_fails_the_digest, setup, teardown),
+		T(loaded_rr_decides_as_the_builtin_rr),
+		T(loaded_bvt_decides_as_the_builtin_bvt),
+		T(loaded_fp_decides_as_the_builtin_fp),
+		T(check_reports_what_an_image_needs),
+		T(loaded_image_is_executable_read_only_and_rw_again_after_unload),
+		T(init_refuses_bad_configurations),
+		T(unloading_frees_room_for_the_next_image),
+		T(at_most_eight_images),
+		T(loads_from_guest_memory),
+		T(an_aarch64_loader_takes_aarch64_relocations_only),
+		T(truncated_images_are_refused),
+		T(bad_elf_headers_are_refused),
+		T(bad_segments_are_refused),
+		T(bad_relocations_are_refused),
+		T(dynamic_tags_outside_the_whitelist_are_refused),
+		T(bad_descriptors_are_refused),
+		T(any_flipped_byte_fails_the_digest),
 	};
+#undef T
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

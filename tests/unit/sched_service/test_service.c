@@ -550,21 +550,32 @@ static void load_without_activate_leaves_the_running_scheduler(void **state)
 	assert_all_present_once();
 }
 
+/*
+ * One CPU, plenty of room: rr loaded and active (@p a), then BVT loaded
+ * with @p flags (ACTIVATE among them, @p b) takes over from it, with no
+ * forced unload.
+ */
+static void rr_then_bvt(uint32_t flags, struct hv_sched_load_result *a,
+			struct hv_sched_load_result *b)
+{
+	sfx_init(1, ARENA_MAX);
+	*a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
+	*b = load_ok(BVT, flags);
+	assert_false(b->forced);
+	assert_int_equal(b->change.old_id, a->id);
+	assert_int_equal(b->change.new_id, b->id);
+	assert_active(b->id);
+}
+
 static void keep_old_policy_leaves_the_old_image_loaded_and_reactivatable(void **state)
 {
 	struct hv_sched_load_result a, b;
 	struct hv_sched_change_fb fb;
 
 	(void)state;
-	sfx_init(1, ARENA_MAX);
-	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
+	rr_then_bvt(HV_SCHED_LOAD_ACTIVATE, &a, &b);
 	/* Without UNLOAD_OLD and with room to spare the old image stays. */
 	assert_int_equal(b.unloaded_id, NONE);
-	assert_false(b.forced);
-	assert_int_equal(b.change.old_id, a.id);
-	assert_int_equal(b.change.new_id, b.id);
-	assert_active(b.id);
 	assert_int_equal(info_of(a.id).flags, HV_SCHED_INFO_LOADED);
 	assert_int_equal(info_of(b.id).flags, HV_SCHED_INFO_LOADED | HV_SCHED_INFO_ACTIVE);
 	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS - 2);
@@ -590,14 +601,8 @@ static void unload_old_policy_unloads_the_replaced_image_once_the_new_one_runs(v
 	struct hv_sched_service_info info;
 
 	(void)state;
-	sfx_init(1, ARENA_MAX);
-	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD);
-	assert_int_equal(b.unloaded_id, a.id);
-	assert_false(b.forced); /* by policy, not for room */
-	assert_int_equal(b.change.old_id, a.id);
-	assert_int_equal(b.change.new_id, b.id);
-	assert_active(b.id);
+	rr_then_bvt(HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD, &a, &b);
+	assert_int_equal(b.unloaded_id, a.id); /* by policy, not for room */
 	assert_int_equal(hv_sched_service_info(&S.s, SVC, a.id, &info), HV_ERR_NOT_FOUND);
 	assert_null(hv_sched_mgr_table(&F.m)[a.id]);
 	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS - 1);
@@ -712,6 +717,18 @@ static void forced_unload_when_no_loader_slot_is_free(void **state)
 	assert_all_present_once();
 }
 
+/* @p im, offered in slot @p slot and asked for with ACTIVATE, is refused with @p want, unforced. */
+static void assert_offer_refused(uint32_t slot, struct sched_image *im, hv_status_t want,
+				 struct hv_sched_load_result *r)
+{
+	uint64_t gpa = offer(slot, im);
+
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), im->size,
+					       HV_SCHED_LOAD_ACTIVATE, 0, r),
+			 want);
+	assert_false(r->forced);
+}
+
 /*
  * seed 000 claim 3: the first scheduler goes only for a second one that
  * can be trusted; every check that can run before placing it runs first.
@@ -752,19 +769,11 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 	/* Allowlisted but with a broken descriptor: its magic, its table's ABI version. */
 	magic.p[img_off_of(&magic,
 			   img_desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
-	gpa = offer(X1, &magic);
-	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), magic.size,
-					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
-			 HV_ERR_BAD_FORMAT);
-	assert_false(r.forced);
+	assert_offer_refused(X1, &magic, HV_ERR_BAD_FORMAT, &r);
 	assert_unchanged(&before);
 	version.p[img_off_of(&version, img_ops_vaddr(&version) +
 					       offsetof(struct hv_sched_ops, abi_version))] += 1;
-	gpa = offer(X2, &version);
-	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), version.size,
-					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
-			 HV_ERR_VERSION);
-	assert_false(r.forced);
+	assert_offer_refused(X2, &version, HV_ERR_VERSION, &r);
 	assert_unchanged(&before);
 	assert_arena_kept();
 
