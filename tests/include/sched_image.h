@@ -53,7 +53,7 @@ static inline struct sched_image img_read(const char *path)
 	im.p = malloc(im.size);
 	assert_non_null(im.p);
 	assert_int_equal(fread(im.p, 1, im.size, f), im.size);
-	fclose(f);
+	assert_int_equal(fclose(f), 0);
 	return im;
 }
 
@@ -103,8 +103,8 @@ static inline uint8_t *img_arena_map(size_t size)
 
 /* A loader over @p arena for this host's machine, with @p allow_count digests allowed. */
 static inline struct hv_sched_loader_config
-img_loader_config(uint8_t *arena, size_t arena_size, const uint8_t (*allow)[HV_SHA256_DIGEST_SIZE],
-		  uint32_t allow_count, uint8_t *scratch, size_t scratch_size)
+img_loader_config(void *arena, size_t arena_size, const uint8_t (*allow)[HV_SHA256_DIGEST_SIZE],
+		  uint32_t allow_count, void *scratch, size_t scratch_size)
 {
 	struct hv_sched_loader_config cfg = {
 		.arena = arena,
