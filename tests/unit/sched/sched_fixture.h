@@ -1,8 +1,11 @@
 /*
- * Shared fixture of the domain, fp and rr tests: a domain with static
- * storage, entities, and a simulator harness whose pCPUs run scripted
- * contexts, one per entity, under the domain (pick is hv_sched_schedule(),
- * the timer is hv_sched_tick(), hypercalls block, wake, yield and lend).
+ * Shared fixture of the domain, fp, rr, bvt and portable tests: a domain
+ * with static storage, entities, and a simulator harness whose pCPUs run
+ * scripted contexts, one per entity, under the domain (pick is
+ * hv_sched_schedule(), the timer is hv_sched_tick(), hypercalls block,
+ * wake, yield and lend). The bvt and portable tests keep simulators of
+ * their own (BVT's measures latencies, portable's is a bare clock) and
+ * take the domain configuration and CMocka set-up from here.
  * Header-only (static inline) so that it links into no other test of the
  * group. Include it after <cmocka.h>.
  */
@@ -20,6 +23,9 @@
 #define FX_ENTS	  64u
 #define FX_TRACE  2048u
 #define FX_NOBODY UINT32_MAX
+/* A slice no test runs into: real time never ends one. */
+#define FX_LONG_SLICE HV_S(100)
+#define FX_ALL	      HV_AFFINITY_ALL
 
 struct fx {
 	struct hv_sched_domain d;
@@ -28,22 +34,32 @@ struct fx {
 	struct hv_sched_entity e[FX_ENTS];
 };
 
-static inline struct hv_sched_domain_config fx_config(struct fx *fx, const struct hv_sched_ops *ops,
-						      uint32_t cpu_count, uint32_t levels,
-						      hv_time_ns_t slice, bool balance)
+/* A domain configuration without a manager: @p storage holds every CPU's scheduler state. */
+static inline struct hv_sched_domain_config fx_domain_config(const struct hv_sched_ops *ops,
+							     struct hv_sched_cpu *cpus,
+							     uint32_t cpu_count, void *storage,
+							     size_t storage_size, uint32_t levels,
+							     hv_time_ns_t slice, bool balance)
 {
-	struct hv_sched_domain_config cfg = {
+	return (struct hv_sched_domain_config){
 		.ops = ops,
 		.cpu_count = cpu_count,
 		.port_cpus = NULL,
-		.cpus = fx->cpus,
-		.priv_storage = fx->storage,
-		.priv_storage_size = sizeof(fx->storage),
+		.cpus = cpus,
+		.priv_storage = storage,
+		.priv_storage_size = storage_size,
 		.prio_levels = levels,
 		.default_slice_ns = slice,
 		.balance = balance,
 	};
-	return cfg;
+}
+
+static inline struct hv_sched_domain_config fx_config(struct fx *fx, const struct hv_sched_ops *ops,
+						      uint32_t cpu_count, uint32_t levels,
+						      hv_time_ns_t slice, bool balance)
+{
+	return fx_domain_config(ops, fx->cpus, cpu_count, fx->storage, sizeof(fx->storage), levels,
+				slice, balance);
 }
 
 static inline void fx_init(struct fx *fx, const struct hv_sched_ops *ops, uint32_t cpu_count,
@@ -61,18 +77,27 @@ static inline struct hv_sched_params fx_params(uint32_t prio)
 	return p;
 }
 
-/* Initialise entity @p i and attach it in @p state; returns its feedback. */
+/* Initialise entity @p i with @p p and attach it in @p state; returns its feedback. */
+static inline struct hv_sched_feedback fx_add_params(struct fx *fx, uint32_t i, hv_guest_id_t guest,
+						     const struct hv_sched_params *p,
+						     uint64_t affinity, hv_sched_state_t state)
+{
+	struct hv_sched_feedback fb;
+
+	hv_sched_entity_init(&fx->e[i], i, guest, p, affinity);
+	fb = hv_sched_attach(&fx->d, &fx->e[i], state);
+	assert_int_equal(fb.status, HV_OK);
+	return fb;
+}
+
+/* fx_add_params() with fx_params(@p prio). */
 static inline struct hv_sched_feedback fx_add(struct fx *fx, uint32_t i, hv_guest_id_t guest,
 					      uint32_t prio, uint64_t affinity,
 					      hv_sched_state_t state)
 {
 	struct hv_sched_params p = fx_params(prio);
-	struct hv_sched_feedback fb;
 
-	hv_sched_entity_init(&fx->e[i], i, guest, &p, affinity);
-	fb = hv_sched_attach(&fx->d, &fx->e[i], state);
-	assert_int_equal(fb.status, HV_OK);
-	return fb;
+	return fx_add_params(fx, i, guest, &p, affinity, state);
 }
 
 static inline struct hv_sched_info fx_info(struct fx *fx, uint32_t i)
@@ -250,6 +275,14 @@ static inline void simh_init(struct simh *h, struct fx *fx, uint32_t cpu_count,
 		hv_sim_event_init(&h->ev[i]);
 }
 
+/* A one-CPU domain under @p ops (no balancing) driven by a simulator with no kick latency. */
+static inline void simh_uni(struct simh *h, struct fx *fx, const struct hv_sched_ops *ops,
+			    uint32_t levels, hv_time_ns_t slice)
+{
+	fx_init(fx, ops, 1, levels, slice, false);
+	simh_init(h, fx, 1, 0);
+}
+
 /* Give entity @p i (already attached) a script. */
 static inline void simh_script(struct simh *h, uint32_t i, const struct hv_sim_op *ops,
 			       uint32_t count)
@@ -267,6 +300,26 @@ static inline void simh_run(struct simh *h, uint32_t cpu_count, hv_time_ns_t unt
 	assert_int_equal(hv_sim_run(&h->sim, until, 1000000, &why), HV_OK);
 	assert_int_equal(h->err, HV_OK);
 	assert_int_equal(hv_sim_trace_dropped(&h->sim), 0);
+}
+
+/*
+ * The own-slice timeline of a time-slicing scheduler @p ops: on one CPU
+ * with a default slice of 1 ms, entity 0 with a slice of its own, @p own,
+ * and entity 1 on the default, both ready at priority @p prio, each
+ * running @p task; run to the end.
+ */
+static inline void simh_own_slice_run(struct simh *h, struct fx *fx, const struct hv_sched_ops *ops,
+				      uint32_t prio, hv_time_ns_t own, const struct hv_sim_op *task)
+{
+	struct hv_sched_params p = fx_params(prio);
+
+	simh_uni(h, fx, ops, 8, HV_MS(1));
+	p.slice_ns = own;
+	fx_add_params(fx, 0, 1, &p, FX_ALL, HV_SCHED_READY);
+	fx_add(fx, 1, 1, prio, FX_ALL, HV_SCHED_READY);
+	simh_script(h, 0, task, 1);
+	simh_script(h, 1, task, 1);
+	simh_run(h, 1, HV_MS(100));
 }
 
 /* Let virtual time pass until @p t with no CPU doing anything new. */
@@ -300,6 +353,21 @@ static inline int fx_port_reset(void **state)
 	hv_host_reset();
 	return 0;
 }
+
+/* CMocka teardown of the tests that attach a simulator of their own: it goes, then the port. */
+static inline int fx_sim_teardown(void **state)
+{
+	(void)state;
+	if (hv_sim_attached() != NULL)
+		(void)hv_sim_detach(hv_sim_attached());
+	hv_host_reset();
+	return 0;
+}
+
+/* A test run between two fx_port_reset()s. */
+#define FX_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_port_reset, fx_port_reset)
+/* A test that attaches a simulator of its own. */
+#define FX_SIM_TEST(fn) cmocka_unit_test_setup_teardown(fn, fx_port_reset, fx_sim_teardown)
 
 /* Context @p ctx was switched in as the @p n-th switch of @p cpu at time @p t. */
 static inline void simh_assert_switch(const struct simh *h, hv_cpu_t cpu, uint32_t n, uint32_t ctx,

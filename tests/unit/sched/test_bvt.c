@@ -26,20 +26,16 @@
 #include <libhvcore/port.h>
 #include <libhvcore/sched.h>
 
+#include "sched_fixture.h"
+
 #define NCPU	 2u
 #define NE	 16u
 #define PRIV_MAX (256u * 1024u)
-#define ALL	 HV_AFFINITY_ALL
 #define NO_ONE	 UINT32_MAX
 #define MAX_RUNS 1024u
 /* Mirrors BVT_CAP in bvt.c: entities one CPU's heaps hold. */
 #define BVT_CAP 16384u
 #define BIG_N	(BVT_CAP + 16u)
-
-enum {
-	HC_BLOCK = 1, /* block the caller */
-	HC_NOP = 2
-};
 
 struct stretch {
 	hv_time_ns_t start;
@@ -200,34 +196,11 @@ static const struct hv_sim_ops sim_ops = {
 	.on_exit = on_exit,
 };
 
-static int setup(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	if (hv_sim_attached() != NULL)
-		(void)hv_sim_detach(hv_sim_attached());
-	hv_host_reset();
-	return 0;
-}
-
 static void env_init(uint32_t cpus, hv_time_ns_t slice, bool balance, bool passive)
 {
-	struct hv_sched_domain_config cfg = {
-		.ops = &hv_sched_bvt_ops,
-		.cpu_count = cpus,
-		.cpus = env.cpus,
-		.priv_storage = env.storage,
-		.priv_storage_size = sizeof(env.storage),
-		.prio_levels = 16,
-		.default_slice_ns = slice,
-		.balance = balance,
-	};
+	struct hv_sched_domain_config cfg =
+		fx_domain_config(&hv_sched_bvt_ops, env.cpus, cpus, env.storage,
+				 sizeof(env.storage), 16, slice, balance);
 	struct hv_sim_config scfg = {
 		.cpu_count = cpus,
 		.cpus = env.scpus,
@@ -347,7 +320,7 @@ static void share_run(const uint32_t *w, uint32_t n, hv_time_ns_t slice, hv_time
 {
 	env_init(1, slice, false, false);
 	for (uint32_t i = 0; i < n; i++)
-		add_ctx(i, params(w[i]), ALL, hog, 1);
+		add_ctx(i, params(w[i]), FX_ALL, hog, 1);
 	start(1);
 	run_until(t);
 	for (uint32_t i = 0; i < n; i++)
@@ -396,8 +369,8 @@ static void latency_run(struct hv_sched_params lp, uint64_t *mean, uint64_t *max
 	};
 
 	env_init(1, HV_MS(4), false, false);
-	add_ctx(0, params(1), ALL, hog, 1);
-	add_ctx(1, lp, ALL, burst, HV_ARRAY_SIZE(burst));
+	add_ctx(0, params(1), FX_ALL, hog, 1);
+	add_ctx(1, lp, FX_ALL, burst, HV_ARRAY_SIZE(burst));
 	wake_at(1, 0, HV_MS(10), HV_MS(10));
 	start(1);
 	run_until(HV_S(1));
@@ -436,8 +409,8 @@ static hv_time_ns_t limit_run(hv_time_ns_t limit)
 	};
 
 	env_init(1, HV_MS(2), false, false);
-	add_ctx(0, params(1), ALL, hog, 1);
-	add_ctx(1, warped(1, HV_MS(100), limit, limit != 0 ? HV_MS(20) : 0), ALL, turns_hog,
+	add_ctx(0, params(1), FX_ALL, hog, 1);
+	add_ctx(1, warped(1, HV_MS(100), limit, limit != 0 ? HV_MS(20) : 0), FX_ALL, turns_hog,
 		HV_ARRAY_SIZE(turns_hog));
 	wake_at(1, 0, HV_MS(50), 0);
 	start(1);
@@ -475,8 +448,8 @@ static uint32_t unwarp_run(hv_time_ns_t unwarp, hv_time_ns_t *min_gap)
 	int32_t last = -1;
 
 	env_init(1, HV_MS(1), false, false);
-	add_ctx(0, params(1), ALL, hog, 1);
-	add_ctx(1, warped(1, HV_MS(50), HV_MS(5), unwarp), ALL, hog, 1);
+	add_ctx(0, params(1), FX_ALL, hog, 1);
+	add_ctx(1, warped(1, HV_MS(50), HV_MS(5), unwarp), FX_ALL, hog, 1);
 	env.watch = 1;
 	start(1);
 	run_until(HV_MS(600));
@@ -524,8 +497,8 @@ static void sleeper_cannot_bank_credit(void **state)
 
 	(void)state;
 	env_init(1, HV_MS(2), false, false);
-	add_ctx(0, params(1), ALL, hog, 1);
-	add_ctx(1, params(1), ALL, sleeper, HV_ARRAY_SIZE(sleeper));
+	add_ctx(0, params(1), FX_ALL, hog, 1);
+	add_ctx(1, params(1), FX_ALL, sleeper, HV_ARRAY_SIZE(sleeper));
 	wake_at(1, 0, HV_S(1), 0);
 	start(1);
 	run_until(HV_S(1));
@@ -557,8 +530,8 @@ static void allowance_c_prevents_thrashing(void **state)
 	(void)state;
 	/* Direct: the current entity keeps the CPU while E differs by <= C. */
 	env_init(1, HV_MS(10), false, true);
-	add(&env.e[0], 0, params(1), ALL, HV_SCHED_READY);
-	add(&env.e[1], 1, params(1), ALL, HV_SCHED_READY);
+	add(&env.e[0], 0, params(1), FX_ALL, HV_SCHED_READY);
+	add(&env.e[1], 1, params(1), FX_ALL, HV_SCHED_READY);
 	first = sched0(env.e);
 	assert_true(first == 0 || first == 1);
 	other = 1 - first;
@@ -584,8 +557,8 @@ static void allowance_c_prevents_thrashing(void **state)
 
 	/* Yield gives the allowance up: at equal E the other one runs. */
 	env_init(1, HV_MS(10), false, true);
-	add(&env.e[0], 0, params(1), ALL, HV_SCHED_READY);
-	add(&env.e[1], 1, params(1), ALL, HV_SCHED_READY);
+	add(&env.e[0], 0, params(1), FX_ALL, HV_SCHED_READY);
+	add(&env.e[1], 1, params(1), FX_ALL, HV_SCHED_READY);
 	assert_int_equal(sched0(env.e), 0);
 	assert_int_equal(sched0(env.e), 0);
 	assert_true(hv_sched_yield(&env.d, 0).resched);
@@ -617,8 +590,8 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 
 	(void)state;
 	env_init(1, HV_MS(1), false, true);
-	add(&env.e[0], 0, params(1), ALL, HV_SCHED_READY);
-	add(&env.e[1], 1, warped(3, HV_MS(5), HV_MS(2), HV_MS(8)), ALL, HV_SCHED_READY);
+	add(&env.e[0], 0, params(1), FX_ALL, HV_SCHED_READY);
+	add(&env.e[1], 1, warped(3, HV_MS(5), HV_MS(2), HV_MS(8)), FX_ALL, HV_SCHED_READY);
 	entities = env.d.entities;
 
 	/* Checked by the scheduler directly. */
@@ -645,7 +618,7 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 		assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &bad[i]),
 				 HV_ERR_INVALID_ARG);
 		/* attach: refused, entity stays detached, domain unchanged */
-		hv_sched_entity_init(&env.e[2], 2, 1, &bad[i], ALL);
+		hv_sched_entity_init(&env.e[2], 2, 1, &bad[i], FX_ALL);
 		fb = hv_sched_attach(&env.d, &env.e[2], HV_SCHED_READY);
 		assert_int_equal(fb.status, HV_ERR_INVALID_ARG);
 		assert_int_equal(env.e[2].state, HV_SCHED_DETACHED);
@@ -660,7 +633,7 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 	}
 	/* Weight 0 is refused by the domain's own range check before BVT's. */
 	p = params(0);
-	hv_sched_entity_init(&env.e[2], 2, 1, &p, ALL);
+	hv_sched_entity_init(&env.e[2], 2, 1, &p, FX_ALL);
 	assert_int_equal(hv_sched_attach(&env.d, &env.e[2], HV_SCHED_READY).status,
 			 HV_ERR_INVALID_ARG);
 	/* Both queued entities still run as before: the warped one first
@@ -686,10 +659,10 @@ static void ten_thousand_fit_and_a_full_queue_drops_nothing(void **state)
 	memset(seen, 0, sizeof(seen));
 	/* BVT_CAP + 16 ready entities on one CPU: the last 16 overflow. */
 	for (uint32_t i = 0; i < BIG_N - 1; i++)
-		add(&big[i], i, p, ALL, HV_SCHED_READY);
+		add(&big[i], i, p, FX_ALL, HV_SCHED_READY);
 	/* An overflowed entity still counts for the priority feedback. */
 	p.prio = 2;
-	hv_sched_entity_init(&big[BIG_N - 1], BIG_N - 1, 1, &p, ALL);
+	hv_sched_entity_init(&big[BIG_N - 1], BIG_N - 1, 1, &p, FX_ALL);
 	fb = hv_sched_attach(&env.d, &big[BIG_N - 1], HV_SCHED_READY);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(fb.top_prio, 2);
@@ -730,7 +703,7 @@ static void warped_entities_beyond_the_warped_heap_wait_unwarped(void **state)
 	env_init(1, 1, false, true);
 	memset(seen, 0, sizeof(seen));
 	for (uint32_t i = 0; i < MANY_W; i++)
-		add(&big[i], i, warped(1, HV_US(100), 0, 0), ALL, HV_SCHED_READY);
+		add(&big[i], i, warped(1, HV_US(100), 0, 0), FX_ALL, HV_SCHED_READY);
 	assert_int_equal(env.d.cpus[0].ready, MANY_W);
 	for (k = 0; k < 10000 && n < MANY_W; k++) {
 		int i;
@@ -766,11 +739,11 @@ static void top_prio_reports_the_most_urgent_queued_priority(void **state)
 	(void)state;
 	env_init(1, HV_MS(1), false, true);
 	p.prio = 7;
-	add(&env.e[0], 0, p, ALL, HV_SCHED_READY);
+	add(&env.e[0], 0, p, FX_ALL, HV_SCHED_READY);
 	p.prio = 5;
-	add(&env.e[1], 1, p, ALL, HV_SCHED_READY);
+	add(&env.e[1], 1, p, FX_ALL, HV_SCHED_READY);
 	p.prio = 9;
-	add(&env.e[2], 2, p, ALL, HV_SCHED_READY);
+	add(&env.e[2], 2, p, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(hv_sched_bvt_ops.top_prio(&env.d, env.d.cpus[0].priv), 5);
 	/* BVT picks by E, not priority: FIFO among equal E. */
 	assert_int_equal(sched0(env.e), 0);
@@ -797,9 +770,9 @@ static void steal_candidate_respects_affinity(void **state)
 	assert_null(hv_sched_bvt_ops.steal_candidate(&env.d, cpu0, 1));
 	assert_ptr_equal(hv_sched_bvt_ops.steal_candidate(&env.d, cpu0, 0), &env.e[0]);
 	assert_int_equal(sched0(env.e), 0);
-	add(&env.e[1], 1, params(1), ALL, HV_SCHED_READY); /* goes to idle CPU 1 */
+	add(&env.e[1], 1, params(1), FX_ALL, HV_SCHED_READY); /* goes to idle CPU 1 */
 	assert_int_equal(env.e[1].cpu, 1);
-	add(&env.e[2], 2, params(1), ALL, HV_SCHED_READY); /* CPU 0 again (tie) */
+	add(&env.e[2], 2, params(1), FX_ALL, HV_SCHED_READY); /* CPU 0 again (tie) */
 	assert_int_equal(env.e[2].cpu, 0);
 	assert_ptr_equal(hv_sched_bvt_ops.steal_candidate(&env.d, cpu0, 1), &env.e[2]);
 	assert_null(hv_sched_bvt_ops.steal_candidate(&env.d, cpu0, HV_SCHED_MAX_CPUS));
@@ -816,7 +789,7 @@ static void an_entity_moving_cpu_keeps_its_place_not_its_clock(void **state)
 	(void)state;
 	env_init(2, HV_MS(2), false, false);
 	/* CPU 0's virtual clock runs fast (weight 1), CPU 1's slow (1000). */
-	add_ctx(0, params(1), ALL, mover, HV_ARRAY_SIZE(mover));
+	add_ctx(0, params(1), FX_ALL, mover, HV_ARRAY_SIZE(mover));
 	add_ctx(1, params(1), 1u, hog, 1);
 	add_ctx(2, params(1), 1u, hog, 1);
 	add_ctx(3, params(1), 1u, hog, 1);
@@ -840,27 +813,18 @@ static void an_entity_moving_cpu_keeps_its_place_not_its_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(weights_2_to_1_give_a_2_to_1_share, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(warp_dispatches_a_woken_entity_ahead_of_a_cpu_hog,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(warp_limit_stops_a_warped_entity_from_monopolising,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(unwarp_requirement_spaces_the_warps, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(sleeper_cannot_bank_credit, setup, teardown),
-		cmocka_unit_test_setup_teardown(allowance_c_prevents_thrashing, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_params_are_refused_and_change_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(ten_thousand_fit_and_a_full_queue_drops_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			warped_entities_beyond_the_warped_heap_wait_unwarped, setup, teardown),
-		cmocka_unit_test_setup_teardown(top_prio_reports_the_most_urgent_queued_priority,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(steal_candidate_respects_affinity, setup, teardown),
-		cmocka_unit_test_setup_teardown(an_entity_moving_cpu_keeps_its_place_not_its_clock,
-						setup, teardown),
+		FX_SIM_TEST(weights_2_to_1_give_a_2_to_1_share),
+		FX_SIM_TEST(warp_dispatches_a_woken_entity_ahead_of_a_cpu_hog),
+		FX_SIM_TEST(warp_limit_stops_a_warped_entity_from_monopolising),
+		FX_SIM_TEST(unwarp_requirement_spaces_the_warps),
+		FX_SIM_TEST(sleeper_cannot_bank_credit),
+		FX_SIM_TEST(allowance_c_prevents_thrashing),
+		FX_SIM_TEST(bad_params_are_refused_and_change_nothing),
+		FX_SIM_TEST(ten_thousand_fit_and_a_full_queue_drops_nothing),
+		FX_SIM_TEST(warped_entities_beyond_the_warped_heap_wait_unwarped),
+		FX_SIM_TEST(top_prio_reports_the_most_urgent_queued_priority),
+		FX_SIM_TEST(steal_candidate_respects_affinity),
+		FX_SIM_TEST(an_entity_moving_cpu_keeps_its_place_not_its_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

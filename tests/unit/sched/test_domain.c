@@ -20,14 +20,8 @@
 
 #include "sched_fixture.h"
 
-#define LONG_SLICE HV_S(100)
-#define ALL	   HV_AFFINITY_ALL
-
 static struct fx fx;
 static struct fx fx2;
-
-#define setup	 fx_port_reset
-#define teardown fx_port_reset
 
 /* ---- a mock scheduler: a FIFO whose decisions the test sets ---- */
 
@@ -195,13 +189,13 @@ static void domain_init_rejects_bad_config_and_writes_nothing(void **state)
 	before = d;
 #define REFUSED(expr, st)                                                                          \
 	do {                                                                                       \
-		cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);                   \
+		cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);                \
 		expr;                                                                              \
 		assert_int_equal(hv_sched_domain_init(&d, &cfg), (st));                            \
 		assert_memory_equal(&d, &before, sizeof(d));                                       \
 	} while (0)
 
-	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	assert_int_equal(hv_sched_domain_init(NULL, &cfg), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_domain_init(&d, NULL), HV_ERR_INVALID_ARG);
 	REFUSED(cfg.ops = NULL, HV_ERR_INVALID_ARG);
@@ -227,7 +221,7 @@ static void domain_init_rejects_bad_config_and_writes_nothing(void **state)
 #undef REFUSED
 
 	/* Exactly enough storage is enough; optional ops may be missing. */
-	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	cfg.priv_storage_size = 2 * ((hv_sched_fp_ops.cpu_priv_size + 7u) & ~(size_t)7u);
 	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_OK);
 	ops = hv_sched_fp_ops;
@@ -241,7 +235,7 @@ static void domain_init_rejects_bad_config_and_writes_nothing(void **state)
 
 static void domain_init_returns_the_schedulers_cpu_init_status(void **state)
 {
-	struct hv_sched_domain_config cfg = fx_config(&fx, &mock_ops, 2, 8, LONG_SLICE, false);
+	struct hv_sched_domain_config cfg = fx_config(&fx, &mock_ops, 2, 8, FX_LONG_SLICE, false);
 
 	(void)state;
 	mock_reset();
@@ -259,7 +253,7 @@ static void port_cpus_map_domain_cpus_for_kicks_and_self(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	cfg = fx_config(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	cfg.port_cpus = map;
 	assert_int_equal(hv_sched_domain_init(&fx.d, &cfg), HV_OK);
 	hv_sched_entity_init(&fx.e[0], 0, 1, &p, 1u << 0);
@@ -281,8 +275,8 @@ static void entity_init_with_null_params_is_refused_at_attach(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
-	hv_sched_entity_init(&fx.e[0], 7, 3, NULL, ALL);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
+	hv_sched_entity_init(&fx.e[0], 7, 3, NULL, FX_ALL);
 	assert_int_equal(fx.e[0].id, 7);
 	assert_int_equal(fx.e[0].guest, 3);
 	assert_int_equal(fx.e[0].params.weight, 0);
@@ -315,8 +309,8 @@ static void attach_rejects_bad_input_and_changes_nothing(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
-	hv_sched_entity_init(&fx.e[0], 0, 1, &p, ALL);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
+	hv_sched_entity_init(&fx.e[0], 0, 1, &p, FX_ALL);
 
 	assert_int_equal(hv_sched_attach(NULL, &fx.e[0], HV_SCHED_READY).status,
 			 HV_ERR_INVALID_ARG);
@@ -366,7 +360,7 @@ static void attach_rejects_bad_input_and_changes_nothing(void **state)
 	assert_int_equal(fb.prio, 7);
 
 	/* Attached already (here or anywhere): refused, and it stays where it is. */
-	fx_init(&fx2, &hv_sched_rr_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx2, &hv_sched_rr_ops, 2, 8, FX_LONG_SLICE, false);
 	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status, HV_ERR_STATE);
 	assert_int_equal(hv_sched_attach(&fx2.d, &fx.e[0], HV_SCHED_READY).status, HV_ERR_STATE);
 	assert_int_equal(fx_state(&fx, 0), HV_SCHED_READY);
@@ -380,9 +374,9 @@ static void attach_returns_the_schedulers_refusal_unchanged(void **state)
 
 	(void)state;
 	mock_reset();
-	fx_init(&fx, &mock_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &mock_ops, 2, 8, FX_LONG_SLICE, false);
 	mock.check_status = HV_ERR_PERM;
-	hv_sched_entity_init(&fx.e[0], 0, 1, &p, ALL);
+	hv_sched_entity_init(&fx.e[0], 0, 1, &p, FX_ALL);
 	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status, HV_ERR_PERM);
 	assert_untouched(&fx, 0);
 	/* The domain's own range checks come first. */
@@ -393,12 +387,12 @@ static void attach_returns_the_schedulers_refusal_unchanged(void **state)
 static void attach_ready_goes_to_least_loaded_allowed_cpu(void **state)
 {
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 3, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 3, 8, FX_LONG_SLICE, false);
 	/* Ties go to the lowest index: 0, 1, 2, then 0 again. */
-	assert_int_equal(fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY).cpu, 0);
-	assert_int_equal(fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_READY).cpu, 1);
-	assert_int_equal(fx_add(&fx, 2, 1, 3, ALL, HV_SCHED_READY).cpu, 2);
-	assert_int_equal(fx_add(&fx, 3, 1, 3, ALL, HV_SCHED_READY).cpu, 0);
+	assert_int_equal(fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY).cpu, 0);
+	assert_int_equal(fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_READY).cpu, 1);
+	assert_int_equal(fx_add(&fx, 2, 1, 3, FX_ALL, HV_SCHED_READY).cpu, 2);
+	assert_int_equal(fx_add(&fx, 3, 1, 3, FX_ALL, HV_SCHED_READY).cpu, 0);
 	/* Affinity wins over load: CPU 0 is the busiest but the only one allowed. */
 	assert_int_equal(fx_add(&fx, 4, 1, 3, 1u << 0, HV_SCHED_READY).cpu, 0);
 	/* A running entity is load (else the tie would go to CPU 1); a blocked one is not. */
@@ -416,7 +410,7 @@ static void attach_blocked_binds_to_a_cpu_without_queueing(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	fb = fx_add(&fx, 0, 1, 3, 1u << 1, HV_SCHED_BLOCKED);
 	assert_true(fb.done);
 	assert_false(fb.resched);
@@ -434,7 +428,7 @@ static void attach_to_an_idle_cpu_asks_it_to_pick(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	/* Own CPU (the test thread is port CPU 0): feedback, no kick. */
 	fb = fx_add(&fx, 0, 1, 3, 1u << 0, HV_SCHED_READY);
 	assert_true(fb.resched);
@@ -463,7 +457,7 @@ static void detach_works_in_every_state(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 3, 1u << 0, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 2, 1u << 0, HV_SCHED_READY);
 	fx_add(&fx, 2, 1, 3, 1u << 0, HV_SCHED_BLOCKED);
@@ -511,7 +505,7 @@ static void detached_running_entity_stays_bound_until_its_cpu_reschedules(void *
 	struct hv_sched_info info;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 3, 1u << 1, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 4, 1u << 1, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 1), 0);
@@ -546,9 +540,9 @@ static void requests_for_an_entity_of_another_domain_are_refused(void **state)
 	struct hv_sched_info info;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
-	fx_init(&fx2, &hv_sched_rr_ops, 2, 8, LONG_SLICE, false);
-	fx_add(&fx2, 0, 1, 3, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
+	fx_init(&fx2, &hv_sched_rr_ops, 2, 8, FX_LONG_SLICE, false);
+	fx_add(&fx2, 0, 1, 3, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(hv_sched_detach(&fx.d, &fx2.e[0]).status, HV_ERR_STATE);
 	assert_int_equal(hv_sched_block(&fx.d, &fx2.e[0]).status, HV_ERR_STATE);
 	assert_int_equal(hv_sched_wake(&fx.d, &fx2.e[0]).status, HV_ERR_STATE);
@@ -571,13 +565,13 @@ static void untimed_wake_skips_the_clock_only_when_declared(void **state)
 	(void)state;
 	/* Undefined flag bits are refused like a missing callback. */
 	bad.flags = HV_SCHED_OPS_FLAGS_ALL + 1u;
-	cfg = fx_config(&fx, &bad, 1, 8, LONG_SLICE, false);
+	cfg = fx_config(&fx, &bad, 1, 8, FX_LONG_SLICE, false);
 	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_ERR_INVALID_ARG);
 
 	/* Without the flag a wake passes the time (the host clock is never 0). */
 	mock_reset();
-	fx_init(&fx, &mock_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_BLOCKED);
+	fx_init(&fx, &mock_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_BLOCKED);
 	assert_true(hv_sched_wake(&fx.d, &fx.e[0]).done);
 	assert_int_equal(mock.enqueues, 1);
 	assert_true(mock.enq_now > 0);
@@ -586,8 +580,8 @@ static void untimed_wake_skips_the_clock_only_when_declared(void **state)
 	/* With it, the wake and a lend to a queued entity pass 0. */
 	untimed.flags = HV_SCHED_OPS_UNTIMED_WAKE;
 	mock_reset();
-	fx_init(&fx, &untimed, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_BLOCKED);
+	fx_init(&fx, &untimed, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_BLOCKED);
 	mock.enq_now = 12345;
 	assert_true(hv_sched_wake(&fx.d, &fx.e[0]).done);
 	assert_int_equal(mock.enqueues, 1);
@@ -607,9 +601,9 @@ static void block_and_wake_move_between_states(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 2, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 2, FX_ALL, HV_SCHED_READY);
 
 	/* seed 002: the hypervisor blocks and unblocks VPs at their guest's request */
 	/* READY -> BLOCKED: off the queue. */
@@ -646,7 +640,7 @@ static void block_and_wake_move_between_states(void **state)
 	assert_int_equal(fx_state(&fx, 1), HV_SCHED_BLOCKED);
 	assert_int_equal(atomic_load(&fx.cpus[0].ready), 0);
 	/* Detached entities and bad arguments. */
-	hv_sched_entity_init(&fx.e[2], 2, 1, NULL, ALL);
+	hv_sched_entity_init(&fx.e[2], 2, 1, NULL, FX_ALL);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[2]).status, HV_ERR_STATE);
 	assert_int_equal(hv_sched_wake(&fx.d, &fx.e[2]).status, HV_ERR_STATE);
 	assert_int_equal(hv_sched_block(NULL, &fx.e[0]).status, HV_ERR_INVALID_ARG);
@@ -658,7 +652,7 @@ static void woken_before_switch_out_it_runs_on_in_place(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 3, 1u << 1, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 1), 0);
 	fb = hv_sched_block(&fx.d, &fx.e[0]);
@@ -680,8 +674,8 @@ static void wake_prefers_the_last_cpu_unless_clearly_busier(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_BLOCKED); /* bound to CPU 0 */
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_BLOCKED); /* bound to CPU 0 */
 	assert_int_equal(fx_info(&fx, 0).cpu, 0);
 	fx_add(&fx, 1, 1, 3, 1u << 0, HV_SCHED_READY);
 	/* Load 1 vs 0: within the tolerance of one, it stays on CPU 0. */
@@ -708,7 +702,7 @@ static void wake_of_a_more_urgent_entity_preempts(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 4, 1u << 0, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 4, 1u << 1, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 0), 0);
@@ -766,7 +760,7 @@ static void yield_and_tick_report_reschedules(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	/* Idle CPU, nothing ready: nothing to do. */
 	fb = hv_sched_yield(&fx.d, 0);
 	assert_int_equal(fb.status, HV_OK);
@@ -808,10 +802,9 @@ static void schedule_accounts_time_and_switches(void **state)
 	};
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(1), false);
-	simh_init(&h, &fx, 1, 0);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 8, HV_MS(1));
 	for (uint32_t i = 0; i < 2; i++) {
-		fx_add(&fx, i, 1, 3, ALL, HV_SCHED_READY);
+		fx_add(&fx, i, 1, 3, FX_ALL, HV_SCHED_READY);
 		simh_script(&h, i, work, HV_ARRAY_SIZE(work));
 	}
 	simh_run(&h, 1, HV_MS(100));
@@ -832,9 +825,9 @@ static void tick_accounts_every_stretch_once_also_at_switch_out(void **state)
 {
 	(void)state;
 	mock_reset();
-	fx_init(&fx, &mock_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_READY);
+	fx_init(&fx, &mock_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 0), 0);
 	assert_int_equal(mock.ticks, 0);
 	hv_sched_tick(&fx.d, 0);
@@ -859,7 +852,7 @@ static void schedule_refuses_an_entity_the_cpu_may_not_run(void **state)
 
 	(void)state;
 	mock_reset();
-	fx_init(&fx, &mock_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &mock_ops, 2, 8, FX_LONG_SLICE, false);
 	fx_add(&fx, 0, 1, 3, 1u << 1, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 3, 1u << 0, HV_SCHED_BLOCKED);
 	/* A READY entity of another CPU, then a BLOCKED one. */
@@ -877,10 +870,10 @@ static void schedule_refuses_an_entity_the_cpu_may_not_run(void **state)
 static void idle_cpu_pulls_work_from_the_busiest(void **state)
 {
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, true);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, true);
 	/* Blocked entities are no load: all three are bound to CPU 0. */
-	fx_add(&fx, 2, 1, 4, ALL, HV_SCHED_BLOCKED);
-	fx_add(&fx, 3, 1, 2, ALL, HV_SCHED_BLOCKED);
+	fx_add(&fx, 2, 1, 4, FX_ALL, HV_SCHED_BLOCKED);
+	fx_add(&fx, 3, 1, 2, FX_ALL, HV_SCHED_BLOCKED);
 	fx_add(&fx, 4, 1, 5, 1u << 0, HV_SCHED_BLOCKED);
 	fx_add(&fx, 0, 1, 3, 1u << 0, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 3, 1u << 1, HV_SCHED_READY);
@@ -917,8 +910,8 @@ static void load_victim(uint32_t thief, uint32_t victim)
 {
 	fx_add(&fx, 0, 1, 3, 1u << thief, HV_SCHED_READY);
 	fx_add(&fx, 1, 1, 3, 1u << thief, HV_SCHED_READY);
-	assert_int_equal(fx_add(&fx, 2, 1, 3, ALL, HV_SCHED_READY).cpu, victim);
-	assert_int_equal(fx_add(&fx, 3, 1, 3, ALL, HV_SCHED_READY).cpu, victim);
+	assert_int_equal(fx_add(&fx, 2, 1, 3, FX_ALL, HV_SCHED_READY).cpu, victim);
+	assert_int_equal(fx_add(&fx, 3, 1, 3, FX_ALL, HV_SCHED_READY).cpu, victim);
 	assert_int_equal(fx_add(&fx, 4, 1, 3, 1u << victim, HV_SCHED_READY).cpu, victim);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[0]).status, HV_OK);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[1]).status, HV_OK);
@@ -930,7 +923,7 @@ static void thief_takes_locks_in_index_order_from_either_side(void **state)
 	for (uint32_t thief = 0; thief < 2; thief++) {
 		uint32_t victim = 1 - thief;
 
-		fx_init(&fx, &hv_sched_rr_ops, 2, 8, LONG_SLICE, true);
+		fx_init(&fx, &hv_sched_rr_ops, 2, 8, FX_LONG_SLICE, true);
 		load_victim(thief, victim);
 		/* rr: the longest-waiting entity that may move. */
 		assert_int_equal(fx_sched(&fx, thief), 2);
@@ -944,7 +937,7 @@ static void thief_takes_locks_in_index_order_from_either_side(void **state)
 static void balancing_off_or_a_misbehaving_candidate_moves_nothing(void **state)
 {
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 2, 8, LONG_SLICE, false);
+	fx_init(&fx, &hv_sched_fp_ops, 2, 8, FX_LONG_SLICE, false);
 	load_victim(1, 0);
 	assert_int_equal(fx_sched(&fx, 1), -1);
 	assert_int_equal(fx.cpus[1].steals, 0);
@@ -952,7 +945,7 @@ static void balancing_off_or_a_misbehaving_candidate_moves_nothing(void **state)
 
 	/* The domain re-checks the candidate's affinity. */
 	mock_reset();
-	fx_init(&fx, &mock_ops, 2, 8, LONG_SLICE, true);
+	fx_init(&fx, &mock_ops, 2, 8, FX_LONG_SLICE, true);
 	fx_add(&fx, 0, 1, 3, 1u << 0, HV_SCHED_READY);
 	mock.steal = &fx.e[0];
 	assert_int_equal(fx_sched(&fx, 1), -1);
@@ -968,9 +961,9 @@ static void set_params_rejects_bad_input_and_changes_nothing(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 5, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 5, FX_ALL, HV_SCHED_READY);
 	p = fx_params(8);
 	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_RANGE);
 	p = fx_params(1);
@@ -1013,8 +1006,8 @@ static void query_rejects_null_and_reports_lent_priority(void **state)
 	struct hv_sched_info info;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 5, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 5, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(hv_sched_query(NULL, &fx.e[0], &info), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_query(&fx.d, NULL, &info), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_query(&fx.d, &fx.e[0], NULL), HV_ERR_INVALID_ARG);
@@ -1174,7 +1167,7 @@ static void smp_stress(const struct hv_sched_ops *ops)
 	s.fx = &fx;
 	for (uint32_t i = 0; i < STRESS_ENTS; i++) {
 		/* A third pinned to one CPU, the rest free. */
-		uint64_t aff = i % 3 == 0 ? (uint64_t)1 << (i % STRESS_CPUS) : ALL;
+		uint64_t aff = i % 3 == 0 ? (uint64_t)1 << (i % STRESS_CPUS) : FX_ALL;
 
 		fx_add(&fx, i, (hv_guest_id_t)(i % 3), i % 8, aff,
 		       i % 2 ? HV_SCHED_READY : HV_SCHED_BLOCKED);
@@ -1217,63 +1210,35 @@ static void smp_stress_rr_keeps_every_entity_in_exactly_one_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(domain_init_rejects_bad_config_and_writes_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(untimed_wake_skips_the_clock_only_when_declared,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(domain_init_returns_the_schedulers_cpu_init_status,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(port_cpus_map_domain_cpus_for_kicks_and_self, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(entity_init_with_null_params_is_refused_at_attach,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_rejects_bad_input_and_changes_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(attach_returns_the_schedulers_refusal_unchanged,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_ready_goes_to_least_loaded_allowed_cpu,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_blocked_binds_to_a_cpu_without_queueing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(attach_to_an_idle_cpu_asks_it_to_pick, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(detach_works_in_every_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			detached_running_entity_stays_bound_until_its_cpu_reschedules, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			requests_for_an_entity_of_another_domain_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(block_and_wake_move_between_states, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(woken_before_switch_out_it_runs_on_in_place, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(wake_prefers_the_last_cpu_unless_clearly_busier,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(wake_of_a_more_urgent_entity_preempts, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(kicks_reach_the_other_cpu_through_the_port, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(yield_and_tick_report_reschedules, setup, teardown),
-		cmocka_unit_test_setup_teardown(schedule_accounts_time_and_switches, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(tick_accounts_every_stretch_once_also_at_switch_out,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(schedule_refuses_an_entity_the_cpu_may_not_run,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(idle_cpu_pulls_work_from_the_busiest, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(thief_takes_locks_in_index_order_from_either_side,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			balancing_off_or_a_misbehaving_candidate_moves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(set_params_rejects_bad_input_and_changes_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(query_rejects_null_and_reports_lent_priority, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			smp_stress_fp_keeps_every_entity_in_exactly_one_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			smp_stress_rr_keeps_every_entity_in_exactly_one_state, setup, teardown),
+		FX_TEST(domain_init_rejects_bad_config_and_writes_nothing),
+		FX_TEST(untimed_wake_skips_the_clock_only_when_declared),
+		FX_TEST(domain_init_returns_the_schedulers_cpu_init_status),
+		FX_TEST(port_cpus_map_domain_cpus_for_kicks_and_self),
+		FX_TEST(entity_init_with_null_params_is_refused_at_attach),
+		FX_TEST(attach_rejects_bad_input_and_changes_nothing),
+		FX_TEST(attach_returns_the_schedulers_refusal_unchanged),
+		FX_TEST(attach_ready_goes_to_least_loaded_allowed_cpu),
+		FX_TEST(attach_blocked_binds_to_a_cpu_without_queueing),
+		FX_TEST(attach_to_an_idle_cpu_asks_it_to_pick),
+		FX_TEST(detach_works_in_every_state),
+		FX_TEST(detached_running_entity_stays_bound_until_its_cpu_reschedules),
+		FX_TEST(requests_for_an_entity_of_another_domain_are_refused),
+		FX_TEST(block_and_wake_move_between_states),
+		FX_TEST(woken_before_switch_out_it_runs_on_in_place),
+		FX_TEST(wake_prefers_the_last_cpu_unless_clearly_busier),
+		FX_TEST(wake_of_a_more_urgent_entity_preempts),
+		FX_TEST(kicks_reach_the_other_cpu_through_the_port),
+		FX_TEST(yield_and_tick_report_reschedules),
+		FX_TEST(schedule_accounts_time_and_switches),
+		FX_TEST(tick_accounts_every_stretch_once_also_at_switch_out),
+		FX_TEST(schedule_refuses_an_entity_the_cpu_may_not_run),
+		FX_TEST(idle_cpu_pulls_work_from_the_busiest),
+		FX_TEST(thief_takes_locks_in_index_order_from_either_side),
+		FX_TEST(balancing_off_or_a_misbehaving_candidate_moves_nothing),
+		FX_TEST(set_params_rejects_bad_input_and_changes_nothing),
+		FX_TEST(query_rejects_null_and_reports_lent_priority),
+		FX_TEST(smp_stress_fp_keeps_every_entity_in_exactly_one_state),
+		FX_TEST(smp_stress_rr_keeps_every_entity_in_exactly_one_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

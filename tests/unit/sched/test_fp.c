@@ -18,16 +18,8 @@
 
 #include "sched_fixture.h"
 
-#define LONG_SLICE HV_S(100)
-#define ALL	   HV_AFFINITY_ALL
-
 static struct fx fx;
 static struct simh h;
-
-#define setup			      fx_port_reset
-#define teardown		      fx_port_reset
-
-#define assert_switch(cpu, n, ctx, t) simh_assert_switch(&h, (cpu), (n), (ctx), (t))
 
 static void priority_decides_across_guests_not_guest_identity(void **state)
 {
@@ -35,30 +27,29 @@ static void priority_decides_across_guests_not_guest_identity(void **state)
 
 	(void)state;
 	/* 1 ms tasks in 300 us slices: no slice ends exactly when a task does. */
-	fx_init(&fx, &hv_sched_fp_ops, 1, 4, HV_US(300), false);
-	simh_init(&h, &fx, 1, 0);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 4, HV_US(300));
 	/* Guest 1: VPs of priority 2 and 3. Guest 2: VPs of priority 1 and 3. */
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 2, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 2, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 3, 2, 1, ALL, HV_SCHED_READY);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 2, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 2, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 3, 2, 1, FX_ALL, HV_SCHED_READY);
 	for (uint32_t i = 0; i < 4; i++)
 		simh_script(&h, i, task, 1);
 	simh_run(&h, 1, HV_MS(100));
 
 	/* seed 002: a VP of priority 1 of one guest runs before a VP of priority 2 of another */
-	assert_switch(0, 0, 3, 0);
+	simh_assert_switch(&h, 0, 0, 3, 0);
 	assert_int_equal(h.ctx[3].exit_time, HV_MS(1));
 	/* seed 002: guest 1's priority-2 VP runs before guest 2's priority-3 VP */
-	assert_switch(0, 1, 1, HV_MS(1));
+	simh_assert_switch(&h, 0, 1, 1, HV_MS(1));
 	assert_int_equal(h.ctx[1].exit_time, HV_MS(2));
 	/*
 	 * seed 002: VPs of equal priority from different guests share the CPU in
 	 * time slices (round robin within the level), in arrival order.
 	 */
-	assert_switch(0, 2, 0, HV_MS(2));
-	assert_switch(0, 3, 2, HV_US(2300));
-	assert_switch(0, 4, 0, HV_US(2600));
+	simh_assert_switch(&h, 0, 2, 0, HV_MS(2));
+	simh_assert_switch(&h, 0, 3, 2, HV_US(2300));
+	simh_assert_switch(&h, 0, 4, 0, HV_US(2600));
 	assert_int_equal(h.ctx[0].exit_time, HV_US(3900));
 	assert_int_equal(h.ctx[2].exit_time, HV_MS(4));
 	assert_int_equal(atomic_load(&fx.d.entities), 0);
@@ -69,18 +60,17 @@ static void round_robin_within_a_level_by_slice(void **state)
 	static const struct hv_sim_op task[] = {HV_SIM_COMPUTE(HV_US(2500))};
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(1), false);
-	simh_init(&h, &fx, 1, 0);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 8, HV_MS(1));
 	for (uint32_t i = 0; i < 3; i++) {
-		fx_add(&fx, i, (hv_guest_id_t)i, 2, ALL, HV_SCHED_READY);
+		fx_add(&fx, i, (hv_guest_id_t)i, 2, FX_ALL, HV_SCHED_READY);
 		simh_script(&h, i, task, 1);
 	}
 	simh_run(&h, 1, HV_MS(100));
 	/* seed 002: time slices of the processor go to the VPs of a level in turn */
 	for (uint32_t n = 0; n < 7; n++)
-		assert_switch(0, n, n % 3, HV_MS(n));
-	assert_switch(0, 7, 1, HV_US(6500));
-	assert_switch(0, 8, 2, HV_MS(7));
+		simh_assert_switch(&h, 0, n, n % 3, HV_MS(n));
+	simh_assert_switch(&h, 0, 7, 1, HV_US(6500));
+	simh_assert_switch(&h, 0, 8, 2, HV_MS(7));
 	assert_int_equal(h.ctx[0].exit_time, HV_US(6500));
 	assert_int_equal(h.ctx[1].exit_time, HV_MS(7));
 	assert_int_equal(h.ctx[2].exit_time, HV_US(7500));
@@ -91,22 +81,13 @@ static void round_robin_within_a_level_by_slice(void **state)
 static void an_entitys_own_slice_overrides_the_default(void **state)
 {
 	static const struct hv_sim_op task[] = {HV_SIM_COMPUTE(HV_US(3500))};
-	struct hv_sched_params p = fx_params(2);
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(1), false);
-	simh_init(&h, &fx, 1, 0);
-	p.slice_ns = HV_MS(2);
-	hv_sched_entity_init(&fx.e[0], 0, 1, &p, ALL);
-	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status, HV_OK);
-	fx_add(&fx, 1, 1, 2, ALL, HV_SCHED_READY);
-	simh_script(&h, 0, task, 1);
-	simh_script(&h, 1, task, 1);
-	simh_run(&h, 1, HV_MS(100));
-	assert_switch(0, 0, 0, 0);
-	assert_switch(0, 1, 1, HV_MS(2));
-	assert_switch(0, 2, 0, HV_MS(3));
-	assert_switch(0, 3, 1, HV_US(4500));
+	simh_own_slice_run(&h, &fx, &hv_sched_fp_ops, 2, HV_MS(2), task);
+	simh_assert_switch(&h, 0, 0, 0, 0);
+	simh_assert_switch(&h, 0, 1, 1, HV_MS(2));
+	simh_assert_switch(&h, 0, 2, 0, HV_MS(3));
+	simh_assert_switch(&h, 0, 3, 1, HV_US(4500));
 	/* Alone after 5.5 ms, B keeps the CPU across its slice end. */
 	assert_int_equal(h.ctx[1].exit_time, HV_MS(7));
 	assert_int_equal(h.ctx[1].switches_in, 2);
@@ -118,11 +99,10 @@ static void preempted_entity_keeps_its_place_and_the_rest_of_its_slice(void **st
 	static const struct hv_sim_op short_task[] = {HV_SIM_COMPUTE(HV_MS(1))};
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(4), false);
-	simh_init(&h, &fx, 1, 0);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 2, 1, ALL, HV_SCHED_BLOCKED);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 8, HV_MS(4));
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 2, 1, FX_ALL, HV_SCHED_BLOCKED);
 	simh_script(&h, 0, long_task, 1);
 	simh_script(&h, 1, long_task, 1);
 	simh_script(&h, 2, short_task, 1);
@@ -131,11 +111,11 @@ static void preempted_entity_keeps_its_place_and_the_rest_of_its_slice(void **st
 	assert_int_equal(hv_sim_event_schedule(&h.sim, &h.ev[0], 0, HV_MS(1), 0), HV_OK);
 	simh_run(&h, 1, HV_MS(100));
 	/* seed 002: an unblocked VP of more urgent priority preempts at once */
-	assert_switch(0, 0, 0, 0);
-	assert_switch(0, 1, 2, HV_MS(1));
+	simh_assert_switch(&h, 0, 0, 0, 0);
+	simh_assert_switch(&h, 0, 1, 2, HV_MS(1));
 	/* The preempted VP resumes first, for the 3 ms left of its 4 ms slice. */
-	assert_switch(0, 2, 0, HV_MS(2));
-	assert_switch(0, 3, 1, HV_MS(5));
+	simh_assert_switch(&h, 0, 2, 0, HV_MS(2));
+	simh_assert_switch(&h, 0, 3, 1, HV_MS(5));
 }
 
 static void equal_priority_wake_up_waits_for_the_slice_end(void **state)
@@ -143,18 +123,17 @@ static void equal_priority_wake_up_waits_for_the_slice_end(void **state)
 	static const struct hv_sim_op task[] = {HV_SIM_COMPUTE(HV_MS(5))};
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(1), false);
-	simh_init(&h, &fx, 1, 0);
-	fx_add(&fx, 0, 1, 2, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 2, 2, ALL, HV_SCHED_BLOCKED);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 8, HV_MS(1));
+	fx_add(&fx, 0, 1, 2, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 2, 2, FX_ALL, HV_SCHED_BLOCKED);
 	simh_script(&h, 0, task, 1);
 	simh_script(&h, 1, task, 1);
 	h.ev_wake[0] = 1;
 	assert_int_equal(hv_sim_event_schedule(&h.sim, &h.ev[0], 0, HV_US(500), 0), HV_OK);
 	simh_run(&h, 1, HV_MS(100));
-	assert_switch(0, 0, 0, 0);
-	assert_switch(0, 1, 1, HV_MS(1));
-	assert_switch(0, 2, 0, HV_MS(2));
+	simh_assert_switch(&h, 0, 0, 0, 0);
+	simh_assert_switch(&h, 0, 1, 1, HV_MS(1));
+	simh_assert_switch(&h, 0, 2, 0, HV_MS(2));
 }
 
 static void alone_at_its_level_the_slice_is_renewed_without_a_switch(void **state)
@@ -163,16 +142,15 @@ static void alone_at_its_level_the_slice_is_renewed_without_a_switch(void **stat
 	static const struct hv_sim_op low_task[] = {HV_SIM_COMPUTE(HV_MS(1))};
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, HV_MS(1), false);
-	simh_init(&h, &fx, 1, 0);
-	fx_add(&fx, 0, 1, 2, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 6, ALL, HV_SCHED_READY);
+	simh_uni(&h, &fx, &hv_sched_fp_ops, 8, HV_MS(1));
+	fx_add(&fx, 0, 1, 2, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 6, FX_ALL, HV_SCHED_READY);
 	simh_script(&h, 0, task, 1);
 	simh_script(&h, 1, low_task, 1);
 	simh_run(&h, 1, HV_MS(100));
 	/* Four slice ends pass; a less urgent ready VP is no reason to switch. */
-	assert_switch(0, 0, 0, 0);
-	assert_switch(0, 1, 1, HV_MS(5));
+	simh_assert_switch(&h, 0, 0, 0, 0);
+	simh_assert_switch(&h, 0, 1, 1, HV_MS(5));
 	assert_int_equal(h.ctx[0].switches_in, 1);
 	assert_int_equal(h.ctx[1].exit_time, HV_MS(6));
 }
@@ -182,11 +160,11 @@ static void lent_priority_of_a_ready_entity_requeues_it_at_once(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 2, ALL, HV_SCHED_READY); /* X, running */
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 2, FX_ALL, HV_SCHED_READY); /* X, running */
 	assert_int_equal(fx_sched(&fx, 0), 0);
-	fx_add(&fx, 1, 2, 5, ALL, HV_SCHED_READY); /* L, holds a lock H needs; preempted */
-	fx_add(&fx, 2, 1, 3, ALL, HV_SCHED_READY); /* M */
+	fx_add(&fx, 1, 2, 5, FX_ALL, HV_SCHED_READY); /* L, holds a lock H needs; preempted */
+	fx_add(&fx, 2, 1, 3, FX_ALL, HV_SCHED_READY); /* M */
 	assert_int_equal(hv_sched_tick(&fx.d, 0).top_prio, 3);
 
 	/*
@@ -215,11 +193,11 @@ static void lent_priority_of_a_running_entity_applies_when_it_is_preempted(void 
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 2, 5, ALL, HV_SCHED_READY);   /* L: low, holds the lock */
-	fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_BLOCKED); /* M: medium */
-	fx_add(&fx, 2, 1, 1, ALL, HV_SCHED_BLOCKED); /* H: high */
-	fx_add(&fx, 3, 1, 2, ALL, HV_SCHED_BLOCKED); /* H2 blocks on L's lock */
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 2, 5, FX_ALL, HV_SCHED_READY);	/* L: low, holds the lock */
+	fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_BLOCKED); /* M: medium */
+	fx_add(&fx, 2, 1, 1, FX_ALL, HV_SCHED_BLOCKED); /* H: high */
+	fx_add(&fx, 3, 1, 2, FX_ALL, HV_SCHED_BLOCKED); /* H2 blocks on L's lock */
 	assert_int_equal(fx_sched(&fx, 0), 0);
 
 	/* seed 002: L inherits the priority (2) of the VP blocked on its lock */
@@ -247,10 +225,10 @@ static void yield_goes_behind_its_equals_only(void **state)
 	struct hv_sched_feedback fb;
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 1, 6, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 1, 6, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 0), 0);
 	fb = hv_sched_yield(&fx.d, 0);
 	assert_true(fb.resched);
@@ -270,10 +248,10 @@ static void set_params_requeues_a_ready_entity_at_its_new_level(void **state)
 	struct hv_sched_params p = fx_params(1);
 
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, 8, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 2, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 4, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 1, 3, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 8, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 2, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 4, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 1, 3, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[1], &p).top_prio, 1);
 	assert_int_equal(fx_sched(&fx, 0), 1);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[1]).status, HV_OK);
@@ -285,10 +263,10 @@ static void set_params_requeues_a_ready_entity_at_its_new_level(void **state)
 static void the_full_priority_range_is_usable(void **state)
 {
 	(void)state;
-	fx_init(&fx, &hv_sched_fp_ops, 1, HV_PRIO_BITMAP_MAX_LEVELS, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, HV_PRIO_BITMAP_MAX_LEVELS - 1, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 64, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 1, 0, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, HV_PRIO_BITMAP_MAX_LEVELS, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, HV_PRIO_BITMAP_MAX_LEVELS - 1, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 64, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 1, 0, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 0), 2);
 	assert_int_equal(hv_sched_block(&fx.d, &fx.e[2]).status, HV_OK);
 	assert_int_equal(fx_sched(&fx, 0), 1);
@@ -296,9 +274,9 @@ static void the_full_priority_range_is_usable(void **state)
 	assert_int_equal(fx_sched(&fx, 0), 0);
 
 	/* A single level is a plain round robin. */
-	fx_init(&fx, &hv_sched_fp_ops, 1, 1, LONG_SLICE, false);
-	fx_add(&fx, 0, 1, 0, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 0, ALL, HV_SCHED_READY);
+	fx_init(&fx, &hv_sched_fp_ops, 1, 1, FX_LONG_SLICE, false);
+	fx_add(&fx, 0, 1, 0, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 0, FX_ALL, HV_SCHED_READY);
 	assert_int_equal(fx_sched(&fx, 0), 0);
 	hv_sched_yield(&fx.d, 0);
 	assert_int_equal(fx_sched(&fx, 0), 1);
@@ -318,9 +296,9 @@ static hv_time_ns_t run_pinned_scenario(bool balance)
 	hv_host_reset();
 	fx_init(&fx, &hv_sched_fp_ops, 2, 8, HV_MS(1), balance);
 	simh_init(&h, &fx, 2, HV_US(1));
-	fx_add(&fx, 0, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 1, 1, 3, ALL, HV_SCHED_READY);
-	fx_add(&fx, 2, 2, 3, ALL, HV_SCHED_READY);
+	fx_add(&fx, 0, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 1, 1, 3, FX_ALL, HV_SCHED_READY);
+	fx_add(&fx, 2, 2, 3, FX_ALL, HV_SCHED_READY);
 	fx_add(&fx, 3, 2, 3, 1u << 0, HV_SCHED_READY);
 	assert_int_equal(fx_info(&fx, 2).cpu, 0);
 	assert_int_equal(fx_info(&fx, 3).cpu, 0);
@@ -366,30 +344,18 @@ static void affinity_is_respected_and_idle_cpus_pull_work(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(priority_decides_across_guests_not_guest_identity,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(round_robin_within_a_level_by_slice, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(an_entitys_own_slice_overrides_the_default, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(
-			preempted_entity_keeps_its_place_and_the_rest_of_its_slice, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(equal_priority_wake_up_waits_for_the_slice_end,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			alone_at_its_level_the_slice_is_renewed_without_a_switch, setup, teardown),
-		cmocka_unit_test_setup_teardown(lent_priority_of_a_ready_entity_requeues_it_at_once,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			lent_priority_of_a_running_entity_applies_when_it_is_preempted, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(yield_goes_behind_its_equals_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(set_params_requeues_a_ready_entity_at_its_new_level,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(the_full_priority_range_is_usable, setup, teardown),
-		cmocka_unit_test_setup_teardown(affinity_is_respected_and_idle_cpus_pull_work,
-						setup, teardown),
+		FX_TEST(priority_decides_across_guests_not_guest_identity),
+		FX_TEST(round_robin_within_a_level_by_slice),
+		FX_TEST(an_entitys_own_slice_overrides_the_default),
+		FX_TEST(preempted_entity_keeps_its_place_and_the_rest_of_its_slice),
+		FX_TEST(equal_priority_wake_up_waits_for_the_slice_end),
+		FX_TEST(alone_at_its_level_the_slice_is_renewed_without_a_switch),
+		FX_TEST(lent_priority_of_a_ready_entity_requeues_it_at_once),
+		FX_TEST(lent_priority_of_a_running_entity_applies_when_it_is_preempted),
+		FX_TEST(yield_goes_behind_its_equals_only),
+		FX_TEST(set_params_requeues_a_ready_entity_at_its_new_level),
+		FX_TEST(the_full_priority_range_is_usable),
+		FX_TEST(affinity_is_respected_and_idle_cpus_pull_work),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

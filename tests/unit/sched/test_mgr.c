@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include <pthread.h>
 #include <string.h>
 
 #include <libhvcore/host/host.h>
@@ -20,75 +19,32 @@
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_mgr.h>
 
-#define CPUS 2u
-#define ENTS 12u
+#define CPUS	   2u
+#define ENTS	   12u
 
-struct mfx {
-	struct hv_sched_domain d;
-	struct hv_sched_cpu cpus[CPUS];
-	_Alignas(16) uint8_t storage[CPUS * HV_SCHED_CPU_PRIV_MAX];
-	_Alignas(16) uint8_t spare[CPUS * HV_SCHED_CPU_PRIV_MAX];
-	struct hv_sched_entity e[ENTS];
-	struct hv_sched_mgr m;
-	struct hv_sched_portable portable[ENTS];
-	struct hv_sched_mgr_saved saved[ENTS];
-	uint32_t fp, rr, bvt;
-};
+#define MGRFX_CPUS CPUS
+#define MGRFX_ENTS ENTS
+#include "sched_mgr_fixture.h"
 
-static struct mfx F;
+/* Entities 6, 7 and 8 of the ten populate() adds start blocked. */
+#define POPULATED	   10u
+#define BLOCKED_FROM_START 0x1c0u
+
+static struct mgrfx F;
 
 static void mfx_init(hv_sched_activation_t act, bool spare, uint32_t cap)
 {
-	memset(&F, 0, sizeof(F));
-	struct hv_sched_mgr_config mc = {
-		.portable = F.portable,
-		.saved = F.saved,
-		.entity_cap = cap,
-		.park_timeout_ns = HV_MS(200),
-		.stall_bound_ns = HV_MS(5),
-	};
-	assert_int_equal(hv_sched_mgr_init(&F.m, &mc), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &F.fp), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_rr_ops, NULL, &F.rr), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_bvt_ops, NULL, &F.bvt), HV_OK);
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = CPUS,
-		.cpus = F.cpus,
-		.priv_storage = F.storage,
-		.priv_storage_size = sizeof(F.storage),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(4),
-		.balance = false,
-		.spare_storage = spare ? F.spare : NULL,
-		.spare_storage_size = spare ? sizeof(F.spare) : 0,
-		.activation = act,
-		.id_table = hv_sched_mgr_table(&F.m),
-		.id_count = HV_SCHED_MGR_MAX,
-		.id = F.fp,
-	};
-	assert_int_equal(hv_sched_domain_init(&F.d, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &F.d, F.fp), HV_OK);
+	mgrfx_mgr_init(&F, cap, HV_MS(200), true);
+	mgrfx_domain_init(&F, CPUS, act, spare, HV_MS(4), false);
 }
 
-/* Entity i on CPU (i % CPUS), priority 1 + i % 4, in @p state. */
-static void add(uint32_t i, hv_sched_state_t state)
-{
-	struct hv_sched_params p = {.prio = 1 + i % 4, .weight = 1 + i};
-	hv_sched_entity_init(&F.e[i], i, 1, &p, 1ull << (i % CPUS));
-	assert_int_equal(hv_sched_attach(&F.d, &F.e[i], state).status, HV_OK);
-}
-
-/* Six ready, three blocked, one running on each CPU. */
+/* Six ready, three blocked, one running on each CPU; entity i on CPU (i % CPUS). */
 static void populate(void)
 {
-	for (uint32_t i = 0; i < 10; i++)
-		add(i, i >= 6 && i < 9 ? HV_SCHED_BLOCKED : HV_SCHED_READY);
-	for (uint32_t c = 0; c < CPUS; c++) {
-		struct hv_sched_entity *e;
-		assert_int_equal(hv_sched_schedule(&F.d, c, &e), HV_OK);
-		assert_non_null(e);
-	}
+	for (uint32_t i = 0; i < POPULATED; i++)
+		mgrfx_add(&F, i, 1ull << (i % CPUS),
+			  (BLOCKED_FROM_START >> i & 1u) != 0 ? HV_SCHED_BLOCKED : HV_SCHED_READY);
+	mgrfx_run_each_cpu(&F);
 }
 
 /*
@@ -97,30 +53,7 @@ static void populate(void)
  */
 static void assert_all_present_once(void)
 {
-	uint32_t seen[ENTS] = {0};
-	for (uint32_t c = 0; c < CPUS; c++) {
-		struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr);
-		if (cur != NULL)
-			seen[cur->id]++;
-	}
-	/* Block whatever runs and take the next, until each CPU idles. */
-	for (uint32_t c = 0; c < CPUS; c++) {
-		for (uint32_t guard = 0; guard < 2 * ENTS; guard++) {
-			struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr), *next;
-			if (cur != NULL)
-				assert_int_equal(hv_sched_block(&F.d, cur).status, HV_OK);
-			assert_int_equal(hv_sched_schedule(&F.d, c, &next), HV_OK);
-			if (next == NULL)
-				break;
-			seen[next->id]++;
-		}
-	}
-	for (uint32_t i = 0; i < 10; i++) {
-		bool blocked_from_start = i >= 6 && i < 9;
-		assert_int_equal(seen[i], blocked_from_start ? 0u : 1u);
-	}
-	for (uint32_t c = 0; c < CPUS; c++)
-		assert_int_equal(atomic_load(&F.d.cpus[c].ready), 0u);
+	mgrfx_assert_all_present_once(&F, POPULATED, BLOCKED_FROM_START);
 }
 
 static void change_on_one_cpu_domain(uint32_t id, struct hv_sched_change_fb *fb)
@@ -130,34 +63,30 @@ static void change_on_one_cpu_domain(uint32_t id, struct hv_sched_change_fb *fb)
 	assert_int_equal(st, fb->status);
 }
 
-/* ---- a parker thread: CPU 1's guest-resume path ---- */
-
-static _Atomic bool park_stop;
-static _Atomic uint32_t park_count;
-
-static void *parker(void *arg)
+/*
+ * mfx_init() with room for every entity, @p extra (unless NULL) registered
+ * after the built-in schedulers, then populate(); @p extra's identifier.
+ */
+static uint32_t mfx_start(hv_sched_activation_t act, const struct hv_sched_ops *extra)
 {
-	(void)arg;
-	while (!atomic_load(&park_stop)) {
-		if (hv_sched_cease_point(&F.d, 1))
-			atomic_fetch_add(&park_count, 1);
-	}
-	return NULL;
+	uint32_t id = HV_SCHED_ID_NONE;
+
+	mfx_init(act, true, ENTS);
+	if (extra != NULL)
+		assert_int_equal(hv_sched_mgr_register(&F.m, extra, NULL, &id), HV_OK);
+	populate();
+	return id;
 }
 
-static pthread_t parker_start(void)
+/* A change to @p id asked by CPU 0 while CPU 1 parks; its feedback. */
+static struct hv_sched_change_fb change_parked(uint32_t id)
 {
-	pthread_t t;
-	atomic_store(&park_stop, false);
-	atomic_store(&park_count, 0);
-	assert_int_equal(pthread_create(&t, NULL, parker, NULL), 0);
-	return t;
-}
+	struct hv_sched_change_fb fb;
 
-static void parker_stop(pthread_t t)
-{
-	atomic_store(&park_stop, true);
-	pthread_join(t, NULL);
+	mgrfx_parker_start(&F);
+	change_on_one_cpu_domain(id, &fb);
+	mgrfx_parker_stop(&F);
+	return fb;
 }
 
 /* ---- tests ---- */
@@ -167,19 +96,15 @@ static void change_through_function_pointer_array_moves_every_entity(void **stat
 	(void)state;
 	/* seed 000 claim 1: a second scheduler loaded and activated in place of the first
 	 * while the VMM runs; claim 5: by replacing the function pointer array. */
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	parker_stop(t);
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
 	assert_int_equal(fb.old_id, F.fp);
 	assert_int_equal(fb.new_id, F.bvt);
 	assert_int_equal(fb.moved, 10u);
 	assert_false(fb.rolled_back);
-	assert_int_equal(atomic_load(&park_count), 1u);
+	assert_int_equal(atomic_load(&F.parks), 1u);
 	assert_ptr_equal(F.d.ops, &hv_sched_bvt_ops);
 	assert_ptr_equal(hv_sched_active(&F.d), &hv_sched_bvt_ops);
 	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.bvt);
@@ -195,13 +120,9 @@ static void change_by_identifier_routes_requests_through_the_table(void **state)
 {
 	(void)state;
 	/* seed 000 claim 4: replacing the first scheduler identifier with the second. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_ID, NULL);
 	assert_int_equal(atomic_load(&F.d.id), F.fp);
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.rr, &fb);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(F.rr);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(atomic_load(&F.d.id), F.rr);
 	assert_ptr_equal(hv_sched_active(&F.d), &hv_sched_rr_ops);
@@ -212,13 +133,9 @@ static void change_by_patching_resolved_addresses(void **state)
 {
 	(void)state;
 	/* seed 000 claim 6: the second scheduler's addresses patched into the request path. */
-	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_PATCHED, NULL);
 	assert_ptr_equal(F.d.patched.pick, hv_sched_fp_ops.pick);
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
 	assert_ptr_equal(F.d.patched.pick, hv_sched_bvt_ops.pick);
 	assert_ptr_equal(F.d.patched.enqueue, hv_sched_bvt_ops.enqueue);
@@ -229,9 +146,8 @@ static void change_by_patching_resolved_addresses(void **state)
 static void change_back_and_forth_keeps_every_entity(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
-	pthread_t t = parker_start();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
+	mgrfx_parker_start(&F);
 	const uint32_t seq[] = {F.bvt, F.rr, F.fp, F.bvt, F.fp};
 	for (uint32_t k = 0; k < 5; k++) {
 		struct hv_sched_change_fb fb;
@@ -239,7 +155,7 @@ static void change_back_and_forth_keeps_every_entity(void **state)
 		assert_int_equal(fb.status, HV_OK);
 		assert_int_equal(fb.moved, 10u);
 	}
-	parker_stop(t);
+	mgrfx_parker_stop(&F);
 	assert_int_equal(F.m.changes, 5u);
 	assert_all_present_once();
 }
@@ -247,8 +163,7 @@ static void change_back_and_forth_keeps_every_entity(void **state)
 static void activating_the_active_scheduler_changes_nothing(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	struct hv_sched_change_fb fb;
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.fp, 0, &fb), HV_OK);
 	assert_int_equal(fb.moved, 0u);
@@ -266,9 +181,8 @@ static void bad_requests_are_refused_with_nothing_changed(void **state)
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
 	memset(&other, 0, sizeof(other));
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &other, F.rr, 0, &fb), HV_ERR_NOT_FOUND);
-	pthread_t t = parker_start();
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.rr, 0, &fb), HV_ERR_NO_SPACE);
-	parker_stop(t);
+	fb = change_parked(F.rr);
+	assert_int_equal(fb.status, HV_ERR_NO_SPACE);
 	assert_true(fb.rolled_back);
 	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
 	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.fp);
@@ -283,8 +197,7 @@ static void bad_requests_are_refused_with_nothing_changed(void **state)
 static void cpu_that_never_parks_times_out_and_old_scheduler_carries_on(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
 	struct hv_sched_change_fb fb;
 	/* No parker thread: CPU 1 never reaches its cease point. */
 	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, F.bvt, 0, &fb), HV_ERR_TIMEOUT);
@@ -331,21 +244,16 @@ static void snapshot_entities(struct hv_sched_entity *out)
 static void rollback_when_new_scheduler_init_fails(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "broken-init";
 	broken.cpu_init = failing_cpu_init;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	static struct hv_sched_entity before[ENTS];
 	snapshot_entities(before);
 	static uint8_t priv_before[CPUS * HV_SCHED_CPU_PRIV_MAX];
 	memcpy(priv_before, F.storage, sizeof(F.storage));
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_INTERNAL);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(id);
+	assert_int_equal(fb.status, HV_ERR_INTERNAL);
 	assert_int_equal(fb.step, HV_SCHED_STEP_CPU_INIT);
 	assert_true(fb.rolled_back);
 	assert_int_equal(fb.new_id, F.fp);
@@ -359,21 +267,16 @@ static void rollback_when_new_scheduler_init_fails(void **state)
 static void rollback_when_import_fails_midway_restores_every_entity(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_PATCHED, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "broken-import";
 	broken.import_state = failing_import;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_PATCHED, &broken);
 	static struct hv_sched_entity before[ENTS];
 	snapshot_entities(before);
 	import_calls = 0;
 	import_fail_at = 7; /* six entities imported (and scribbled on), the seventh refused */
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &F.d, id, 0, &fb), HV_ERR_BAD_FORMAT);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(id);
+	assert_int_equal(fb.status, HV_ERR_BAD_FORMAT);
 	assert_int_equal(fb.step, HV_SCHED_STEP_IMPORT);
 	assert_int_equal(import_calls, 7u);
 	assert_memory_equal(before, F.e, sizeof(F.e));
@@ -385,14 +288,13 @@ static void unloading_the_active_scheduler_reactivates_the_default(void **state)
 {
 	(void)state;
 	/* seed 000 claim 7: unload the second scheduler, re-activate the first. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
-	populate();
-	pthread_t t = parker_start();
+	mfx_start(HV_SCHED_ACT_ID, NULL);
+	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(F.bvt, &fb);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(hv_sched_mgr_unregister(&F.m, F.bvt, 0, &fb), HV_OK);
-	parker_stop(t);
+	mgrfx_parker_stop(&F);
 	assert_int_equal(fb.old_id, F.bvt);
 	assert_int_equal(fb.new_id, F.fp);
 	assert_int_equal(hv_sched_mgr_active(&F.m, &F.d), F.fp);
@@ -424,14 +326,11 @@ static struct hv_sched_entity *lazy_pick(struct hv_sched_domain *d, void *cpu_pr
 static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_fp_ops;
 	broken.name = "garbage";
 	broken.pick = garbage_pick;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
-	pthread_t t = parker_start();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
+	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(id, &fb);
 	assert_int_equal(fb.status, HV_OK);
@@ -440,7 +339,7 @@ static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 	assert_int_equal(hv_sched_schedule(&F.d, 0, &e), HV_ERR_INTERNAL);
 	assert_null(e);
 	assert_true(hv_sched_mgr_watchdog(&F.m, &F.d, hv_port_time_now(), 0, &fb));
-	parker_stop(t);
+	mgrfx_parker_stop(&F);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(fb.new_id, F.fp);
 	assert_int_equal(F.m.fallbacks, 1u);
@@ -450,14 +349,11 @@ static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 static void watchdog_falls_back_when_cpu_idles_with_work_past_the_bound(void **state)
 {
 	(void)state;
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
 	broken = hv_sched_rr_ops;
 	broken.name = "lazy";
 	broken.pick = lazy_pick;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &broken, NULL, &id), HV_OK);
-	populate();
-	pthread_t t = parker_start();
+	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
+	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
 	change_on_one_cpu_domain(id, &fb);
 	assert_int_equal(fb.status, HV_OK);
@@ -470,7 +366,7 @@ static void watchdog_falls_back_when_cpu_idles_with_work_past_the_bound(void **s
 	/* Within the bound: not yet. */
 	assert_false(hv_sched_mgr_watchdog(&F.m, &F.d, since + HV_MS(1), 0, &fb));
 	assert_true(hv_sched_mgr_watchdog(&F.m, &F.d, since + HV_MS(6), 0, &fb));
-	parker_stop(t);
+	mgrfx_parker_stop(&F);
 	assert_int_equal(fb.new_id, F.fp);
 	assert_ptr_equal(F.d.ops, &hv_sched_fp_ops);
 }
@@ -479,38 +375,22 @@ static void changing_one_domain_leaves_the_other_running(void **state)
 {
 	(void)state;
 	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	static struct hv_sched_domain d2;
-	static struct hv_sched_cpu c2[1];
-	static _Alignas(16) uint8_t s2[HV_SCHED_CPU_PRIV_MAX], sp2[HV_SCHED_CPU_PRIV_MAX];
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_rr_ops,
-		.cpu_count = 1,
-		.cpus = c2,
-		.priv_storage = s2,
-		.priv_storage_size = sizeof(s2),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(4),
-		.spare_storage = sp2,
-		.spare_storage_size = sizeof(sp2),
-	};
-	assert_int_equal(hv_sched_domain_init(&d2, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_ERR_EXISTS);
-	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, &d2), HV_OK);
-	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, &d2), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.rr), HV_OK);
+	static struct mgrfx_single second;
+	struct hv_sched_domain *d2 = mgrfx_single_init(&second, &hv_sched_rr_ops);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, d2, F.rr), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, d2, F.rr), HV_ERR_EXISTS);
+	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, d2), HV_OK);
+	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, d2), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, d2, F.rr), HV_OK);
 	populate();
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.bvt, &fb);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(F.bvt);
 	assert_int_equal(fb.status, HV_OK);
-	assert_int_equal(hv_sched_mgr_active(&F.m, &d2), F.rr);
-	assert_ptr_equal(d2.ops, &hv_sched_rr_ops);
-	assert_int_equal(atomic_load(&d2.changes), 0u);
+	assert_int_equal(hv_sched_mgr_active(&F.m, d2), F.rr);
+	assert_ptr_equal(d2->ops, &hv_sched_rr_ops);
+	assert_int_equal(atomic_load(&d2->changes), 0u);
 	/* And the one-CPU domain changes on its own, its caller being its only CPU. */
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &d2, F.fp, 0, &fb), HV_OK);
-	assert_ptr_equal(d2.ops, &hv_sched_fp_ops);
+	assert_int_equal(hv_sched_mgr_activate(&F.m, d2, F.fp, 0, &fb), HV_OK);
+	assert_ptr_equal(d2->ops, &hv_sched_fp_ops);
 	assert_ptr_equal(F.d.ops, &hv_sched_bvt_ops);
 }
 
@@ -532,10 +412,7 @@ static void quiesce_hooks_run_while_every_cpu_is_parked(void **state)
 	assert_int_equal(hv_sched_mgr_add_quiesce(&F.m, quiesce_hook, NULL), HV_OK);
 	populate();
 	atomic_store(&hook_parked_seen, 0);
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(F.rr, &fb);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(F.rr);
 	assert_int_equal(fb.status, HV_OK);
 	/* CPU 1 parked, plus the caller (CPU 0): the whole domain was ceased. */
 	assert_int_equal(atomic_load(&hook_parked_seen), CPUS);
@@ -565,24 +442,18 @@ static void requests_of_timer_and_guest_reach_the_new_scheduler(void **state)
 	(void)state;
 	/* seed 000 claim 16: the requesters of scheduling requests are a timer, a service VM
 	 * and a guest VM; claim 15: after the change the second scheduler handles them. */
-	mfx_init(HV_SCHED_ACT_ID, true, ENTS);
 	counting_rr = hv_sched_rr_ops;
 	counting_rr.name = "rr-counting";
 	counting_rr.tick = counting_tick;
 	counting_rr.yield = counting_yield;
-	uint32_t id;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &counting_rr, NULL, &id), HV_OK);
-	populate();
+	uint32_t id = mfx_start(HV_SCHED_ACT_ID, &counting_rr);
 	rr_ticks = rr_yields = 0;
 	/* Before the change: the timer's tick and a guest's yield go to fp. */
 	(void)hv_sched_tick(&F.d, 0);
 	(void)hv_sched_yield(&F.d, 0);
 	assert_int_equal(rr_ticks + rr_yields, 0u);
 	/* The service VM's request (a change, made from CPU 0). */
-	pthread_t t = parker_start();
-	struct hv_sched_change_fb fb;
-	change_on_one_cpu_domain(id, &fb);
-	parker_stop(t);
+	struct hv_sched_change_fb fb = change_parked(id);
 	assert_int_equal(fb.status, HV_OK);
 	/* The timer's tick and the guest's yield now reach the second scheduler. */
 	(void)hv_sched_tick(&F.d, 0);
@@ -592,52 +463,18 @@ static void requests_of_timer_and_guest_reach_the_new_scheduler(void **state)
 	assert_all_present_once();
 }
 
-/* Both CPUs of the domain request changes at once, no outside serialisation. */
-struct racer {
-	hv_cpu_t self;
-	uint32_t rounds;
-	uint32_t timeouts;
-	uint32_t ok;
-};
-
-static _Atomic uint32_t racers_done;
-
-static void *racer_main(void *arg)
-{
-	struct racer *r = arg;
-	const uint32_t ids[3] = {F.fp, F.rr, F.bvt};
-	for (uint32_t i = 0; i < r->rounds; i++) {
-		struct hv_sched_change_fb fb;
-		hv_status_t st =
-			hv_sched_mgr_activate(&F.m, &F.d, ids[(i + r->self) % 3], r->self, &fb);
-		if (st == HV_ERR_TIMEOUT)
-			r->timeouts++;
-		else if (st == HV_OK)
-			r->ok++;
-		/* The guest-resume path between requests. */
-		(void)hv_sched_cease_point(&F.d, (uint32_t)r->self);
-	}
-	/* Done: keep running the resume path until the other CPU is done too. */
-	atomic_fetch_add(&racers_done, 1);
-	while (atomic_load(&racers_done) < CPUS)
-		(void)hv_sched_cease_point(&F.d, (uint32_t)r->self);
-	return NULL;
-}
-
 static void concurrent_requests_from_both_cpus_never_time_out(void **state)
 {
 	(void)state;
 	/* seed 000 claim 16: any requester may ask for a change; a CPU waiting for the
 	 * manager while another CPU's change is under way parks instead of stalling it. */
-	mfx_init(HV_SCHED_ACT_FNPTR, true, ENTS);
-	populate();
-	struct racer r[CPUS] = {{.self = 0, .rounds = 300}, {.self = 1, .rounds = 300}};
-	atomic_store(&racers_done, 0);
-	pthread_t t[CPUS];
-	for (uint32_t c = 0; c < CPUS; c++)
-		assert_int_equal(pthread_create(&t[c], NULL, racer_main, &r[c]), 0);
-	for (uint32_t c = 0; c < CPUS; c++)
-		pthread_join(t[c], NULL);
+	mfx_start(HV_SCHED_ACT_FNPTR, NULL);
+	/* CPU c's round i asks for {fp, rr, BVT}[(i + c) % 3], with no outside serialisation. */
+	struct mgrfx_racer r[CPUS] = {
+		{.ids = {F.fp, F.rr, F.bvt}, .id_count = 3, .rounds = 300},
+		{.ids = {F.rr, F.bvt, F.fp}, .id_count = 3, .rounds = 300},
+	};
+	mgrfx_race(&F, r);
 	assert_int_equal(r[0].timeouts + r[1].timeouts, 0u);
 	assert_int_equal(r[0].ok + r[1].ok, 600u);
 	assert_all_present_once();

@@ -79,15 +79,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	if (hv_sim_attached() != NULL)
-		(void)hv_sim_detach(hv_sim_attached());
-	hv_host_reset();
-	return 0;
-}
-
 static hv_time_ns_t now(void)
 {
 	return hv_port_time_now();
@@ -250,7 +241,7 @@ static void export_changes_nothing_in_any_state(void **state)
 		/* The old scheduler carries on: the running entity is still put
 		 * back and a pick works as before. */
 		assert_true(sched0(&src) >= 0);
-		assert_int_equal(teardown(NULL), 0);
+		assert_int_equal(fx_sim_teardown(NULL), 0);
 	}
 }
 
@@ -328,7 +319,7 @@ static void params_survive_every_scheduler_pair(void **state)
 				assert_memory_equal(&dst.e[i].params, &ps[i], sizeof(ps[i]));
 				assert_int_equal(fx_info(&dst, i).prio, ps[i].prio);
 			}
-			assert_int_equal(teardown(NULL), 0);
+			assert_int_equal(fx_sim_teardown(NULL), 0);
 		}
 	}
 }
@@ -497,7 +488,7 @@ static void slice_left_survives_between_fp_and_rr(void **state)
 			/* The other one starts a whole slice. */
 			assert_int_equal(to->next_event(&dst.d, dst.cpus[0].priv, &dst.e[1], now()),
 					 now() + SLICE);
-			assert_int_equal(teardown(NULL), 0);
+			assert_int_equal(fx_sim_teardown(NULL), 0);
 
 			/* Ready entity with part of a slice: fp preempts it. */
 			assert_int_equal(setup(NULL), 0);
@@ -527,7 +518,7 @@ static void slice_left_survives_between_fp_and_rr(void **state)
 			assert_false(hv_sched_tick(&dst.d, 0).resched); /* alone: renewed */
 			assert_int_equal(to->next_event(&dst.d, dst.cpus[0].priv, &dst.e[0], now()),
 					 now() + SLICE);
-			assert_int_equal(teardown(NULL), 0);
+			assert_int_equal(fx_sim_teardown(NULL), 0);
 		}
 	}
 }
@@ -554,7 +545,7 @@ static void slice_over_exports_as_not_fresh(void **state)
 		commit(&dst, land(&dst, 1, &p1, HV_SCHED_READY));
 		advance(now() + 1);
 		assert_true(hv_sched_tick(&dst.d, 0).resched);
-		assert_int_equal(teardown(NULL), 0);
+		assert_int_equal(fx_sim_teardown(NULL), 0);
 	}
 }
 
@@ -615,7 +606,7 @@ static void hostile_portable_values_import_safely(void **state)
 					assert_int_equal(hv_sched_tick(&dst.d, 0).status, HV_OK);
 					assert_true(sched0(&dst) >= 0);
 				}
-				assert_int_equal(teardown(NULL), 0);
+				assert_int_equal(fx_sim_teardown(NULL), 0);
 			}
 		}
 	}
@@ -647,7 +638,7 @@ static void bvt_clamps_hostile_lags(void **state)
 	advance(now() + SLICE + 1);
 	assert_true(hv_sched_tick(&dst.d, 0).resched);
 	assert_int_equal(sched0(&dst), 1 - first);
-	assert_int_equal(teardown(NULL), 0);
+	assert_int_equal(fx_sim_teardown(NULL), 0);
 
 	assert_int_equal(setup(NULL), 0);
 	far.lag_ns = INT64_MAX;
@@ -667,17 +658,18 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(export_changes_nothing_in_any_state, setup,
-						teardown),
+						fx_sim_teardown),
 		cmocka_unit_test_setup_teardown(params_survive_every_scheduler_pair, setup,
-						teardown),
+						fx_sim_teardown),
 		cmocka_unit_test_setup_teardown(bvt_round_trip_keeps_places_and_order, setup,
-						teardown),
+						fx_sim_teardown),
 		cmocka_unit_test_setup_teardown(slice_left_survives_between_fp_and_rr, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(slice_over_exports_as_not_fresh, setup, teardown),
+						fx_sim_teardown),
+		cmocka_unit_test_setup_teardown(slice_over_exports_as_not_fresh, setup,
+						fx_sim_teardown),
 		cmocka_unit_test_setup_teardown(hostile_portable_values_import_safely, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(bvt_clamps_hostile_lags, setup, teardown),
+						fx_sim_teardown),
+		cmocka_unit_test_setup_teardown(bvt_clamps_hostile_lags, setup, fx_sim_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

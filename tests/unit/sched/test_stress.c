@@ -67,26 +67,19 @@
 #define DEFAULT_CHANGES 15000u
 #endif
 
-#define CPUS	4u /* host pCPU threads: the two below plus waker and changer */
-#define DCPUS	2u /* CPUs of the domain: host CPUs 0 and 1 */
-#define WAKER	2u
-#define CHANGER 3u
-#define ENTS	16u
-#define NO_CPU	UINT32_MAX
+#define CPUS	   4u /* host pCPU threads: the two below plus waker and changer */
+#define DCPUS	   2u /* CPUs of the domain: host CPUs 0 and 1 */
+#define WAKER	   2u
+#define CHANGER	   3u
+#define ENTS	   16u
+#define NO_CPU	   UINT32_MAX
 
-struct sfx {
-	struct hv_sched_domain d;
-	struct hv_sched_cpu cpus[DCPUS];
-	_Alignas(16) uint8_t storage[DCPUS * HV_SCHED_CPU_PRIV_MAX];
-	_Alignas(16) uint8_t spare[DCPUS * HV_SCHED_CPU_PRIV_MAX];
-	struct hv_sched_entity e[ENTS];
-	struct hv_sched_mgr m;
-	struct hv_sched_portable portable[ENTS];
-	struct hv_sched_mgr_saved saved[ENTS];
-	uint32_t fp, rr, bvt, bad_import, bad_init;
-};
+#define MGRFX_CPUS DCPUS
+#define MGRFX_ENTS ENTS
+#include "sched_mgr_fixture.h"
 
-static struct sfx F;
+static struct mgrfx F;
+static uint32_t bad_import_id, bad_init_id; /* the schedulers that fail on purpose */
 
 /* Everything the threads share, atomic so that TSan judges the library, not the test. */
 static struct {
@@ -268,10 +261,10 @@ static bool do_change(hv_cpu_t self, uint64_t *seed)
 	bool bad = r < 2;
 
 	if (r == 0) {
-		id = F.bad_import;
+		id = bad_import_id;
 		atomic_store(&R.refuse_id, rnd(seed) % ENTS);
 	} else if (r == 1) {
-		id = F.bad_init;
+		id = bad_init_id;
 	} else {
 		do
 			id = good[rnd(seed) % 3];
@@ -298,8 +291,8 @@ static bool do_change(hv_cpu_t self, uint64_t *seed)
 			fail_at(__LINE__, "a CPU did not park within park_timeout_ns");
 		} else {
 			EXPECT(bad);
-			EXPECT(fb.step == (id == F.bad_import ? HV_SCHED_STEP_IMPORT
-							      : HV_SCHED_STEP_CPU_INIT));
+			EXPECT(fb.step == (id == bad_import_id ? HV_SCHED_STEP_IMPORT
+							       : HV_SCHED_STEP_CPU_INIT));
 		}
 		atomic_fetch_add(&R.rolled_back, 1);
 	}
@@ -501,57 +494,22 @@ static void thread_body(hv_cpu_t cpu, void *arg)
 
 static void setup_domain(hv_sched_activation_t act)
 {
-	memset(&F, 0, sizeof(F));
-	struct hv_sched_mgr_config mc = {
-		.portable = F.portable,
-		.saved = F.saved,
-		.entity_cap = ENTS,
-		/* Generous: a timeout here means a CPU missed its cease point (a failure). */
-		.park_timeout_ns = HV_S(5),
-		.stall_bound_ns = HV_MS(5),
-	};
-	assert_int_equal(hv_sched_mgr_init(&F.m, &mc), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &F.fp), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_rr_ops, NULL, &F.rr), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_bvt_ops, NULL, &F.bvt), HV_OK);
+	/* Generous: a timeout here means a CPU missed its cease point (a failure). */
+	mgrfx_mgr_init(&F, ENTS, HV_S(5), true);
 	bad_import_ops = hv_sched_fp_ops;
 	bad_import_ops.name = "refuses-one";
 	bad_import_ops.import_state = refusing_import;
 	bad_init_ops = hv_sched_fp_ops;
 	bad_init_ops.name = "init-fails";
 	bad_init_ops.cpu_init = failing_cpu_init;
-	assert_int_equal(hv_sched_mgr_register(&F.m, &bad_import_ops, NULL, &F.bad_import), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &bad_init_ops, NULL, &F.bad_init), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &bad_import_ops, NULL, &bad_import_id), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&F.m, &bad_init_ops, NULL, &bad_init_id), HV_OK);
 	assert_int_equal(hv_sched_mgr_add_quiesce(&F.m, quiesce_hook, NULL), HV_OK);
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = DCPUS,
-		.cpus = F.cpus,
-		.priv_storage = F.storage,
-		.priv_storage_size = sizeof(F.storage),
-		.prio_levels = 8,
-		.default_slice_ns = HV_US(200),
-		.balance = true,
-		.spare_storage = F.spare,
-		.spare_storage_size = sizeof(F.spare),
-		.activation = act,
-		.id_table = hv_sched_mgr_table(&F.m),
-		.id_count = HV_SCHED_MGR_MAX,
-		.id = F.fp,
-	};
-	assert_int_equal(hv_sched_domain_init(&F.d, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &F.d, F.fp), HV_OK);
+	mgrfx_domain_init(&F, DCPUS, act, true, HV_US(200), true);
 	/* Four VPs pinned (two per CPU), the rest free to move; a quarter start blocked. */
-	for (uint32_t i = 0; i < ENTS; i++) {
-		struct hv_sched_params p = {.prio = 1 + i % 4, .weight = 1 + i};
-		uint64_t aff = i < 4 ? 1ull << (i % DCPUS) : HV_AFFINITY_ALL;
-
-		hv_sched_entity_init(&F.e[i], i, 1, &p, aff);
-		assert_int_equal(hv_sched_attach(&F.d, &F.e[i],
-						 i % 4 == 3 ? HV_SCHED_BLOCKED : HV_SCHED_READY)
-					 .status,
-				 HV_OK);
-	}
+	for (uint32_t i = 0; i < ENTS; i++)
+		mgrfx_add(&F, i, i < 4 ? 1ull << (i % DCPUS) : HV_AFFINITY_ALL,
+			  i % 4 == 3 ? HV_SCHED_BLOCKED : HV_SCHED_READY);
 }
 
 static uint32_t total_changes(void)

@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/sha256.h>
@@ -40,6 +39,8 @@
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_loader.h>
 
+#include "sched_image.h"
+
 #define ARENA_SIZE   (1024u * 1024u)
 #define SCRATCH_SIZE (64u * 1024u)
 #define NALLOW	     4u /* rr, bvt, fp, and one the test sets per case */
@@ -47,175 +48,20 @@
 #define GUEST	     7u
 #define GUEST_GPA    0x40000000u
 
-enum {
-	RR = 0,
-	BVT = 1,
-	FP = 2,
-	NMOD = 3
-};
-
-struct image {
-	uint8_t *p;
-	size_t size;
-};
-
-static const char *const paths[NMOD] = {HVSCHED_ELF_RR, HVSCHED_ELF_BVT, HVSCHED_ELF_FP};
 static const struct hv_sched_ops *const builtin[NMOD] = {&hv_sched_rr_ops, &hv_sched_bvt_ops,
 							 &hv_sched_fp_ops};
-static struct image mods[NMOD];
+static struct sched_image mods[NMOD];
 static uint8_t allow[NALLOW][HV_SHA256_DIGEST_SIZE];
 static uint8_t *arena;
 static uint8_t scratch[SCRATCH_SIZE];
 static struct hv_sched_loader ld;
 
-/* ---- images ---- */
-
-static struct image read_image(const char *path)
-{
-	struct image im = {0};
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	im.size = (size_t)n;
-	im.p = malloc(im.size);
-	assert_non_null(im.p);
-	assert_int_equal(fread(im.p, 1, im.size, f), im.size);
-	fclose(f);
-	return im;
-}
-
-static struct image dup_image(int m)
-{
-	struct image im = {malloc(mods[m].size), mods[m].size};
-
-	assert_non_null(im.p);
-	memcpy(im.p, mods[m].p, im.size);
-	return im;
-}
-
-static Elf64_Ehdr *ehdr(struct image *im)
-{
-	return (Elf64_Ehdr *)(void *)im->p;
-}
-
-static Elf64_Phdr *phdr(struct image *im, unsigned i)
-{
-	return (Elf64_Phdr *)(void *)(im->p + ehdr(im)->e_phoff) + i;
-}
-
-/* The @p n-th program header of type @p type. */
-static Elf64_Phdr *find_phdr(struct image *im, uint32_t type, unsigned n)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		if (phdr(im, i)->p_type == type && n-- == 0)
-			return phdr(im, i);
-	}
-	fail_msg("no program header of type %u", type);
-	return NULL;
-}
-
-/* File offset of a virtual address inside a PT_LOAD's file part. */
-static size_t off_of(struct image *im, uint64_t vaddr)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		Elf64_Phdr *p = phdr(im, i);
-
-		if (p->p_type == PT_LOAD && vaddr >= p->p_vaddr && vaddr < p->p_vaddr + p->p_filesz)
-			return (size_t)(p->p_offset + vaddr - p->p_vaddr);
-	}
-	fail_msg("vaddr %#lx not in the file", (unsigned long)vaddr);
-	return 0;
-}
-
-static Elf64_Dyn *dyn(struct image *im, unsigned *count)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC, 0);
-
-	*count = (unsigned)(d->p_filesz / sizeof(Elf64_Dyn));
-	return (Elf64_Dyn *)(void *)(im->p + d->p_offset);
-}
-
-static Elf64_Dyn *find_dyn(struct image *im, int64_t tag)
-{
-	unsigned n;
-	Elf64_Dyn *d = dyn(im, &n);
-
-	for (unsigned i = 0; i < n; i++) {
-		if (d[i].d_tag == tag)
-			return &d[i];
-	}
-	fail_msg("no dynamic tag %ld", (long)tag);
-	return NULL;
-}
-
-static Elf64_Rela *rela(struct image *im, unsigned *count)
-{
-	*count = (unsigned)(find_dyn(im, DT_RELASZ)->d_un.d_val / sizeof(Elf64_Rela));
-	return (Elf64_Rela *)(void *)(im->p + off_of(im, find_dyn(im, DT_RELA)->d_un.d_ptr));
-}
-
-/* The relocation that writes the word at @p vaddr. */
-static Elf64_Rela *rela_at(struct image *im, uint64_t vaddr)
-{
-	unsigned n;
-	Elf64_Rela *r = rela(im, &n);
-
-	for (unsigned i = 0; i < n; i++) {
-		if (r[i].r_offset == vaddr)
-			return &r[i];
-	}
-	fail_msg("no relocation at %#lx", (unsigned long)vaddr);
-	return NULL;
-}
-
-/* Image offset of the module's ops table: the descriptor's relocated pointer. */
-static uint64_t ops_vaddr(struct image *im)
-{
-	return (uint64_t)rela_at(im, ehdr(im)->e_entry + offsetof(struct hv_sched_module, ops))
-		->r_addend;
-}
-
-/*
- * A writable word nothing reads: the value of the dynamic section's last
- * DT_NULL (the loader reads the dynamic section from the file, not from
- * the arena). Moving a relocation there leaves its real target unrelocated.
- */
-static uint64_t spare_word(struct image *im)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC, 0);
-	unsigned n;
-
-	assert_int_equal(dyn(im, &n)[n - 1].d_tag, DT_NULL);
-	return d->p_vaddr + d->p_filesz - 8;
-}
-
-static uint64_t mem_size(struct image *im)
-{
-	struct hv_sched_image_info info;
-
-	assert_int_equal(hv_sched_image_check(im->p, im->size, 0, &info), HV_OK);
-	return info.mem_size;
-}
-
 /* ---- loader state ---- */
 
 static struct hv_sched_loader_config config(size_t arena_size)
 {
-	struct hv_sched_loader_config cfg = {
-		.arena = arena,
-		.arena_size = arena_size,
-		.allowlist = (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
-		.allow_count = NALLOW,
-		.scratch = scratch,
-		.scratch_size = sizeof(scratch),
-		.machine = 0,
-	};
-	return cfg;
+	return img_loader_config(arena, arena_size, (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
+				 NALLOW, scratch, sizeof(scratch));
 }
 
 static void loader_new(size_t arena_size)
@@ -259,9 +105,7 @@ static int setup(void **state)
 	(void)state;
 	hv_host_reset();
 	memset(allow[EXTRA], 0, sizeof(allow[EXTRA]));
-	/* A fresh mapping each case: nothing from the last one stays executable. */
-	arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(arena != MAP_FAILED);
+	arena = img_arena_map(ARENA_SIZE);
 	return 0;
 }
 
@@ -278,18 +122,14 @@ static int teardown(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	for (int m = 0; m < NMOD; m++) {
-		mods[m] = read_image(paths[m]);
-		hv_sha256(mods[m].p, mods[m].size, allow[m]);
-	}
+	img_read_modules(mods, allow);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	for (int m = 0; m < NMOD; m++)
-		free(mods[m].p);
+	img_free_modules(mods);
 	return 0;
 }
 
@@ -554,12 +394,12 @@ static void check_reports_what_an_image_needs(void **state)
 	(void)state;
 	for (int m = 0; m < NMOD; m++) {
 		struct hv_sched_image_info info;
-		struct image *im = &mods[m];
+		struct sched_image *im = &mods[m];
 		uint64_t end = 0;
 
 		assert_int_equal(hv_sched_image_check(im->p, im->size, 0, &info), HV_OK);
-		for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-			Elf64_Phdr *p = phdr(im, i);
+		for (unsigned i = 0; i < img_ehdr(im)->e_phnum; i++) {
+			Elf64_Phdr *p = img_phdr(im, i);
 
 			if (p->p_type == PT_LOAD && p->p_vaddr + p->p_memsz > end)
 				end = p->p_vaddr + p->p_memsz;
@@ -567,10 +407,10 @@ static void check_reports_what_an_image_needs(void **state)
 		assert_int_equal(info.mem_size, end);
 		assert_int_equal(info.span % hv_port_exec_page_size(), 0);
 		assert_true(info.span >= end && info.span < end + hv_port_exec_page_size());
-		assert_int_equal(info.entry, ehdr(im)->e_entry);
+		assert_int_equal(info.entry, img_ehdr(im)->e_entry);
 		unsigned n;
 
-		(void)rela(im, &n);
+		(void)img_rela(im, &n);
 		assert_int_equal(info.reloc_count, n);
 		assert_true(info.reloc_count > 0);
 		/* Another machine's loader refuses it as an image for another platform. */
@@ -777,16 +617,16 @@ static void an_aarch64_loader_takes_aarch64_relocations_only(void **state)
 {
 	struct hv_sched_loader_config cfg = config(ARENA_SIZE);
 	struct hv_sched_loaded_info info;
-	struct image im = dup_image(BVT);
+	struct sched_image im = img_dup(&mods[BVT]);
 	unsigned n;
-	Elf64_Rela *r = rela(&im, &n);
+	Elf64_Rela *r = img_rela(&im, &n);
 
 	(void)state;
-	if (ehdr(&im)->e_machine != EM_X86_64)
+	if (img_ehdr(&im)->e_machine != EM_X86_64)
 		skip();
 	cfg.machine = HV_SCHED_EM_AARCH64;
 	assert_int_equal(hv_sched_loader_init(&ld, &cfg), HV_OK);
-	ehdr(&im)->e_machine = EM_AARCH64;
+	img_ehdr(&im)->e_machine = EM_AARCH64;
 	hv_sha256(im.p, im.size, allow[EXTRA]);
 	assert_int_equal(hv_sched_loader_load(&ld, im.p, im.size, NULL), HV_ERR_BAD_FORMAT);
 	for (unsigned i = 0; i < n; i++)
@@ -808,7 +648,7 @@ static void an_aarch64_loader_takes_aarch64_relocations_only(void **state)
  * exactly as before. @p structural: hv_sched_image_check() says @p want
  * too (the descriptor is checked only at load time).
  */
-static void expect_refused_as(struct image *im, hv_status_t want, bool structural)
+static void expect_refused_as(struct sched_image *im, hv_status_t want, bool structural)
 {
 	static uint8_t snapshot[ARENA_SIZE];
 	struct hv_sched_loader before;
@@ -837,22 +677,22 @@ static void expect_refused_as(struct image *im, hv_status_t want, bool structura
 	im->p = NULL;
 }
 
-static void expect_refused(struct image *im, hv_status_t want)
+static void expect_refused(struct sched_image *im, hv_status_t want)
 {
 	expect_refused_as(im, want, true);
 }
 
 static void truncated_images_are_refused(void **state)
 {
-	struct image im0 = dup_image(BVT);
-	Elf64_Phdr *data = find_phdr(&im0, PT_LOAD, 1);
+	struct sched_image im0 = img_dup(&mods[BVT]);
+	Elf64_Phdr *data = img_find_phdr(&im0, PT_LOAD, 1);
 	const size_t cuts[] = {
 		0,
 		1,
 		4,
 		sizeof(Elf64_Ehdr) - 1,
 		sizeof(Elf64_Ehdr),
-		ehdr(&im0)->e_phoff + ehdr(&im0)->e_phnum * sizeof(Elf64_Phdr) - 1,
+		img_ehdr(&im0)->e_phoff + img_ehdr(&im0)->e_phnum * sizeof(Elf64_Phdr) - 1,
 		data->p_offset + 8,
 		data->p_offset + data->p_filesz - 1,
 		im0.size - 1,
@@ -860,7 +700,7 @@ static void truncated_images_are_refused(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < HV_ARRAY_SIZE(cuts); i++) {
-		struct image im = dup_image(BVT);
+		struct sched_image im = img_dup(&mods[BVT]);
 
 		im.size = cuts[i];
 		expect_refused(&im, HV_ERR_BAD_FORMAT);
@@ -870,163 +710,167 @@ static void truncated_images_are_refused(void **state)
 
 static void bad_elf_headers_are_refused(void **state)
 {
-	struct image im;
+	struct sched_image im;
 
 	(void)state;
-	im = dup_image(BVT);
+	im = img_dup(&mods[BVT]);
 	im.p[EI_MAG1] = 'X';
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
+	im = img_dup(&mods[BVT]);
 	im.p[EI_CLASS] = ELFCLASS32;
 	expect_refused(&im, HV_ERR_NOT_SUPPORTED);
-	im = dup_image(BVT);
+	im = img_dup(&mods[BVT]);
 	im.p[EI_DATA] = ELFDATA2MSB;
 	expect_refused(&im, HV_ERR_NOT_SUPPORTED);
-	im = dup_image(BVT);
+	im = img_dup(&mods[BVT]);
 	im.p[EI_VERSION] = 2;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_type = ET_EXEC;
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_type = ET_EXEC;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_machine = ehdr(&im)->e_machine == EM_X86_64 ? EM_AARCH64 : EM_X86_64;
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_machine = img_ehdr(&im)->e_machine == EM_X86_64 ? EM_AARCH64 : EM_X86_64;
 	expect_refused(&im, HV_ERR_NOT_SUPPORTED);
-	im = dup_image(BVT);
-	ehdr(&im)->e_phentsize = 64;
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_phentsize = 64;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_phoff = im.size - 8; /* program headers run off the end */
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_phoff = im.size - 8; /* program headers run off the end */
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_phoff = UINT64_MAX - 8; /* ... and wrap around */
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_phoff = UINT64_MAX - 8; /* ... and wrap around */
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_phnum = 0xffff;
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_phnum = 0xffff;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_shoff = im.size - 8;
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_shoff = im.size - 8;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_entry += 4; /* misaligned descriptor */
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_entry += 4; /* misaligned descriptor */
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	ehdr(&im)->e_entry = HV_SCHED_IMAGE_MAX_SPAN; /* outside every segment */
+	im = img_dup(&mods[BVT]);
+	img_ehdr(&im)->e_entry = HV_SCHED_IMAGE_MAX_SPAN; /* outside every segment */
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
 }
 
 static void bad_segments_are_refused(void **state)
 {
-	struct image im;
+	struct sched_image im;
 
 	(void)state;
-	im = dup_image(BVT); /* overlapping PT_LOADs */
-	find_phdr(&im, PT_LOAD, 1)->p_vaddr = find_phdr(&im, PT_LOAD, 0)->p_vaddr + 0x100;
+	im = img_dup(&mods[BVT]); /* overlapping PT_LOADs */
+	img_find_phdr(&im, PT_LOAD, 1)->p_vaddr = img_find_phdr(&im, PT_LOAD, 0)->p_vaddr + 0x100;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* segment outside the file */
-	find_phdr(&im, PT_LOAD, 1)->p_offset = im.size;
+	im = img_dup(&mods[BVT]); /* segment outside the file */
+	img_find_phdr(&im, PT_LOAD, 1)->p_offset = im.size;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* segment running past the end of the file (its memory still fits) */
-	find_phdr(&im, PT_LOAD, 0)->p_filesz = im.size - find_phdr(&im, PT_LOAD, 0)->p_offset + 1;
-	find_phdr(&im, PT_LOAD, 0)->p_memsz = find_phdr(&im, PT_LOAD, 0)->p_filesz;
-	assert_true(find_phdr(&im, PT_LOAD, 0)->p_memsz < find_phdr(&im, PT_LOAD, 1)->p_vaddr);
+	im = img_dup(
+		&mods[BVT]); /* segment running past the end of the file (its memory still fits) */
+	img_find_phdr(&im, PT_LOAD, 0)->p_filesz =
+		im.size - img_find_phdr(&im, PT_LOAD, 0)->p_offset + 1;
+	img_find_phdr(&im, PT_LOAD, 0)->p_memsz = img_find_phdr(&im, PT_LOAD, 0)->p_filesz;
+	assert_true(img_find_phdr(&im, PT_LOAD, 0)->p_memsz <
+		    img_find_phdr(&im, PT_LOAD, 1)->p_vaddr);
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* offset + size wraps */
-	find_phdr(&im, PT_LOAD, 1)->p_offset = UINT64_MAX - 0x10;
+	im = img_dup(&mods[BVT]); /* offset + size wraps */
+	img_find_phdr(&im, PT_LOAD, 1)->p_offset = UINT64_MAX - 0x10;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	find_phdr(&im, PT_LOAD, 1)->p_filesz = find_phdr(&im, PT_LOAD, 1)->p_memsz + 1;
+	im = img_dup(&mods[BVT]);
+	img_find_phdr(&im, PT_LOAD, 1)->p_filesz = img_find_phdr(&im, PT_LOAD, 1)->p_memsz + 1;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* writable and executable */
-	find_phdr(&im, PT_LOAD, 1)->p_flags |= PF_X;
+	im = img_dup(&mods[BVT]); /* writable and executable */
+	img_find_phdr(&im, PT_LOAD, 1)->p_flags |= PF_X;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	find_phdr(&im, PT_LOAD, 0)->p_align = 0x3000;
+	im = img_dup(&mods[BVT]);
+	img_find_phdr(&im, PT_LOAD, 0)->p_align = 0x3000;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* larger than any scheduler needs */
-	find_phdr(&im, PT_LOAD, 1)->p_memsz = HV_SCHED_IMAGE_MAX_SPAN;
+	im = img_dup(&mods[BVT]); /* larger than any scheduler needs */
+	img_find_phdr(&im, PT_LOAD, 1)->p_memsz = HV_SCHED_IMAGE_MAX_SPAN;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* vaddr + memsz wraps */
-	find_phdr(&im, PT_LOAD, 1)->p_vaddr = UINT64_MAX - 0x10;
+	im = img_dup(&mods[BVT]); /* vaddr + memsz wraps */
+	img_find_phdr(&im, PT_LOAD, 1)->p_vaddr = UINT64_MAX - 0x10;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* asks for an interpreter */
-	find_phdr(&im, PT_GNU_STACK, 0)->p_type = PT_INTERP;
+	im = img_dup(&mods[BVT]); /* asks for an interpreter */
+	img_find_phdr(&im, PT_GNU_STACK, 0)->p_type = PT_INTERP;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* thread-local storage */
-	find_phdr(&im, PT_GNU_STACK, 0)->p_type = PT_TLS;
+	im = img_dup(&mods[BVT]); /* thread-local storage */
+	img_find_phdr(&im, PT_GNU_STACK, 0)->p_type = PT_TLS;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* two dynamic sections */
-	*find_phdr(&im, PT_GNU_STACK, 0) = *find_phdr(&im, PT_DYNAMIC, 0);
+	im = img_dup(&mods[BVT]); /* two dynamic sections */
+	*img_find_phdr(&im, PT_GNU_STACK, 0) = *img_find_phdr(&im, PT_DYNAMIC, 0);
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* dynamic section not where its segment puts it */
-	find_phdr(&im, PT_DYNAMIC, 0)->p_offset -= 16;
+	im = img_dup(&mods[BVT]); /* dynamic section not where its segment puts it */
+	img_find_phdr(&im, PT_DYNAMIC, 0)->p_offset -= 16;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
 }
 
 static void bad_relocations_are_refused(void **state)
 {
 	unsigned n;
-	struct image im;
-	uint64_t end = mem_size(&mods[BVT]);
+	struct sched_image im;
+	uint64_t end = img_info(&mods[BVT]).mem_size;
 
 	(void)state;
-	im = dup_image(BVT); /* R_X86_64_64 / R_AARCH64_ABS64: needs a symbol value */
-	rela(&im, &n)[3].r_info = ehdr(&im)->e_machine == EM_X86_64 ? R_X86_64_64 : R_AARCH64_ABS64;
+	im = img_dup(&mods[BVT]); /* R_X86_64_64 / R_AARCH64_ABS64: needs a symbol value */
+	img_rela(&im, &n)[3].r_info =
+		img_ehdr(&im)->e_machine == EM_X86_64 ? R_X86_64_64 : R_AARCH64_ABS64;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* RELATIVE but naming a symbol */
-	rela(&im, &n)[3].r_info |= (uint64_t)1 << 32;
+	im = img_dup(&mods[BVT]); /* RELATIVE but naming a symbol */
+	img_rela(&im, &n)[3].r_info |= (uint64_t)1 << 32;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* into the read-only, executable segment */
-	rela(&im, &n)[3].r_offset = find_phdr(&im, PT_LOAD, 0)->p_vaddr + 0x100;
+	im = img_dup(&mods[BVT]); /* into the read-only, executable segment */
+	img_rela(&im, &n)[3].r_offset = img_find_phdr(&im, PT_LOAD, 0)->p_vaddr + 0x100;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* last word straddling the end of the image */
-	rela(&im, &n)[3].r_offset = end - 4;
+	im = img_dup(&mods[BVT]); /* last word straddling the end of the image */
+	img_rela(&im, &n)[3].r_offset = end - 4;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* far outside */
-	rela(&im, &n)[3].r_offset = UINT64_MAX - 3;
+	im = img_dup(&mods[BVT]); /* far outside */
+	img_rela(&im, &n)[3].r_offset = UINT64_MAX - 3;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* addend past the image */
-	rela(&im, &n)[3].r_addend = (int64_t)end + 0x1000;
+	im = img_dup(&mods[BVT]); /* addend past the image */
+	img_rela(&im, &n)[3].r_addend = (int64_t)end + 0x1000;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* addend before it */
-	rela(&im, &n)[3].r_addend = -8;
+	im = img_dup(&mods[BVT]); /* addend before it */
+	img_rela(&im, &n)[3].r_addend = -8;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* relocation table running off the file */
-	find_dyn(&im, DT_RELASZ)->d_un.d_val = im.size * 24;
+	im = img_dup(&mods[BVT]); /* relocation table running off the file */
+	img_find_dyn(&im, DT_RELASZ)->d_un.d_val = im.size * 24;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	find_dyn(&im, DT_RELASZ)->d_un.d_val -= 1;
+	im = img_dup(&mods[BVT]);
+	img_find_dyn(&im, DT_RELASZ)->d_un.d_val -= 1;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* Elf64_Rel entries */
-	find_dyn(&im, DT_RELAENT)->d_un.d_val = 16;
+	im = img_dup(&mods[BVT]); /* Elf64_Rel entries */
+	img_find_dyn(&im, DT_RELAENT)->d_un.d_val = 16;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
 }
 
 static void dynamic_tags_outside_the_whitelist_are_refused(void **state)
 {
-	struct image im;
+	struct sched_image im;
 	const int64_t refused[] = {DT_NEEDED,	  DT_TEXTREL, DT_REL, DT_INIT,
 				   DT_INIT_ARRAY, DT_VERNEED, 0x12345};
 
 	(void)state;
 	/* DT_RELACOUNT is a hint the loader does not need: a slot to put other tags in. */
 	for (size_t i = 0; i < HV_ARRAY_SIZE(refused); i++) {
-		im = dup_image(BVT);
-		find_dyn(&im, DT_RELACOUNT)->d_tag = refused[i];
+		im = img_dup(&mods[BVT]);
+		img_find_dyn(&im, DT_RELACOUNT)->d_tag = refused[i];
 		expect_refused(&im, HV_ERR_BAD_FORMAT);
 	}
-	im = dup_image(BVT); /* PLT relocations */
-	find_dyn(&im, DT_RELACOUNT)->d_tag = DT_JMPREL;
+	im = img_dup(&mods[BVT]); /* PLT relocations */
+	img_find_dyn(&im, DT_RELACOUNT)->d_tag = DT_JMPREL;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT);
-	find_dyn(&im, DT_RELACOUNT)->d_tag = DT_FLAGS;
-	find_dyn(&im, DT_FLAGS)->d_un.d_val = DF_TEXTREL;
+	im = img_dup(&mods[BVT]);
+	img_find_dyn(&im, DT_RELACOUNT)->d_tag = DT_FLAGS;
+	img_find_dyn(&im, DT_FLAGS)->d_un.d_val = DF_TEXTREL;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* two relocation tables */
-	find_dyn(&im, DT_RELACOUNT)->d_tag = DT_RELA;
+	im = img_dup(&mods[BVT]); /* two relocation tables */
+	img_find_dyn(&im, DT_RELACOUNT)->d_tag = DT_RELA;
 	expect_refused(&im, HV_ERR_BAD_FORMAT);
-	im = dup_image(BVT); /* no DT_NULL before the end (the linker pads with several) */
+	im = img_dup(&mods[BVT]); /* no DT_NULL before the end (the linker pads with several) */
 	unsigned nd;
-	Elf64_Dyn *d = dyn(&im, &nd);
+	Elf64_Dyn *d = img_dyn(&im, &nd);
 
 	for (unsigned i = 0; i < nd; i++) {
 		if (d[i].d_tag == DT_NULL)
@@ -1037,9 +881,9 @@ static void dynamic_tags_outside_the_whitelist_are_refused(void **state)
 	/* Harmless ones pass: flags without DF_TEXTREL, a debugger slot. */
 	struct hv_sched_loaded_info info;
 
-	im = dup_image(BVT);
-	find_dyn(&im, DT_RELACOUNT)->d_tag = DT_FLAGS;
-	find_dyn(&im, DT_FLAGS)->d_un.d_val = DF_BIND_NOW;
+	im = img_dup(&mods[BVT]);
+	img_find_dyn(&im, DT_RELACOUNT)->d_tag = DT_FLAGS;
+	img_find_dyn(&im, DT_FLAGS)->d_un.d_val = DF_BIND_NOW;
 	hv_sha256(im.p, im.size, allow[EXTRA]);
 	loader_new(ARENA_SIZE);
 	assert_int_equal(hv_sched_loader_load(&ld, im.p, im.size, &info), HV_OK);
@@ -1049,37 +893,38 @@ static void dynamic_tags_outside_the_whitelist_are_refused(void **state)
 
 static void bad_descriptors_are_refused(void **state)
 {
-	struct image im;
+	struct sched_image im;
 	uint64_t desc, ops;
 
 	(void)state;
-	desc = ehdr(&mods[BVT])->e_entry;
-	ops = ops_vaddr(&mods[BVT]);
+	desc = img_ehdr(&mods[BVT])->e_entry;
+	ops = img_ops_vaddr(&mods[BVT]);
 
-	im = dup_image(BVT);
-	im.p[off_of(&im, desc + offsetof(struct hv_sched_module, magic))] ^= 1;
+	im = img_dup(&mods[BVT]);
+	im.p[img_off_of(&im, desc + offsetof(struct hv_sched_module, magic))] ^= 1;
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
-	im = dup_image(BVT);
-	im.p[off_of(&im, desc + offsetof(struct hv_sched_module, abi_version))] += 1;
+	im = img_dup(&mods[BVT]);
+	im.p[img_off_of(&im, desc + offsetof(struct hv_sched_module, abi_version))] += 1;
 	expect_refused_as(&im, HV_ERR_VERSION, false);
-	im = dup_image(BVT); /* the table's own version */
-	im.p[off_of(&im, ops + offsetof(struct hv_sched_ops, abi_version))] += 1;
+	im = img_dup(&mods[BVT]); /* the table's own version */
+	im.p[img_off_of(&im, ops + offsetof(struct hv_sched_ops, abi_version))] += 1;
 	expect_refused_as(&im, HV_ERR_VERSION, false);
-	im = dup_image(BVT); /* ops left unrelocated: a raw offset, outside the image */
-	rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_offset = spare_word(&im);
+	im = img_dup(&mods[BVT]); /* ops left unrelocated: a raw offset, outside the image */
+	img_rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_offset =
+		img_spare_word(&im);
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
-	im = dup_image(BVT); /* a table that does not fit before the end */
-	rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_addend =
-		(int64_t)mem_size(&im) - 8;
+	im = img_dup(&mods[BVT]); /* a table that does not fit before the end */
+	img_rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_addend =
+		(int64_t)img_info(&im).mem_size - 8;
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
-	im = dup_image(BVT); /* misaligned table */
-	rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_addend += 1;
+	im = img_dup(&mods[BVT]); /* misaligned table */
+	img_rela_at(&im, desc + offsetof(struct hv_sched_module, ops))->r_addend += 1;
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
-	im = dup_image(BVT); /* a hook pointing at data, not code */
-	rela_at(&im, ops + offsetof(struct hv_sched_ops, pick))->r_addend = (int64_t)desc;
+	im = img_dup(&mods[BVT]); /* a hook pointing at data, not code */
+	img_rela_at(&im, ops + offsetof(struct hv_sched_ops, pick))->r_addend = (int64_t)desc;
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
-	im = dup_image(BVT); /* the name not relocated: points outside */
-	rela_at(&im, ops + offsetof(struct hv_sched_ops, name))->r_offset = spare_word(&im);
+	im = img_dup(&mods[BVT]); /* the name not relocated: points outside */
+	img_rela_at(&im, ops + offsetof(struct hv_sched_ops, name))->r_offset = img_spare_word(&im);
 	expect_refused_as(&im, HV_ERR_BAD_FORMAT, false);
 }
 
@@ -1088,7 +933,7 @@ static void bad_descriptors_are_refused(void **state)
 static void any_flipped_byte_fails_the_digest(void **state)
 {
 	struct hv_sched_loader before;
-	struct image im = dup_image(BVT);
+	struct sched_image im = img_dup(&mods[BVT]);
 
 	(void)state;
 	loader_new(ARENA_SIZE);
@@ -1105,33 +950,27 @@ static void any_flipped_byte_fails_the_digest(void **state)
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(loaded_rr_decides_as_the_builtin_rr, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(loaded_bvt_decides_as_the_builtin_bvt, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(loaded_fp_decides_as_the_builtin_fp, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(check_reports_what_an_image_needs, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			loaded_image_is_executable_read_only_and_rw_again_after_unload, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(init_refuses_bad_configurations, setup, teardown),
-		cmocka_unit_test_setup_teardown(unloading_frees_room_for_the_next_image, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(at_most_eight_images, setup, teardown),
-		cmocka_unit_test_setup_teardown(loads_from_guest_memory, setup, teardown),
-		cmocka_unit_test_setup_teardown(an_aarch64_loader_takes_aarch64_relocations_only,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated_images_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_elf_headers_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_segments_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_relocations_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(dynamic_tags_outside_the_whitelist_are_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_descriptors_are_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(any_flipped_byte_fails_the_digest, setup, teardown),
+		T(loaded_rr_decides_as_the_builtin_rr),
+		T(loaded_bvt_decides_as_the_builtin_bvt),
+		T(loaded_fp_decides_as_the_builtin_fp),
+		T(check_reports_what_an_image_needs),
+		T(loaded_image_is_executable_read_only_and_rw_again_after_unload),
+		T(init_refuses_bad_configurations),
+		T(unloading_frees_room_for_the_next_image),
+		T(at_most_eight_images),
+		T(loads_from_guest_memory),
+		T(an_aarch64_loader_takes_aarch64_relocations_only),
+		T(truncated_images_are_refused),
+		T(bad_elf_headers_are_refused),
+		T(bad_segments_are_refused),
+		T(bad_relocations_are_refused),
+		T(dynamic_tags_outside_the_whitelist_are_refused),
+		T(bad_descriptors_are_refused),
+		T(any_flipped_byte_fails_the_digest),
 	};
+#undef T
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -25,7 +25,6 @@
 #include <cmocka.h>
 
 #include <elf.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,8 @@
 #include <libhvcore/port.h>
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_service.h>
+
+#include "sched_image.h"
 
 #define NCPU_MAX     2u
 #define NE	     8u /* entities: 0..5 runnable, 6..7 blocked */
@@ -48,168 +49,36 @@
 #define RAM_SIZE     (8u * IMG_STRIDE)
 #define NONE	     HV_SCHED_ID_NONE
 
+/* Slots of guest memory for images a test makes, after the modules' (RR, BVT, FP). */
 enum {
-	RR = 0,
-	BVT = 1,
-	FP = 2,
-	NMOD = 3,
-	/* Slots of guest memory for images a test makes. */
-	X0 = 3,
-	X1 = 4,
-	X2 = 5
+	X0 = NMOD,
+	X1 = NMOD + 1,
+	X2 = NMOD + 2
 };
 
-#define NALLOW 6u /* rr, bvt, fp, and three a test sets (X0..X2) */
+#define NALLOW	   6u /* rr, bvt, fp, and three a test sets (X0..X2) */
 
-struct image {
-	uint8_t *p;
-	size_t size;
-};
+#define MGRFX_CPUS NCPU_MAX
+#define MGRFX_ENTS NE
+#include "sched_mgr_fixture.h"
 
-struct sfx {
-	struct hv_sched_domain d;
-	struct hv_sched_cpu cpus[NCPU_MAX];
-	struct hv_sched_entity e[NE];
-	struct hv_sched_mgr m;
-	struct hv_sched_portable portable[NE];
-	struct hv_sched_mgr_saved saved[NE];
+/* The managed domain (built-in fp, the default, and rr), and the service over it. */
+static struct mgrfx F;
+static struct {
 	struct hv_sched_loader ld;
 	struct hv_sched_service s;
-	uint32_t ncpu;
 	size_t arena_size;
-	uint32_t fp, rr; /* built-in schedulers; fp is the default */
-};
+} S;
 
-static const char *const paths[NMOD] = {HVSCHED_ELF_RR, HVSCHED_ELF_BVT, HVSCHED_ELF_FP};
 static const char *const names[NMOD] = {"rr", "bvt", "fp"};
-static struct image mods[NMOD];
+static struct sched_image mods[NMOD];
 static uint8_t allow[NALLOW][HV_SHA256_DIGEST_SIZE];
-static struct sfx F;
-static _Alignas(16) uint8_t storage[NCPU_MAX * HV_SCHED_CPU_PRIV_MAX];
-static _Alignas(16) uint8_t spare[NCPU_MAX * HV_SCHED_CPU_PRIV_MAX];
 static uint8_t *arena;
 static uint8_t scratch[SCRATCH_SIZE];
 static uint8_t ram[RAM_SIZE], other_ram[RAM_SIZE];
 static size_t page;
 
 /* ---- images ---- */
-
-static struct image read_image(const char *path)
-{
-	struct image im = {0};
-	FILE *f = fopen(path, "rb");
-	long n;
-
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	im.size = (size_t)n;
-	im.p = malloc(im.size);
-	assert_non_null(im.p);
-	assert_int_equal(fread(im.p, 1, im.size, f), im.size);
-	fclose(f);
-	return im;
-}
-
-static struct image dup_image(int m)
-{
-	struct image im = {malloc(mods[m].size), mods[m].size};
-
-	assert_non_null(im.p);
-	memcpy(im.p, mods[m].p, im.size);
-	return im;
-}
-
-static Elf64_Ehdr *ehdr(struct image *im)
-{
-	return (Elf64_Ehdr *)(void *)im->p;
-}
-
-static Elf64_Phdr *phdr(struct image *im, unsigned i)
-{
-	return (Elf64_Phdr *)(void *)(im->p + ehdr(im)->e_phoff) + i;
-}
-
-static Elf64_Phdr *find_phdr(struct image *im, uint32_t type)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		if (phdr(im, i)->p_type == type)
-			return phdr(im, i);
-	}
-	fail_msg("no program header of type %u", type);
-	return NULL;
-}
-
-/* File offset of a virtual address inside a PT_LOAD's file part. */
-static size_t off_of(struct image *im, uint64_t vaddr)
-{
-	for (unsigned i = 0; i < ehdr(im)->e_phnum; i++) {
-		Elf64_Phdr *p = phdr(im, i);
-
-		if (p->p_type == PT_LOAD && vaddr >= p->p_vaddr && vaddr < p->p_vaddr + p->p_filesz)
-			return (size_t)(p->p_offset + vaddr - p->p_vaddr);
-	}
-	fail_msg("vaddr %#lx not in the file", (unsigned long)vaddr);
-	return 0;
-}
-
-static Elf64_Dyn *find_dyn(struct image *im, int64_t tag)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC);
-	Elf64_Dyn *dyn = (Elf64_Dyn *)(void *)(im->p + d->p_offset);
-
-	for (unsigned i = 0; i < d->p_filesz / sizeof(Elf64_Dyn); i++) {
-		if (dyn[i].d_tag == tag)
-			return &dyn[i];
-	}
-	fail_msg("no dynamic tag %ld", (long)tag);
-	return NULL;
-}
-
-/* The relocation that writes the word at @p vaddr. */
-static Elf64_Rela *rela_at(struct image *im, uint64_t vaddr)
-{
-	unsigned n = (unsigned)(find_dyn(im, DT_RELASZ)->d_un.d_val / sizeof(Elf64_Rela));
-	Elf64_Rela *r =
-		(Elf64_Rela *)(void *)(im->p + off_of(im, find_dyn(im, DT_RELA)->d_un.d_ptr));
-
-	for (unsigned i = 0; i < n; i++) {
-		if (r[i].r_offset == vaddr)
-			return &r[i];
-	}
-	fail_msg("no relocation at %#lx", (unsigned long)vaddr);
-	return NULL;
-}
-
-static uint64_t desc_vaddr(struct image *im)
-{
-	return ehdr(im)->e_entry;
-}
-
-/* Image offset of the module's ops table: the descriptor's relocated pointer. */
-static uint64_t ops_vaddr(struct image *im)
-{
-	return (uint64_t)rela_at(im, desc_vaddr(im) + offsetof(struct hv_sched_module, ops))
-		->r_addend;
-}
-
-/* A writable word nothing reads: the value of the dynamic section's last DT_NULL. */
-static uint64_t spare_word(struct image *im)
-{
-	Elf64_Phdr *d = find_phdr(im, PT_DYNAMIC);
-
-	return d->p_vaddr + d->p_filesz - 8;
-}
-
-static struct hv_sched_image_info image_info(int m)
-{
-	struct hv_sched_image_info info;
-
-	assert_int_equal(hv_sched_image_check(mods[m].p, mods[m].size, 0, &info), HV_OK);
-	return info;
-}
 
 /* Guest-physical address of image slot @p slot of the service VM's memory. */
 static uint64_t gpa_of(uint32_t slot)
@@ -218,7 +87,7 @@ static uint64_t gpa_of(uint32_t slot)
 }
 
 /* Put @p im in slot @p slot of the service VM's memory and on the allowlist. */
-static uint64_t offer(uint32_t slot, struct image *im)
+static uint64_t offer(uint32_t slot, struct sched_image *im)
 {
 	assert_true(slot >= X0 && slot <= X2 && im->size <= IMG_STRIDE);
 	memcpy(ram + (size_t)slot * IMG_STRIDE, im->p, im->size);
@@ -228,31 +97,21 @@ static uint64_t offer(uint32_t slot, struct image *im)
 
 /* ---- the domain and its entities ---- */
 
-static void add(uint32_t i, hv_sched_state_t state)
-{
-	struct hv_sched_params p = {.prio = 1 + i % 4, .weight = 1 + i};
-	uint32_t cpu = i % F.ncpu;
-
-	hv_sched_entity_init(&F.e[i], i, 1, &p, 1ull << cpu);
-	assert_int_equal(hv_sched_attach(&F.d, &F.e[i], state).status, HV_OK);
-}
+/* Entities 6 and 7 start blocked. */
+#define BLOCKED_FROM_START 0xc0u
 
 static bool blocked_from_start(uint32_t i)
 {
-	return i >= 6;
+	return (BLOCKED_FROM_START >> i & 1u) != 0;
 }
 
 /* Six runnable entities and two blocked ones; one runs on each CPU. */
 static void populate(void)
 {
 	for (uint32_t i = 0; i < NE; i++)
-		add(i, blocked_from_start(i) ? HV_SCHED_BLOCKED : HV_SCHED_READY);
-	for (uint32_t c = 0; c < F.ncpu; c++) {
-		struct hv_sched_entity *e;
-
-		assert_int_equal(hv_sched_schedule(&F.d, c, &e), HV_OK);
-		assert_non_null(e);
-	}
+		mgrfx_add(&F, i, 1ull << (i % F.ncpu),
+			  blocked_from_start(i) ? HV_SCHED_BLOCKED : HV_SCHED_READY);
+	mgrfx_run_each_cpu(&F);
 }
 
 /*
@@ -289,35 +148,9 @@ static void assert_intact(void)
 	assert_int_equal(queued, ready);
 }
 
-/*
- * The last word (it blocks everything): schedule every CPU until it idles
- * and count how often each entity ran; the runnable ones run exactly once,
- * so the active scheduler really holds them.
- */
 static void assert_all_present_once(void)
 {
-	uint32_t seen[NE] = {0};
-
-	for (uint32_t c = 0; c < F.ncpu; c++) {
-		struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr);
-
-		if (cur != NULL)
-			seen[cur->id]++;
-	}
-	for (uint32_t c = 0; c < F.ncpu; c++) {
-		for (uint32_t guard = 0; guard < 2 * NE; guard++) {
-			struct hv_sched_entity *cur = atomic_load(&F.d.cpus[c].curr), *next;
-
-			if (cur != NULL)
-				assert_int_equal(hv_sched_block(&F.d, cur).status, HV_OK);
-			assert_int_equal(hv_sched_schedule(&F.d, c, &next), HV_OK);
-			if (next == NULL)
-				break;
-			seen[next->id]++;
-		}
-	}
-	for (uint32_t i = 0; i < NE; i++)
-		assert_int_equal(seen[i], blocked_from_start(i) ? 0u : 1u);
+	mgrfx_assert_all_present_once(&F, NE, BLOCKED_FROM_START);
 }
 
 static uint32_t quiesced;
@@ -335,61 +168,27 @@ static void quiesce_hook(void *ctx)
  * arena_size bytes. */
 static void sfx_init(uint32_t ncpu, size_t arena_size)
 {
-	struct hv_sched_mgr_config mc = {
-		.portable = F.portable,
-		.saved = F.saved,
-		.entity_cap = NE,
-		.park_timeout_ns = HV_MS(50),
-		.stall_bound_ns = HV_MS(5),
-	};
-
 	hv_host_reset();
-	memset(&F, 0, sizeof(F));
+	mgrfx_mgr_init(&F, NE, HV_MS(50), false);
+	memset(&S, 0, sizeof(S));
 	memset(ram, 0, sizeof(ram));
 	memset(other_ram, 0, sizeof(other_ram));
 	memset(allow[NMOD], 0, sizeof(allow) - NMOD * sizeof(allow[0]));
 	quiesced = 0;
-	F.ncpu = ncpu;
-	F.arena_size = arena_size;
-	assert_int_equal(hv_sched_mgr_init(&F.m, &mc), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_fp_ops, NULL, &F.fp), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&F.m, &hv_sched_rr_ops, NULL, &F.rr), HV_OK);
+	S.arena_size = arena_size;
 	assert_int_equal(hv_sched_mgr_add_quiesce(&F.m, quiesce_hook, NULL), HV_OK);
+	mgrfx_domain_init(&F, ncpu, HV_SCHED_ACT_ID, true, HV_MS(4), false);
 
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = ncpu,
-		.cpus = F.cpus,
-		.priv_storage = storage,
-		.priv_storage_size = ncpu * HV_SCHED_CPU_PRIV_MAX,
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(4),
-		.spare_storage = spare,
-		.spare_storage_size = ncpu * HV_SCHED_CPU_PRIV_MAX,
-		.activation = HV_SCHED_ACT_ID,
-		.id_table = hv_sched_mgr_table(&F.m),
-		.id_count = HV_SCHED_MGR_MAX,
-		.id = F.fp,
-	};
+	struct hv_sched_loader_config lc =
+		img_loader_config(arena, arena_size, (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
+				  NALLOW, scratch, sizeof(scratch));
 
-	assert_int_equal(hv_sched_domain_init(&F.d, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &F.d, F.fp), HV_OK);
-
-	struct hv_sched_loader_config lc = {
-		.arena = arena,
-		.arena_size = arena_size,
-		.allowlist = (const uint8_t(*)[HV_SHA256_DIGEST_SIZE])allow,
-		.allow_count = NALLOW,
-		.scratch = scratch,
-		.scratch_size = sizeof(scratch),
-	};
-
-	assert_int_equal(hv_sched_loader_init(&F.ld, &lc), HV_OK);
+	assert_int_equal(hv_sched_loader_init(&S.ld, &lc), HV_OK);
 
 	struct hv_sched_service_config sc = {
-		.mgr = &F.m, .loader = &F.ld, .domain = &F.d, .service_guest = SVC};
+		.mgr = &F.m, .loader = &S.ld, .domain = &F.d, .service_guest = SVC};
 
-	assert_int_equal(hv_sched_service_init(&F.s, &sc), HV_OK);
+	assert_int_equal(hv_sched_service_init(&S.s, &sc), HV_OK);
 
 	/* Both guests hold the same images at the same addresses. */
 	for (int m = 0; m < NMOD; m++) {
@@ -406,43 +205,13 @@ static void sfx_init(uint32_t ncpu, size_t arena_size)
 	populate();
 }
 
-/* ---- a parker thread: CPU 1's guest-resume path ---- */
-
-static _Atomic bool park_stop;
-static pthread_t parker_thread;
-static bool parker_running;
-
-static void *parker(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&park_stop))
-		(void)hv_sched_cease_point(&F.d, 1);
-	return NULL;
-}
-
-static void parker_start(void)
-{
-	atomic_store(&park_stop, false);
-	assert_int_equal(pthread_create(&parker_thread, NULL, parker, NULL), 0);
-	parker_running = true;
-}
-
-static void parker_stop(void)
-{
-	if (!parker_running)
-		return;
-	atomic_store(&park_stop, true);
-	pthread_join(parker_thread, NULL);
-	parker_running = false;
-}
-
 /* ---- requests ---- */
 
 static hv_status_t load(uint32_t slot, uint32_t flags, struct hv_sched_load_result *r)
 {
 	size_t size = slot < NMOD ? mods[slot].size : 0;
 
-	return hv_sched_service_load(&F.s, SVC, hv_gpa(gpa_of(slot)), size, flags, 0, r);
+	return hv_sched_service_load(&S.s, SVC, hv_gpa(gpa_of(slot)), size, flags, 0, r);
 }
 
 /* Load module @p m with @p flags; expect success and return the result. */
@@ -468,7 +237,7 @@ static struct hv_sched_service_info info_of(uint32_t id)
 {
 	struct hv_sched_service_info info;
 
-	assert_int_equal(hv_sched_service_info(&F.s, SVC, id, &info), HV_OK);
+	assert_int_equal(hv_sched_service_info(&S.s, SVC, id, &info), HV_OK);
 	return info;
 }
 
@@ -483,7 +252,7 @@ static void assert_active(uint32_t id)
 
 static bool in_arena(const void *p)
 {
-	return (uintptr_t)p >= (uintptr_t)arena && (uintptr_t)p < (uintptr_t)arena + F.arena_size;
+	return (uintptr_t)p >= (uintptr_t)arena && (uintptr_t)p < (uintptr_t)arena + S.arena_size;
 }
 
 /* ---- "nothing changed" ---- */
@@ -506,17 +275,17 @@ struct snap {
 static void snap_take(struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
-	memcpy(s->slots, F.ld.slots, sizeof(s->slots));
+	memcpy(s->slots, S.ld.slots, sizeof(s->slots));
 	memcpy(s->entries, F.m.entries, sizeof(s->entries));
 	memcpy(s->table, F.m.table, sizeof(s->table));
 	s->dops = F.d.ops;
 	s->active = active();
 	s->changes = F.m.changes;
 	s->rollbacks = F.m.rollbacks;
-	memcpy(s->slot_of, F.s.slot_of, sizeof(s->slot_of));
-	s->loads = F.s.loads;
-	s->unloads = F.s.unloads;
-	s->forced = F.s.forced;
+	memcpy(s->slot_of, S.s.slot_of, sizeof(s->slot_of));
+	s->loads = S.s.loads;
+	s->unloads = S.s.unloads;
+	s->forced = S.s.forced;
 	s->quiesced = quiesced;
 	for (uint32_t i = 0; i < NE; i++)
 		s->state[i] = F.e[i].state;
@@ -537,12 +306,12 @@ static uint8_t arena_kept[ARENA_MAX];
 
 static void keep_arena(void)
 {
-	memcpy(arena_kept, arena, F.arena_size);
+	memcpy(arena_kept, arena, S.arena_size);
 }
 
 static void assert_arena_kept(void)
 {
-	assert_memory_equal(arena_kept, arena, F.arena_size);
+	assert_memory_equal(arena_kept, arena, S.arena_size);
 }
 
 /* ---- set-up ---- */
@@ -550,16 +319,14 @@ static void assert_arena_kept(void)
 static int setup(void **state)
 {
 	(void)state;
-	/* A fresh mapping each case: nothing from the last one stays executable. */
-	arena = mmap(NULL, ARENA_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(arena != MAP_FAILED);
+	arena = img_arena_map(ARENA_MAX);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	parker_stop();
+	mgrfx_parker_stop(&F);
 	assert_int_equal(munmap(arena, ARENA_MAX), 0);
 	hv_host_reset();
 	return 0;
@@ -569,19 +336,16 @@ static int group_setup(void **state)
 {
 	(void)state;
 	page = hv_port_exec_page_size();
-	for (int m = 0; m < NMOD; m++) {
-		mods[m] = read_image(paths[m]);
+	img_read_modules(mods, allow);
+	for (int m = 0; m < NMOD; m++)
 		assert_true(mods[m].size <= IMG_STRIDE && mods[m].size <= SCRATCH_SIZE);
-		hv_sha256(mods[m].p, mods[m].size, allow[m]);
-	}
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	for (int m = 0; m < NMOD; m++)
-		free(mods[m].p);
+	img_free_modules(mods);
 	return 0;
 }
 
@@ -594,86 +358,87 @@ static int group_teardown(void **state)
  */
 static void loader_stages_and_checks_an_image_before_there_is_room_for_it(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR), got;
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]), got;
 	struct hv_sched_loaded_info a, b;
 	struct hv_sched_loader_slot slots[HV_SCHED_LOADER_SLOTS];
-	struct image magic = dup_image(BVT);
+	struct sched_image magic = img_dup(&mods[BVT]);
 	uint64_t gpa;
 
 	(void)state;
 	sfx_init(1, bvt.span > rr.span ? bvt.span : rr.span);
-	assert_int_equal(hv_sched_loader_load_staged(&F.ld, NULL), HV_ERR_STATE);
+	assert_int_equal(hv_sched_loader_load_staged(&S.ld, NULL), HV_ERR_STATE);
 	assert_int_equal(hv_sched_loader_load_staged(NULL, NULL), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_loader_stage_guest(NULL, SVC, hv_gpa(gpa_of(RR)), 1, NULL),
 			 HV_ERR_INVALID_ARG);
 	assert_false(hv_sched_loader_fits(NULL, rr.span, rr.align, HV_SCHED_LOADER_SLOT_NONE));
-	assert_false(hv_sched_loader_fits(&F.ld, 0, rr.align, HV_SCHED_LOADER_SLOT_NONE));
-	assert_false(hv_sched_loader_fits(&F.ld, rr.span, 3 * page, HV_SCHED_LOADER_SLOT_NONE));
-	assert_true(hv_sched_loader_fits(&F.ld, F.arena_size, page, HV_SCHED_LOADER_SLOT_NONE));
+	assert_false(hv_sched_loader_fits(&S.ld, 0, rr.align, HV_SCHED_LOADER_SLOT_NONE));
+	assert_false(hv_sched_loader_fits(&S.ld, rr.span, 3 * page, HV_SCHED_LOADER_SLOT_NONE));
+	assert_true(hv_sched_loader_fits(&S.ld, S.arena_size, page, HV_SCHED_LOADER_SLOT_NONE));
 	assert_false(
-		hv_sched_loader_fits(&F.ld, F.arena_size + page, page, HV_SCHED_LOADER_SLOT_NONE));
+		hv_sched_loader_fits(&S.ld, S.arena_size + page, page, HV_SCHED_LOADER_SLOT_NONE));
 
 	assert_int_equal(
-		hv_sched_loader_load_guest(&F.ld, SVC, hv_gpa(gpa_of(RR)), mods[RR].size, &a),
+		hv_sched_loader_load_guest(&S.ld, SVC, hv_gpa(gpa_of(RR)), mods[RR].size, &a),
 		HV_OK);
-	assert_int_equal(F.ld.staged, 0u); /* load_guest leaves nothing staged */
-	memcpy(slots, F.ld.slots, sizeof(slots));
+	assert_int_equal(S.ld.staged, 0u); /* load_guest leaves nothing staged */
+	memcpy(slots, S.ld.slots, sizeof(slots));
 	keep_arena();
 	/* Staged and checked with no room for it; the slots and the arena untouched. */
 	assert_int_equal(
-		hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size, &got),
+		hv_sched_loader_stage_guest(&S.ld, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size, &got),
 		HV_OK);
 	assert_int_equal(got.span, bvt.span);
 	assert_int_equal(got.align, bvt.align);
 	assert_int_equal(got.entry, bvt.entry);
-	assert_memory_equal(slots, F.ld.slots, sizeof(slots));
+	assert_memory_equal(slots, S.ld.slots, sizeof(slots));
 	assert_arena_kept();
-	assert_false(hv_sched_loader_fits(&F.ld, got.span, got.align, HV_SCHED_LOADER_SLOT_NONE));
-	assert_true(hv_sched_loader_fits(&F.ld, got.span, got.align, a.slot));
+	assert_false(hv_sched_loader_fits(&S.ld, got.span, got.align, HV_SCHED_LOADER_SLOT_NONE));
+	assert_true(hv_sched_loader_fits(&S.ld, got.span, got.align, a.slot));
 	assert_false(
-		hv_sched_loader_fits(&F.ld, got.span, got.align, a.slot + 1)); /* a free slot */
+		hv_sched_loader_fits(&S.ld, got.span, got.align, a.slot + 1)); /* a free slot */
 	/* No room yet: the staged image is used up by the attempt. */
-	assert_int_equal(hv_sched_loader_load_staged(&F.ld, &b), HV_ERR_NO_SPACE);
-	assert_int_equal(hv_sched_loader_load_staged(&F.ld, &b), HV_ERR_STATE);
-	assert_memory_equal(slots, F.ld.slots, sizeof(slots));
+	assert_int_equal(hv_sched_loader_load_staged(&S.ld, &b), HV_ERR_NO_SPACE);
+	assert_int_equal(hv_sched_loader_load_staged(&S.ld, &b), HV_ERR_STATE);
+	assert_memory_equal(slots, S.ld.slots, sizeof(slots));
 	assert_arena_kept();
 	/* Staged again, room made, loaded where the old one was. */
 	assert_int_equal(
-		hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size, NULL),
+		hv_sched_loader_stage_guest(&S.ld, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size, NULL),
 		HV_OK);
-	assert_int_equal(hv_sched_loader_unload(&F.ld, a.slot), HV_OK);
-	assert_int_equal(hv_sched_loader_load_staged(&F.ld, &b), HV_OK);
+	assert_int_equal(hv_sched_loader_unload(&S.ld, a.slot), HV_OK);
+	assert_int_equal(hv_sched_loader_load_staged(&S.ld, &b), HV_OK);
 	assert_string_equal(b.name, "bvt");
 	assert_ptr_equal(b.base, arena);
 	assert_int_equal(b.slot, a.slot);
 
 	/* A refused stage drops what was staged before: the scratch changed. */
 	assert_int_equal(
-		hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa_of(RR)), mods[RR].size, NULL),
+		hv_sched_loader_stage_guest(&S.ld, SVC, hv_gpa(gpa_of(RR)), mods[RR].size, NULL),
 		HV_OK);
-	magic.p[off_of(&magic, desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
+	magic.p[img_off_of(&magic,
+			   img_desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
 	gpa = offer(X0, &magic);
-	assert_int_equal(hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa), magic.size, NULL),
+	assert_int_equal(hv_sched_loader_stage_guest(&S.ld, SVC, hv_gpa(gpa), magic.size, NULL),
 			 HV_ERR_BAD_FORMAT);
-	assert_int_equal(hv_sched_loader_load_staged(&F.ld, NULL), HV_ERR_STATE);
+	assert_int_equal(hv_sched_loader_load_staged(&S.ld, NULL), HV_ERR_STATE);
 	/* The same descriptor fault is refused by a direct load before any room is looked for. */
-	assert_int_equal(hv_sched_loader_load(&F.ld, magic.p, magic.size, NULL), HV_ERR_BAD_FORMAT);
+	assert_int_equal(hv_sched_loader_load(&S.ld, magic.p, magic.size, NULL), HV_ERR_BAD_FORMAT);
 
 	/*
 	 * A relocation that would write over part of the magic and version
 	 * word (the name's, moved): their value depends on where the image
 	 * lands, so the file cannot vouch for them.
 	 */
-	struct image over = dup_image(BVT);
+	struct sched_image over = img_dup(&mods[BVT]);
 
-	rela_at(&over, ops_vaddr(&over) + offsetof(struct hv_sched_ops, name))->r_offset =
-		desc_vaddr(&over) + 4;
+	img_rela_at(&over, img_ops_vaddr(&over) + offsetof(struct hv_sched_ops, name))->r_offset =
+		img_desc_vaddr(&over) + 4;
 	gpa = offer(X1, &over);
-	assert_int_equal(hv_sched_loader_stage_guest(&F.ld, SVC, hv_gpa(gpa), over.size, NULL),
+	assert_int_equal(hv_sched_loader_stage_guest(&S.ld, SVC, hv_gpa(gpa), over.size, NULL),
 			 HV_ERR_BAD_FORMAT);
 	/* Loaded anyway (room made), the placed descriptor is refused too. */
-	assert_int_equal(hv_sched_loader_unload(&F.ld, b.slot), HV_OK);
-	assert_int_equal(hv_sched_loader_load(&F.ld, over.p, over.size, NULL), HV_ERR_BAD_FORMAT);
+	assert_int_equal(hv_sched_loader_unload(&S.ld, b.slot), HV_OK);
+	assert_int_equal(hv_sched_loader_load(&S.ld, over.p, over.size, NULL), HV_ERR_BAD_FORMAT);
 	free(over.p);
 	free(magic.p);
 }
@@ -686,28 +451,28 @@ static void init_refuses_bad_configurations(void **state)
 
 	(void)state;
 	sfx_init(1, ARENA_MAX);
-	c = F.s.cfg;
+	c = S.s.cfg;
 	assert_int_equal(hv_sched_service_init(NULL, &c), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_service_init(&s, NULL), HV_ERR_INVALID_ARG);
 	c.mgr = NULL;
 	assert_int_equal(hv_sched_service_init(&s, &c), HV_ERR_INVALID_ARG);
-	c = F.s.cfg;
+	c = S.s.cfg;
 	c.loader = NULL;
 	assert_int_equal(hv_sched_service_init(&s, &c), HV_ERR_INVALID_ARG);
-	c = F.s.cfg;
+	c = S.s.cfg;
 	c.domain = NULL;
 	assert_int_equal(hv_sched_service_init(&s, &c), HV_ERR_INVALID_ARG);
-	c = F.s.cfg;
+	c = S.s.cfg;
 	c.service_guest = HV_GUEST_NONE;
 	assert_int_equal(hv_sched_service_init(&s, &c), HV_ERR_INVALID_ARG);
 	/* A domain the manager does not manage. */
 	memset(&other, 0, sizeof(other));
-	c = F.s.cfg;
+	c = S.s.cfg;
 	c.domain = &other;
 	assert_int_equal(hv_sched_service_init(&s, &c), HV_ERR_NOT_FOUND);
 	/* Nothing loaded through it yet: every slot record is empty. */
 	for (uint32_t i = 0; i < HV_SCHED_MGR_MAX; i++)
-		assert_int_equal(F.s.slot_of[i], UINT32_MAX);
+		assert_int_equal(S.s.slot_of[i], UINT32_MAX);
 	/* A NULL service is refused by every request. */
 	assert_int_equal(hv_sched_service_load(NULL, SVC, hv_gpa(RAM_GPA), 1, 0, 0, NULL),
 			 HV_ERR_INVALID_ARG);
@@ -744,7 +509,7 @@ static void load_and_activate_an_image_from_the_service_vm_memory(void **state)
 	assert_int_equal(r.change.new_id, r.id);
 	assert_int_equal(r.change.moved, NE);
 	assert_false(r.change.rolled_back);
-	assert_int_equal(F.s.loads, 1u);
+	assert_int_equal(S.s.loads, 1u);
 	assert_int_equal(F.m.changes, 1u);
 	assert_int_equal(quiesced, 1u);
 	assert_intact();
@@ -778,11 +543,28 @@ static void load_without_activate_leaves_the_running_scheduler(void **state)
 	/* It can be activated later by id. */
 	struct hv_sched_change_fb fb;
 
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, r.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, r.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.new_id, r.id);
 	assert_int_equal(fb.moved, NE);
 	assert_active(r.id);
 	assert_all_present_once();
+}
+
+/*
+ * One CPU, plenty of room: rr loaded and active (@p a), then BVT loaded
+ * with @p flags (ACTIVATE among them, @p b) takes over from it, with no
+ * forced unload.
+ */
+static void rr_then_bvt(uint32_t flags, struct hv_sched_load_result *a,
+			struct hv_sched_load_result *b)
+{
+	sfx_init(1, ARENA_MAX);
+	*a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
+	*b = load_ok(BVT, flags);
+	assert_false(b->forced);
+	assert_int_equal(b->change.old_id, a->id);
+	assert_int_equal(b->change.new_id, b->id);
+	assert_active(b->id);
 }
 
 static void keep_old_policy_leaves_the_old_image_loaded_and_reactivatable(void **state)
@@ -791,21 +573,15 @@ static void keep_old_policy_leaves_the_old_image_loaded_and_reactivatable(void *
 	struct hv_sched_change_fb fb;
 
 	(void)state;
-	sfx_init(1, ARENA_MAX);
-	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
+	rr_then_bvt(HV_SCHED_LOAD_ACTIVATE, &a, &b);
 	/* Without UNLOAD_OLD and with room to spare the old image stays. */
 	assert_int_equal(b.unloaded_id, NONE);
-	assert_false(b.forced);
-	assert_int_equal(b.change.old_id, a.id);
-	assert_int_equal(b.change.new_id, b.id);
-	assert_active(b.id);
 	assert_int_equal(info_of(a.id).flags, HV_SCHED_INFO_LOADED);
 	assert_int_equal(info_of(b.id).flags, HV_SCHED_INFO_LOADED | HV_SCHED_INFO_ACTIVE);
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), HV_SCHED_LOADER_SLOTS - 2);
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS - 2);
 	assert_intact();
 	/* seed 000: the manager may switch back to the old scheduler while the new one exists. */
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, a.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.old_id, b.id);
 	assert_int_equal(fb.new_id, a.id);
 	assert_int_equal(fb.moved, NE);
@@ -813,7 +589,7 @@ static void keep_old_policy_leaves_the_old_image_loaded_and_reactivatable(void *
 	assert_string_equal(hv_sched_active(&F.d)->name, "rr");
 	assert_intact();
 	/* Activating the active one changes nothing. */
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, a.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.moved, 0u);
 	assert_int_equal(F.m.changes, 3u);
 	assert_all_present_once();
@@ -825,19 +601,13 @@ static void unload_old_policy_unloads_the_replaced_image_once_the_new_one_runs(v
 	struct hv_sched_service_info info;
 
 	(void)state;
-	sfx_init(1, ARENA_MAX);
-	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD);
-	assert_int_equal(b.unloaded_id, a.id);
-	assert_false(b.forced); /* by policy, not for room */
-	assert_int_equal(b.change.old_id, a.id);
-	assert_int_equal(b.change.new_id, b.id);
-	assert_active(b.id);
-	assert_int_equal(hv_sched_service_info(&F.s, SVC, a.id, &info), HV_ERR_NOT_FOUND);
+	rr_then_bvt(HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD, &a, &b);
+	assert_int_equal(b.unloaded_id, a.id); /* by policy, not for room */
+	assert_int_equal(hv_sched_service_info(&S.s, SVC, a.id, &info), HV_ERR_NOT_FOUND);
 	assert_null(hv_sched_mgr_table(&F.m)[a.id]);
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), HV_SCHED_LOADER_SLOTS - 1);
-	assert_int_equal(F.s.unloads, 1u);
-	assert_int_equal(F.s.forced, 0u);
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS - 1);
+	assert_int_equal(S.s.unloads, 1u);
+	assert_int_equal(S.s.forced, 0u);
 	/* The old range is free, writable and scrubbed again. */
 	for (size_t i = 0; i < a.info.size; i++)
 		assert_int_equal(((const uint8_t *)a.info.base)[i], 0);
@@ -846,12 +616,12 @@ static void unload_old_policy_unloads_the_replaced_image_once_the_new_one_runs(v
 	/* The replaced scheduler is the built-in default: it stays. */
 	struct hv_sched_change_fb fb;
 
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, F.fp, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, F.fp, 0, &fb), HV_OK);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD);
 	assert_int_equal(a.unloaded_id, NONE);
 	assert_ptr_equal(hv_sched_mgr_table(&F.m)[F.fp], &hv_sched_fp_ops);
 	/* A built-in one that is not the default stays too. */
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, F.rr, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, F.rr, 0, &fb), HV_OK);
 	a = load_ok(FP, HV_SCHED_LOAD_ACTIVATE | HV_SCHED_LOAD_UNLOAD_OLD);
 	assert_int_equal(a.unloaded_id, NONE);
 	assert_ptr_equal(hv_sched_mgr_table(&F.m)[F.rr], &hv_sched_rr_ops);
@@ -867,16 +637,16 @@ static void unload_old_policy_unloads_the_replaced_image_once_the_new_one_runs(v
  */
 static void forced_unload_makes_room_when_the_arena_holds_one_image(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, b;
 
 	(void)state;
 	/* Room for either image, never for two. */
 	sfx_init(1, bvt.span > rr.span ? bvt.span : rr.span);
-	assert_true(bvt.span + rr.span > F.arena_size);
+	assert_true(bvt.span + rr.span > S.arena_size);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	assert_false(hv_sched_loader_fits(&F.ld, bvt.span, bvt.align, HV_SCHED_LOADER_SLOT_NONE));
-	assert_true(hv_sched_loader_fits(&F.ld, bvt.span, bvt.align, a.info.slot));
+	assert_false(hv_sched_loader_fits(&S.ld, bvt.span, bvt.align, HV_SCHED_LOADER_SLOT_NONE));
+	assert_true(hv_sched_loader_fits(&S.ld, bvt.span, bvt.align, a.info.slot));
 
 	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
 	assert_true(b.forced);
@@ -890,8 +660,8 @@ static void forced_unload_makes_room_when_the_arena_holds_one_image(void **state
 	assert_int_equal(b.change.old_id, F.fp);
 	assert_int_equal(b.change.new_id, b.id);
 	assert_int_equal(b.change.moved, NE);
-	assert_int_equal(F.s.forced, 1u);
-	assert_int_equal(F.s.unloads, 1u);
+	assert_int_equal(S.s.forced, 1u);
+	assert_int_equal(S.s.unloads, 1u);
 	/* rr's identifier is free: the image is gone from the manager too. */
 	assert_true(hv_sched_mgr_table(&F.m)[a.id] == NULL ||
 		    hv_sched_mgr_table(&F.m)[a.id] == b.info.ops);
@@ -906,8 +676,8 @@ static void forced_unload_makes_room_when_the_arena_holds_one_image(void **state
 	assert_int_equal(a.unloaded_id, b.id);
 	assert_active(a.id);
 	assert_int_equal(info_of(a.id).flags, HV_SCHED_INFO_LOADED | HV_SCHED_INFO_ACTIVE);
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), HV_SCHED_LOADER_SLOTS - 1);
-	assert_int_equal(F.s.forced, 2u);
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS - 1);
+	assert_int_equal(S.s.forced, 2u);
 	assert_intact();
 	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
 	assert_true(b.forced);
@@ -933,11 +703,11 @@ static void forced_unload_when_no_loader_slot_is_free(void **state)
 	sfx_init(1, ARENA_MAX);
 	/* Seven images the embedder loaded directly (not the service's), one the service's. */
 	for (uint32_t i = 0; i < HV_SCHED_LOADER_SLOTS - 1; i++)
-		assert_int_equal(hv_sched_loader_load(&F.ld, mods[FP].p, mods[FP].size, NULL),
+		assert_int_equal(hv_sched_loader_load(&S.ld, mods[FP].p, mods[FP].size, NULL),
 				 HV_OK);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), 0u);
-	assert_true(hv_sched_loader_largest_free(&F.ld) > mods[BVT].size);
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), 0u);
+	assert_true(hv_sched_loader_largest_free(&S.ld) > mods[BVT].size);
 	b = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
 	assert_true(b.forced);
 	assert_int_equal(b.unloaded_id, a.id);
@@ -947,15 +717,28 @@ static void forced_unload_when_no_loader_slot_is_free(void **state)
 	assert_all_present_once();
 }
 
+/* @p im, offered in slot @p slot and asked for with ACTIVATE, is refused with @p want, unforced. */
+static void assert_offer_refused(uint32_t slot, struct sched_image *im, hv_status_t want,
+				 struct hv_sched_load_result *r)
+{
+	uint64_t gpa = offer(slot, im);
+
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), im->size,
+					       HV_SCHED_LOAD_ACTIVATE, 0, r),
+			 want);
+	assert_false(r->forced);
+}
+
 /*
  * seed 000 claim 3: the first scheduler goes only for a second one that
  * can be trusted; every check that can run before placing it runs first.
  */
 static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, r;
-	struct image flipped = dup_image(BVT), magic = dup_image(BVT), version = dup_image(BVT);
+	struct sched_image flipped = img_dup(&mods[BVT]), magic = img_dup(&mods[BVT]),
+			   version = img_dup(&mods[BVT]);
 	struct snap before;
 	uint64_t gpa;
 
@@ -969,7 +752,7 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 	memset(allow[NMOD], 0, sizeof(allow[NMOD]));
 	keep_arena();
 	snap_take(&before);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), flipped.size,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), flipped.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_INTEGRITY);
 	assert_false(r.forced);
@@ -978,31 +761,24 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
 	assert_unchanged(&before);
 	assert_arena_kept();
 	/* A prefix of a good image: the digest covers every byte. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size - 1,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa_of(BVT)), mods[BVT].size - 1,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_INTEGRITY);
 	assert_unchanged(&before);
 
 	/* Allowlisted but with a broken descriptor: its magic, its table's ABI version. */
-	magic.p[off_of(&magic, desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
-	gpa = offer(X1, &magic);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), magic.size,
-					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
-			 HV_ERR_BAD_FORMAT);
-	assert_false(r.forced);
+	magic.p[img_off_of(&magic,
+			   img_desc_vaddr(&magic) + offsetof(struct hv_sched_module, magic))] ^= 1;
+	assert_offer_refused(X1, &magic, HV_ERR_BAD_FORMAT, &r);
 	assert_unchanged(&before);
-	version.p[off_of(&version,
-			 ops_vaddr(&version) + offsetof(struct hv_sched_ops, abi_version))] += 1;
-	gpa = offer(X2, &version);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), version.size,
-					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
-			 HV_ERR_VERSION);
-	assert_false(r.forced);
+	version.p[img_off_of(&version, img_ops_vaddr(&version) +
+					       offsetof(struct hv_sched_ops, abi_version))] += 1;
+	assert_offer_refused(X2, &version, HV_ERR_VERSION, &r);
 	assert_unchanged(&before);
 	assert_arena_kept();
 
 	/* Not in the guest's memory at all. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(RAM_GPA + RAM_SIZE - 16),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(RAM_GPA + RAM_SIZE - 16),
 					       mods[BVT].size, HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_FAULT);
 	assert_unchanged(&before);
@@ -1024,18 +800,18 @@ static void bad_new_image_is_refused_before_anything_is_unloaded(void **state)
  */
 static void new_image_failing_after_a_forced_unload_leaves_the_default_running(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]);
 	struct hv_sched_load_result a, r;
-	struct image bad = dup_image(BVT);
+	struct sched_image bad = img_dup(&mods[BVT]);
 	uint64_t gpa;
 
 	(void)state;
 	sfx_init(1, bvt.span > rr.span ? bvt.span : rr.span);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	rela_at(&bad, ops_vaddr(&bad) + offsetof(struct hv_sched_ops, pick))->r_addend =
-		(int64_t)desc_vaddr(&bad);
+	img_rela_at(&bad, img_ops_vaddr(&bad) + offsetof(struct hv_sched_ops, pick))->r_addend =
+		(int64_t)img_desc_vaddr(&bad);
 	gpa = offer(X0, &bad);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), bad.size,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), bad.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_BAD_FORMAT);
 	assert_int_equal(r.status, HV_ERR_BAD_FORMAT);
@@ -1051,9 +827,9 @@ static void new_image_failing_after_a_forced_unload_leaves_the_default_running(v
 	assert_active(F.fp);
 	assert_null(hv_sched_mgr_table(&F.m)[a.id]);
 	/* Nothing is left in the arena: the failed image's range is scrubbed too. */
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), HV_SCHED_LOADER_SLOTS);
-	assert_int_equal(hv_sched_loader_largest_free(&F.ld), F.arena_size);
-	for (size_t i = 0; i < F.arena_size; i++)
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS);
+	assert_int_equal(hv_sched_loader_largest_free(&S.ld), S.arena_size);
+	for (size_t i = 0; i < S.arena_size; i++)
 		assert_int_equal(arena[i], 0);
 	assert_intact();
 	/* And a good image loads into the room afterwards. */
@@ -1066,7 +842,8 @@ static void new_image_failing_after_a_forced_unload_leaves_the_default_running(v
 
 static void no_forced_unload_when_it_would_not_make_room(void **state)
 {
-	struct hv_sched_image_info bvt = image_info(BVT), rr = image_info(RR), fp = image_info(FP);
+	struct hv_sched_image_info bvt = img_info(&mods[BVT]), rr = img_info(&mods[RR]),
+				   fp = img_info(&mods[FP]);
 	struct hv_sched_load_result a, b, r;
 	struct snap before;
 
@@ -1075,7 +852,7 @@ static void no_forced_unload_when_it_would_not_make_room(void **state)
 	sfx_init(1, rr.span + fp.span + bvt.span - page);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
 	b = load_ok(FP, 0);
-	assert_false(hv_sched_loader_fits(&F.ld, bvt.span, bvt.align, a.info.slot));
+	assert_false(hv_sched_loader_fits(&S.ld, bvt.span, bvt.align, a.info.slot));
 	keep_arena();
 	snap_take(&before);
 	assert_int_equal(load(BVT, HV_SCHED_LOAD_ACTIVATE, &r), HV_ERR_NO_SPACE);
@@ -1088,7 +865,7 @@ static void no_forced_unload_when_it_would_not_make_room(void **state)
 	/* The active scheduler is built in (the default): nothing to unload for room. */
 	struct hv_sched_change_fb fb;
 
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, F.fp, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, F.fp, 0, &fb), HV_OK);
 	snap_take(&before);
 	assert_int_equal(load(BVT, HV_SCHED_LOAD_ACTIVATE, &r), HV_ERR_NO_SPACE);
 	assert_false(r.forced);
@@ -1110,7 +887,7 @@ static void unloading_the_active_image_reactivates_the_default(void **state)
 	sfx_init(1, ARENA_MAX);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
 	b = load_ok(BVT, 0);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, a.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.status, HV_OK);
 	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
 	assert_int_equal(fb.old_id, a.id);
@@ -1118,24 +895,24 @@ static void unloading_the_active_image_reactivates_the_default(void **state)
 	assert_int_equal(fb.moved, NE);
 	assert_active(F.fp);
 	assert_null(hv_sched_mgr_table(&F.m)[a.id]);
-	assert_int_equal(hv_sched_service_info(&F.s, SVC, a.id, &info), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_loader_info(&F.ld, a.info.slot, &li), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_info(&S.s, SVC, a.id, &info), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_loader_info(&S.ld, a.info.slot, &li), HV_ERR_NOT_FOUND);
 	for (size_t i = 0; i < a.info.size; i++)
 		assert_int_equal(((const uint8_t *)a.info.base)[i], 0);
 	((volatile uint8_t *)a.info.base)[0] = 0x5a; /* writable again: would fault if not */
 	((volatile uint8_t *)a.info.base)[0] = 0;
-	assert_int_equal(F.s.unloads, 1u);
+	assert_int_equal(S.s.unloads, 1u);
 	assert_intact();
 	/* Unloading one that is not active runs no change. */
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, b.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, b.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
 	assert_int_equal(fb.moved, 0u);
 	assert_int_equal(fb.old_id, F.fp);
 	assert_int_equal(fb.new_id, F.fp);
 	assert_int_equal(F.m.changes, 2u);
-	assert_int_equal(hv_sched_loader_free_slots(&F.ld), HV_SCHED_LOADER_SLOTS);
+	assert_int_equal(hv_sched_loader_free_slots(&S.ld), HV_SCHED_LOADER_SLOTS);
 	/* Twice is once too many. */
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, b.id, 0, &fb), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, b.id, 0, &fb), HV_ERR_NOT_FOUND);
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
 	assert_all_present_once();
 }
@@ -1145,43 +922,30 @@ static void unload_refuses_default_builtin_and_images_used_elsewhere(void **stat
 	struct hv_sched_load_result a;
 	struct hv_sched_change_fb fb;
 	struct snap before;
-	static struct hv_sched_domain d2;
-	static struct hv_sched_cpu c2[1];
-	static _Alignas(16) uint8_t s2[HV_SCHED_CPU_PRIV_MAX], sp2[HV_SCHED_CPU_PRIV_MAX];
+	static struct mgrfx_single second;
 
 	(void)state;
 	sfx_init(1, ARENA_MAX);
 	a = load_ok(RR, 0);
 	snap_take(&before);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, F.fp, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, F.fp, 0, &fb), HV_ERR_PERM);
 	assert_int_equal(fb.status, HV_ERR_PERM);
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, F.rr, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, F.rr, 0, &fb), HV_ERR_PERM);
 	assert_unchanged(&before);
 
 	/* Another domain of the same manager runs the image: not this service's to pull. */
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = 1,
-		.cpus = c2,
-		.priv_storage = s2,
-		.priv_storage_size = sizeof(s2),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(4),
-		.spare_storage = sp2,
-		.spare_storage_size = sizeof(sp2),
-	};
+	struct hv_sched_domain *d2 = mgrfx_single_init(&second, &hv_sched_fp_ops);
 
-	assert_int_equal(hv_sched_domain_init(&d2, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&F.m, &d2, F.fp), HV_OK);
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &d2, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&F.m, d2, F.fp), HV_OK);
+	assert_int_equal(hv_sched_mgr_activate(&F.m, d2, a.id, 0, &fb), HV_OK);
 	snap_take(&before);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, a.id, 0, &fb), HV_ERR_BUSY);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, a.id, 0, &fb), HV_ERR_BUSY);
 	assert_unchanged(&before);
-	assert_ptr_equal(d2.ops, a.info.ops);
-	assert_int_equal(hv_sched_mgr_activate(&F.m, &d2, F.fp, 0, &fb), HV_OK);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, a.id, 0, &fb), HV_OK);
-	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, &d2), HV_OK);
+	assert_ptr_equal(d2->ops, a.info.ops);
+	assert_int_equal(hv_sched_mgr_activate(&F.m, d2, F.fp, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_mgr_remove_domain(&F.m, d2), HV_OK);
 
 	/*
 	 * The embedder took an image out of the manager itself and registered
@@ -1196,15 +960,15 @@ static void unload_refuses_default_builtin_and_images_used_elsewhere(void **stat
 	assert_int_equal(id, a.id);
 	assert_int_equal(info_of(id).slot, -1);
 	assert_int_equal(info_of(id).flags, 0u);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, id, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, id, 0, &fb), HV_ERR_PERM);
 	assert_ptr_equal(hv_sched_mgr_table(&F.m)[id], &hv_sched_bvt_ops);
 	/* Nor for its image's table registered again by the embedder, as its own. */
 	assert_int_equal(hv_sched_mgr_unregister(&F.m, id, 0, &fb), HV_OK);
 	assert_int_equal(hv_sched_mgr_register(&F.m, a.info.ops, NULL, &id), HV_OK);
 	assert_int_equal(id, a.id);
 	assert_int_equal(info_of(id).slot, -1);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, id, 0, &fb), HV_ERR_PERM);
-	assert_int_equal(hv_sched_loader_info(&F.ld, a.info.slot, &a.info), HV_OK);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, id, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_loader_info(&S.ld, a.info.slot, &a.info), HV_OK);
 	assert_intact();
 	assert_all_present_once();
 }
@@ -1213,7 +977,7 @@ static void manager_table_full_or_refusing_the_table_leaves_nothing_loaded(void 
 {
 	static struct hv_sched_ops copies[HV_SCHED_MGR_MAX];
 	struct hv_sched_load_result r;
-	struct image nopick = dup_image(BVT);
+	struct sched_image nopick = img_dup(&mods[BVT]);
 	struct snap before;
 	uint64_t gpa, pick;
 	uint32_t id;
@@ -1222,13 +986,13 @@ static void manager_table_full_or_refusing_the_table_leaves_nothing_loaded(void 
 	sfx_init(1, ARENA_MAX);
 
 	/* A table whose pick the loader leaves NULL (allowed) and the manager refuses. */
-	pick = ops_vaddr(&nopick) + offsetof(struct hv_sched_ops, pick);
-	rela_at(&nopick, pick)->r_offset = spare_word(&nopick);
-	memset(nopick.p + off_of(&nopick, pick), 0, 8);
+	pick = img_ops_vaddr(&nopick) + offsetof(struct hv_sched_ops, pick);
+	img_rela_at(&nopick, pick)->r_offset = img_spare_word(&nopick);
+	memset(nopick.p + img_off_of(&nopick, pick), 0, 8);
 	gpa = offer(X0, &nopick);
 	keep_arena();
 	snap_take(&before);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), nopick.size,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), nopick.size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_INVALID_ARG);
 	assert_int_equal(r.id, NONE);
@@ -1265,32 +1029,32 @@ static void a_guest_other_than_the_service_vm_is_refused_everything(void **state
 	keep_arena();
 	snap_take(&before);
 	/* The image is in its memory too, at the same address: only the requester differs. */
-	assert_int_equal(hv_sched_service_load(&F.s, OTHER, hv_gpa(gpa_of(BVT)), mods[BVT].size,
+	assert_int_equal(hv_sched_service_load(&S.s, OTHER, hv_gpa(gpa_of(BVT)), mods[BVT].size,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_PERM);
 	assert_int_equal(r.status, HV_ERR_PERM);
 	assert_int_equal(r.id, NONE);
 	assert_int_equal(r.unloaded_id, NONE);
 	assert_false(r.activated);
-	assert_int_equal(hv_sched_service_load(&F.s, HV_GUEST_NONE, hv_gpa(gpa_of(BVT)),
+	assert_int_equal(hv_sched_service_load(&S.s, HV_GUEST_NONE, hv_gpa(gpa_of(BVT)),
 					       mods[BVT].size, 0, 0, NULL),
 			 HV_ERR_PERM);
-	assert_int_equal(hv_sched_service_activate(&F.s, OTHER, a.id, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_activate(&S.s, OTHER, a.id, 0, &fb), HV_ERR_PERM);
 	assert_int_equal(fb.status, HV_ERR_PERM);
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
 	assert_int_equal(fb.new_id, NONE); /* nothing learnt about the domain */
-	assert_int_equal(hv_sched_service_unload(&F.s, OTHER, a.id, 0, &fb), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_unload(&S.s, OTHER, a.id, 0, &fb), HV_ERR_PERM);
 	assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
-	assert_int_equal(hv_sched_service_info(&F.s, OTHER, a.id, &info), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_info(&S.s, OTHER, a.id, &info), HV_ERR_PERM);
 	/* Even with arguments that would be wrong anyway. */
-	assert_int_equal(hv_sched_service_load(&F.s, OTHER, hv_gpa(0), 0, 0xff, 0, NULL),
+	assert_int_equal(hv_sched_service_load(&S.s, OTHER, hv_gpa(0), 0, 0xff, 0, NULL),
 			 HV_ERR_PERM);
-	assert_int_equal(hv_sched_service_activate(&F.s, OTHER, UINT32_MAX, 0, NULL), HV_ERR_PERM);
-	assert_int_equal(hv_sched_service_info(&F.s, OTHER, a.id, NULL), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_activate(&S.s, OTHER, UINT32_MAX, 0, NULL), HV_ERR_PERM);
+	assert_int_equal(hv_sched_service_info(&S.s, OTHER, a.id, NULL), HV_ERR_PERM);
 	assert_unchanged(&before);
 	assert_arena_kept();
 	/* The service VM may. */
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, a.id, 0, &fb), HV_OK);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, a.id, 0, &fb), HV_OK);
 	assert_active(a.id);
 	assert_all_present_once();
 }
@@ -1309,54 +1073,54 @@ static void bad_flags_sizes_and_ids_are_refused_and_change_nothing(void **state)
 	sfx_init(1, ARENA_MAX);
 	keep_arena();
 	snap_take(&before);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), size, 1u << 2, 0, &r),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), size, 1u << 2, 0, &r),
 			 HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), size, UINT32_MAX, 0, &r),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), size, UINT32_MAX, 0, &r),
 			 HV_ERR_INVALID_ARG);
 	/* UNLOAD_OLD asks to unload once the new one is active: it needs ACTIVATE. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), size,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), size,
 					       HV_SCHED_LOAD_UNLOAD_OLD, 0, &r),
 			 HV_ERR_INVALID_ARG);
 	assert_int_equal(
-		hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), 0, HV_SCHED_LOAD_ACTIVATE, 0, &r),
+		hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), 0, HV_SCHED_LOAD_ACTIVATE, 0, &r),
 		HV_ERR_INVALID_ARG);
 	assert_int_equal(r.status, HV_ERR_INVALID_ARG);
 	/* Larger than the scratch buffer, or than the address space. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), SCRATCH_SIZE + 1,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), SCRATCH_SIZE + 1,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_RANGE);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), UINT64_MAX,
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), UINT64_MAX,
 					       HV_SCHED_LOAD_ACTIVATE, 0, &r),
 			 HV_ERR_RANGE);
 	/* An address that wraps, and one where the guest has nothing. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(UINT64_MAX - 10), size, 0, 0, &r),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(UINT64_MAX - 10), size, 0, 0, &r),
 			 HV_ERR_OVERFLOW);
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(0x1000), size, 0, 0, &r),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(0x1000), size, 0, 0, &r),
 			 HV_ERR_FAULT);
 	/* Not an image at all. */
 	assert_int_equal(
-		hv_sched_service_load(&F.s, SVC, hv_gpa(RAM_GPA + 7 * IMG_STRIDE), 4096, 0, 0, &r),
+		hv_sched_service_load(&S.s, SVC, hv_gpa(RAM_GPA + 7 * IMG_STRIDE), 4096, 0, 0, &r),
 		HV_ERR_INTEGRITY);
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad_ids); i++) {
-		assert_int_equal(hv_sched_service_activate(&F.s, SVC, bad_ids[i], 0, &fb),
+		assert_int_equal(hv_sched_service_activate(&S.s, SVC, bad_ids[i], 0, &fb),
 				 HV_ERR_NOT_FOUND);
 		assert_int_equal(fb.step, HV_SCHED_STEP_REQUEST);
-		assert_int_equal(hv_sched_service_unload(&F.s, SVC, bad_ids[i], 0, &fb),
+		assert_int_equal(hv_sched_service_unload(&S.s, SVC, bad_ids[i], 0, &fb),
 				 HV_ERR_NOT_FOUND);
-		assert_int_equal(hv_sched_service_info(&F.s, SVC, bad_ids[i], &info),
+		assert_int_equal(hv_sched_service_info(&S.s, SVC, bad_ids[i], &info),
 				 HV_ERR_NOT_FOUND);
 	}
 	/* A free identifier inside the table. */
 	assert_null(hv_sched_mgr_table(&F.m)[5]);
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, 5, 0, &fb), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, 5, 0, &fb), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_service_info(&F.s, SVC, 5, &info), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_service_info(&F.s, SVC, F.fp, NULL), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, 5, 0, &fb), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, 5, 0, &fb), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_info(&S.s, SVC, 5, &info), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_info(&S.s, SVC, F.fp, NULL), HV_ERR_INVALID_ARG);
 	/* A NULL result or feedback is allowed where documented. */
-	assert_int_equal(hv_sched_service_load(&F.s, SVC, hv_gpa(gpa), size, 1u << 5, 0, NULL),
+	assert_int_equal(hv_sched_service_load(&S.s, SVC, hv_gpa(gpa), size, 1u << 5, 0, NULL),
 			 HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, 6, 0, NULL), HV_ERR_NOT_FOUND);
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, 6, 0, NULL), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, 6, 0, NULL), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, 6, 0, NULL), HV_ERR_NOT_FOUND);
 	assert_unchanged(&before);
 	assert_arena_kept();
 	assert_intact();
@@ -1403,9 +1167,9 @@ static void failed_activation_reports_feedback_and_keeps_the_old_scheduler(void 
 
 	(void)state;
 	sfx_init(2, ARENA_MAX);
-	parker_start();
+	mgrfx_parker_start(&F);
 	a = load_ok(RR, HV_SCHED_LOAD_ACTIVATE);
-	parker_stop();
+	mgrfx_parker_stop(&F);
 	assert_active(a.id);
 
 	/* CPU 1 never reaches its cease point: the change times out and rolls back. */
@@ -1429,22 +1193,22 @@ static void failed_activation_reports_feedback_and_keeps_the_old_scheduler(void 
 	assert_intact();
 
 	/* The same through activate. */
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, b.id, 0, &fb), HV_ERR_TIMEOUT);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, b.id, 0, &fb), HV_ERR_TIMEOUT);
 	assert_int_equal(fb.step, HV_SCHED_STEP_CEASE);
 	assert_true(fb.rolled_back);
 	assert_active(a.id);
 
 	/* With CPU 1 parking, the image loaded earlier takes over. */
-	parker_start();
-	assert_int_equal(hv_sched_service_activate(&F.s, SVC, b.id, 0, &fb), HV_OK);
+	mgrfx_parker_start(&F);
+	assert_int_equal(hv_sched_service_activate(&S.s, SVC, b.id, 0, &fb), HV_OK);
 	assert_int_equal(fb.step, HV_SCHED_STEP_NONE);
 	assert_int_equal(fb.old_id, a.id);
 	assert_int_equal(fb.new_id, b.id);
 	assert_int_equal(fb.moved, NE);
 	assert_active(b.id);
 	/* An unload whose re-activation cannot run keeps the image, active. */
-	parker_stop();
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, b.id, 0, &fb), HV_ERR_TIMEOUT);
+	mgrfx_parker_stop(&F);
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, b.id, 0, &fb), HV_ERR_TIMEOUT);
 	assert_int_equal(fb.step, HV_SCHED_STEP_CEASE);
 	assert_active(b.id);
 	assert_int_equal(info_of(b.id).flags, HV_SCHED_INFO_LOADED | HV_SCHED_INFO_ACTIVE);
@@ -1466,7 +1230,7 @@ static void change_request_ceases_the_switch_devices_while_cpus_are_parked(void 
 	(void)state;
 	sfx_init(2, ARENA_MAX);
 	atomic_store(&parked_in_hook, 0);
-	parker_start();
+	mgrfx_parker_start(&F);
 	a = load_ok(BVT, HV_SCHED_LOAD_ACTIVATE);
 	assert_int_equal(quiesced, 1u);
 	assert_int_equal(atomic_load(&parked_in_hook), 1u); /* CPU 1; the requester is CPU 0 */
@@ -1477,8 +1241,8 @@ static void change_request_ceases_the_switch_devices_while_cpus_are_parked(void 
 	assert_string_equal(hv_sched_active(&F.d)->name, "rr");
 	assert_int_equal(b.unloaded_id, a.id);
 	/* An unload's fall-back to the default ceases them too. */
-	assert_int_equal(hv_sched_service_unload(&F.s, SVC, b.id, 0, &fb), HV_OK);
-	parker_stop();
+	assert_int_equal(hv_sched_service_unload(&S.s, SVC, b.id, 0, &fb), HV_OK);
+	mgrfx_parker_stop(&F);
 	assert_int_equal(quiesced, 3u);
 	assert_true(fb.blackout_ns > 0);
 	assert_active(F.fp);
@@ -1492,59 +1256,31 @@ static void change_request_ceases_the_switch_devices_while_cpus_are_parked(void 
  * point while it waits, so the other's change never times out for want of
  * it (seed 000 claim 16: the service VM is the requester, on any CPU).
  */
-struct racer {
-	hv_cpu_t self;
-	uint32_t ids[2];
-	uint32_t rounds;
-	uint32_t ok, timeouts, other;
-};
-
-static _Atomic uint32_t racers_done;
-
-static void *racer_main(void *arg)
+static hv_status_t service_request(struct mgrfx *f, uint32_t id, hv_cpu_t self,
+				   struct hv_sched_change_fb *fb)
 {
-	struct racer *r = arg;
-
-	for (uint32_t i = 0; i < r->rounds; i++) {
-		struct hv_sched_change_fb fb;
-		hv_status_t st = hv_sched_service_activate(&F.s, SVC, r->ids[i % 2], r->self, &fb);
-
-		if (st == HV_OK)
-			r->ok++;
-		else if (st == HV_ERR_TIMEOUT)
-			r->timeouts++;
-		else
-			r->other++;
-		/* The CPU's guest-resume path between requests. */
-		(void)hv_sched_cease_point(&F.d, r->self);
-	}
-	atomic_fetch_add(&racers_done, 1);
-	while (atomic_load(&racers_done) < NCPU_MAX)
-		(void)hv_sched_cease_point(&F.d, r->self);
-	return NULL;
+	(void)f;
+	return hv_sched_service_activate(&S.s, SVC, id, self, fb);
 }
 
 static void concurrent_requests_from_both_cpus_park_instead_of_timing_out(void **state)
 {
 	struct hv_sched_load_result a, b;
-	struct racer r[NCPU_MAX];
-	pthread_t t[NCPU_MAX];
+	struct mgrfx_racer r[NCPU_MAX];
 
 	(void)state;
 	sfx_init(2, ARENA_MAX);
-	parker_start();
+	mgrfx_parker_start(&F);
 	a = load_ok(RR, 0);
 	b = load_ok(BVT, 0);
-	parker_stop();
-	atomic_store(&racers_done, 0);
+	mgrfx_parker_stop(&F);
 	for (uint32_t c = 0; c < NCPU_MAX; c++) {
-		r[c] = (struct racer){.self = c, .rounds = 100};
+		r[c] = (struct mgrfx_racer){
+			.request = service_request, .id_count = 2, .rounds = 100};
 		r[c].ids[0] = c == 0 ? a.id : b.id;
 		r[c].ids[1] = F.fp;
-		assert_int_equal(pthread_create(&t[c], NULL, racer_main, &r[c]), 0);
 	}
-	for (uint32_t c = 0; c < NCPU_MAX; c++)
-		pthread_join(t[c], NULL);
+	mgrfx_race(&F, r);
 	for (uint32_t c = 0; c < NCPU_MAX; c++) {
 		assert_int_equal(r[c].timeouts, 0u);
 		assert_int_equal(r[c].other, 0u);
