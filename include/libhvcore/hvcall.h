@@ -14,8 +14,14 @@
  * wait/wake).
  *
  * Blocking with a timeout: a VP that blocks itself with a timeout is kept in
- * a deadline heap. The embedder calls hv_hvcall_expire() when its timer
- * fires and arms its timer for hv_hvcall_next_deadline(). A blocked VP's
+ * a deadline heap. Without a timer queue the embedder calls
+ * hv_hvcall_expire() when its timer fires and arms its timer for
+ * hv_hvcall_next_deadline(). With one (hv_hvcall_config::timers,
+ * libhvcore/timer.h) the dispatcher does it itself: it keeps one ::hv_timer
+ * (hv_hvcall::timer) armed for hv_hvcall_next_deadline(), on the CPU that
+ * last made that deadline earlier, and its callback runs hv_hvcall_expire(),
+ * re-arms the timer for what is left and asks its CPU to reschedule when it
+ * woke a VP. A blocked VP's
  * status (::HV_OK when unblocked, ::HV_ERR_TIMEOUT when the deadline passed)
  * is known only when it runs again: the embedder calls hv_hvcall_resume()
  * before it re-enters a VP and writes the status it gives into the guest's
@@ -29,7 +35,10 @@
  * ::HV_HVCALL_RESCHED; its result (woken or timed out) reaches it through
  * hv_hvcall_resume() like a ::HV_HC_VP_BLOCK status, and the deadlines of
  * timed sleeps are folded into hv_hvcall_expire() and
- * hv_hvcall_next_deadline(), so the embedder keeps one timer. A wake
+ * hv_hvcall_next_deadline(), so the embedder keeps one timer (with a timer
+ * queue, the dispatcher's timer covers the sleeps of ::HV_HC_WAIT; a timed
+ * hv_wait_block() an embedder makes itself, outside the dispatcher, does not
+ * re-arm it). A wake
  * reschedules the caller's CPU when a woken VP preempts the caller.
  * Deleting a VP (::HV_HC_VP_EXIT, ::HV_HC_VP_DELETE) also takes it out of
  * the wait module (hv_wait_cancel()).
@@ -52,10 +61,14 @@
  * through a change (step cease, CPU init or import) still reports its ids
  * and feedback (seed 001: the requester learns what happened).
  *
- * Locking: one internal spinlock guards the deadline heap and the per-VP
- * records; lib/vproc's locks guard the rest. The wait module's lock is
- * never taken with the dispatcher lock held. Any CPU may call any function
- * once hv_hvcall_init() has finished.
+ * Locking: one internal spinlock guards the deadline heap, the per-VP
+ * records and the choice of what the timer is armed for; lib/vproc's locks
+ * guard the rest. Lock order: the dispatcher lock, then lib/vproc's
+ * registry lock (which is also the wait module's), then the domain's CPU
+ * locks; the timer queue's CPU lock is innermost. Wait-module operations
+ * (block, wake, expire) run without the dispatcher lock; only reading the
+ * wait module's earliest deadline nests in it, as lib/vproc's lookups do.
+ * Any CPU may call any function once hv_hvcall_init() has finished.
  */
 #ifndef LIBHVCORE_HVCALL_H
 #define LIBHVCORE_HVCALL_H
@@ -66,6 +79,7 @@
 #include <libhvcore/iovirt.h>
 #include <libhvcore/sched_service.h>
 #include <libhvcore/sync/spinlock.h>
+#include <libhvcore/timer.h>
 #include <libhvcore/types.h>
 #include <libhvcore/vproc.h>
 #include <libhvcore/wait.h>
@@ -133,13 +147,21 @@ struct hv_hvcall_config {
 	uint32_t device_count; /**< Entries of @c devices. */
 	/** The one guest allowed the device calls (::HV_GUEST_NONE: none). */
 	hv_guest_id_t device_guest;
+	/**
+	 * Timer queue (initialised) on which the dispatcher keeps its timer for
+	 * hv_hvcall_next_deadline(); NULL: the embedder calls hv_hvcall_expire()
+	 * and arms its own timer.
+	 */
+	struct hv_timerq *timers;
 };
 
 /** @brief The dispatcher. Initialise with hv_hvcall_init(); fields are private. */
 struct hv_hvcall {
 	struct hv_hvcall_config cfg; /**< Copy of the configuration. */
 	struct hv_heap deadlines;    /**< VPs blocked with a timeout, by deadline. */
-	hv_spinlock_t lock;	     /**< Guards @c deadlines and the records. */
+	hv_spinlock_t lock;	     /**< Guards @c deadlines, the records and @c armed. */
+	struct hv_timer timer;	     /**< With a timer queue: armed for the earliest deadline. */
+	hv_time_ns_t armed; /**< Deadline @c timer was last armed for (::HV_TIME_NEVER: none). */
 };
 
 /** @brief What the caller's CPU does after a hypercall. */
@@ -169,7 +191,8 @@ struct hv_hvcall_result {
 /**
  * @brief Initialise the dispatcher.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage, a zero
- *         capacity or an alignment that is not a power of two.
+ *         capacity, an alignment that is not a power of two or a timer
+ *         queue that is not initialised.
  * @par Locking
  * None: finish it before any other call.
  */
@@ -211,6 +234,9 @@ hv_status_t hv_hvcall_block_until(struct hv_hvcall *hc, hv_guest_id_t guest, hv_
  * @brief Wake every VP whose deadline is at or before @p now: VPs blocked
  *        through ::HV_HC_VP_BLOCK and, with a wait module, VPs sleeping
  *        through ::HV_HC_WAIT (hv_wait_expire()).
+ *
+ * For embedders without a timer queue; with one, the dispatcher's timer
+ * calls it (calling it as well is harmless).
  * @return Number of VPs woken (both kinds).
  * @par Locking
  * Takes the dispatcher lock, then lib/vproc's; then the wait module's.
@@ -222,7 +248,7 @@ uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now);
  * @brief Earliest pending deadline, or ::HV_TIME_NEVER: of the dispatcher's
  *        blocked VPs and, with a wait module, of its sleepers.
  * @par Locking
- * Takes the dispatcher lock, then (not nested) the wait module's.
+ * Takes the dispatcher lock, then (nested) the wait module's.
  */
 hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc);
 

@@ -33,11 +33,19 @@
  * (::hv_sched_feedback): whether it was done, whether the CPU must
  * reschedule, which CPU was kicked, and the priority information.
  *
- * Timer: the domain owns the port's one-shot timer of each of its CPUs
- * (hv_port_timer_arm()): hv_sched_schedule() and hv_sched_tick() arm it for
+ * Timer: hv_sched_schedule() and hv_sched_tick() arm each CPU's timer for
  * the scheduler's next event, and hv_sched_schedule() skips re-arming a
- * future deadline it armed already. Other users of a CPU's timer must
- * multiplex through the embedder, not arm the port timer behind the domain.
+ * future deadline it armed already. Without a timer queue
+ * (hv_sched_domain_config::timers NULL, a domain used on its own) that timer
+ * is the port's one-shot timer of the CPU (hv_port_timer_arm()), which the
+ * domain then owns: other users of it must multiplex through the embedder,
+ * not arm the port timer behind the domain. With a queue
+ * (libhvcore/timer.h), each CPU's slice deadline is a ::hv_timer
+ * (hv_sched_cpu::timer) armed on the queue for the CPU's port index, and
+ * only the queue touches the port timer; the timer's callback runs
+ * hv_sched_tick() and returns its @c resched, so the embedder's timer path
+ * calls hv_timerq_expire() and reschedules when it returns true. Timers are
+ * armed after the domain's locks are dropped.
  *
  * Locking: each pCPU of a domain has a spinlock that guards its current
  * entity and its ready queue; a request takes the lock of the CPU the
@@ -65,6 +73,7 @@
 #include <libhvcore/base/list.h>
 #include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
+#include <libhvcore/timer.h>
 #include <libhvcore/types.h>
 
 #ifdef __cplusplus
@@ -343,7 +352,8 @@ struct hv_sched_cpu {
 	uint64_t steals;		      /**< Entities pulled from other CPUs. */
 	void *priv;			      /**< Scheduler's per-CPU state. */
 	void *spare;		/**< Storage the next scheduler initialises (runtime change). */
-	hv_time_ns_t armed;	/**< Deadline last armed on the port timer. */
+	hv_time_ns_t armed;	/**< Deadline last armed on the CPU's timer. */
+	struct hv_timer timer;	/**< Slice deadline on hv_sched_domain::timers, if any. */
 	struct hv_list members; /**< Every entity bound to this CPU, in binding order. */
 	uint32_t member_count;	/**< Entities on @c members. */
 	/** Since when the scheduler idles this CPU with entities ready (0: it does not). */
@@ -385,6 +395,11 @@ struct hv_sched_domain_config {
 	const struct hv_sched_ops *const *id_table;
 	uint32_t id_count; /**< Entries in @c id_table. */
 	uint32_t id;	   /**< ::HV_SCHED_ACT_ID: identifier of @c ops in @c id_table. */
+	/**
+	 * Timer queue for the CPUs' slice deadlines (initialised, covering every
+	 * port CPU of the domain); NULL: the domain arms the port timer itself.
+	 */
+	struct hv_timerq *timers;
 };
 
 /** @brief A scheduling domain. Initialise with hv_sched_domain_init(); fields are private. */
@@ -408,6 +423,7 @@ struct hv_sched_domain {
 	_Atomic uint32_t bad_picks;  /**< Picks hv_sched_schedule() refused (watchdog input). */
 	_Atomic hv_time_ns_t first_parked; /**< When the first CPU parked for this change. */
 	_Atomic hv_time_ns_t last_resumed; /**< When the last parked CPU resumed. */
+	struct hv_timerq *timers;	   /**< Timer queue, or NULL (the port timer). */
 };
 
 /**
@@ -430,7 +446,8 @@ static inline const struct hv_sched_ops *hv_sched_active(const struct hv_sched_d
  * @brief Initialise a domain and activate its scheduler on every CPU.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage or ops (or a
  *         required op missing), a CPU count or priority range out of bounds,
- *         a zero slice, a port CPU listed twice; ::HV_ERR_ALIGN for
+ *         a zero slice, a port CPU listed twice, a timer queue that is not
+ *         initialised or lacks a port CPU of the domain; ::HV_ERR_ALIGN for
  *         misaligned @c priv_storage; ::HV_ERR_NO_SPACE if it is too small;
  *         ::HV_ERR_VERSION for an ops table of another ABI version; or the
  *         scheduler's cpu_init status.

@@ -31,10 +31,20 @@
  * a callback must therefore check its own state (as a "deadline passed?"
  * test) rather than assume the deadline it was armed with is current.
  *
+ * CPUs are numbered as the port numbers them (hv_port_cpu_id()): CPU @c i
+ * of a queue is port CPU @c i, and "the caller's CPU" is hv_port_cpu_id().
+ *
  * Locking: one spinlock per CPU queue, taken with interrupts masked
  * (hv_spin_lock_irqsave()), never held across a callback or a port call
- * other than hv_port_timer_arm() and hv_port_cpu_kick(). Every function may
- * be called from any CPU once hv_timerq_init() has returned.
+ * other than hv_port_timer_arm() and hv_port_cpu_kick(). It is the
+ * innermost lock of the library: a module may arm or cancel a timer with
+ * its own locks held, and no queue lock is held while anything else is
+ * locked. A timer belongs to the queue of the CPU in hv_timer::cpu: that
+ * field changes only with that CPU's lock held (and the new CPU's, taken in
+ * index order, when the timer moves), or, for a timer on no queue, by one
+ * compare-and-swap made with the new CPU's lock held, so two CPUs arming
+ * one timer at once cannot both queue it. Every function may be called from
+ * any CPU once hv_timerq_init() has returned.
  */
 #ifndef LIBHVCORE_TIMER_H
 #define LIBHVCORE_TIMER_H
@@ -49,6 +59,12 @@ extern "C" {
 
 /** @brief Largest number of CPUs of one timer queue. */
 #define HV_TIMERQ_MAX_CPUS 64u
+
+/**
+ * @brief Attempts hv_timer_arm() and hv_timer_cancel() make to lock a timer
+ *        that other CPUs keep moving between queues meanwhile.
+ */
+#define HV_TIMER_LOCK_RETRIES 16u
 
 struct hv_timer;
 
@@ -69,7 +85,8 @@ struct hv_timer {
 	hv_time_ns_t deadline; /**< While queued: when it is due. */
 	hv_timer_fn fn;	       /**< Callback. */
 	void *ctx;	       /**< Passed to @c fn. */
-	uint32_t cpu;	       /**< CPU queue it is on, or ::HV_TIMER_CPU_NONE. */
+	/** CPU queue it is on, or ::HV_TIMER_CPU_NONE; read without a lock. */
+	hv_atomic32_t cpu;
 };
 
 /** @brief hv_timer::cpu of a timer on no queue. */
@@ -80,6 +97,7 @@ struct hv_timerq_cpu {
 	hv_spinlock_t lock;  /**< Guards the list and @c armed. */
 	struct hv_list list; /**< Armed timers, earliest deadline first. */
 	hv_time_ns_t armed;  /**< Deadline the CPU's port timer holds, or ::HV_TIME_NEVER. */
+	uint32_t count;	     /**< Timers on @c list (bounds hv_timerq_expire()). */
 	uint64_t expired;    /**< Callbacks run on this CPU (statistics). */
 };
 
@@ -106,9 +124,14 @@ hv_status_t hv_timerq_init(struct hv_timerq *q, const struct hv_timerq_config *c
 
 /**
  * @brief Initialise a timer (not armed).
- * @param t   Timer.
+ *
+ * A timer initialised with a NULL @p fn (or never initialised, but zeroed)
+ * counts as uninitialised: hv_timer_arm() refuses it.
+ * @param t   Timer; NULL does nothing.
  * @param fn  Callback; must not be NULL.
  * @param ctx Passed to @p fn.
+ * @par Locking
+ * None: the timer must not be armed.
  */
 void hv_timer_init(struct hv_timer *t, hv_timer_fn fn, void *ctx);
 
@@ -116,23 +139,38 @@ void hv_timer_init(struct hv_timer *t, hv_timer_fn fn, void *ctx);
  * @brief Arm (or re-arm) @p t on CPU @p cpu for @p deadline.
  *
  * A timer armed already is moved (from any CPU's queue). ::HV_TIME_NEVER
- * cancels it. If @p cpu is the caller's CPU and the deadline is the
- * earliest queued there, the port timer is re-armed at once; on another
- * CPU that CPU is kicked when its port timer would fire too late.
+ * cancels it (@p cpu must still be a CPU of the queue). Among equal
+ * deadlines the timer goes last (first armed, first run). If @p cpu is the
+ * caller's CPU and its earliest deadline is no longer the one its port
+ * timer holds (or is at or before now: the one-shot may have fired), the
+ * port timer is re-armed at once; on another CPU that CPU is kicked when
+ * the new deadline is earlier than the one its port timer holds. Moving a
+ * timer off another CPU's queue does not re-arm that CPU: its port timer
+ * may fire early once, and hv_timerq_expire() then re-arms it.
  *
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers or an
- *         uninitialised timer; ::HV_ERR_RANGE for a CPU outside the queue.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers, an
+ *         uninitialised timer or one armed on another queue;
+ *         ::HV_ERR_RANGE for a CPU outside the queue;
+ *         ::HV_ERR_BUSY if other CPUs moved the timer between queues on
+ *         each of ::HV_TIMER_LOCK_RETRIES attempts. Nothing changes on error.
  */
 hv_status_t hv_timer_arm(struct hv_timerq *q, struct hv_timer *t, uint32_t cpu,
 			 hv_time_ns_t deadline);
 
 /**
  * @brief Take @p t off its queue.
- * @return true if it was armed, false if it was not (or was just expired).
+ *
+ * On the caller's CPU the port timer is re-armed if the earliest deadline
+ * changed; another CPU's port timer may fire early once (its
+ * hv_timerq_expire() finds nothing due and re-arms it).
+ * @return true if it was armed, false if it was not (or was just expired),
+ *         for NULL pointers or an uninitialised timer, and if other CPUs
+ *         moved it between queues on each of ::HV_TIMER_LOCK_RETRIES
+ *         attempts (it may then still be armed).
  */
 bool hv_timer_cancel(struct hv_timerq *q, struct hv_timer *t);
 
-/** @brief Whether @p t is armed; a snapshot, may change at once. */
+/** @brief Whether @p t is armed (false for NULL); a snapshot, may change at once. */
 bool hv_timer_armed(const struct hv_timer *t);
 
 /**
@@ -142,10 +180,14 @@ bool hv_timer_armed(const struct hv_timer *t);
  * run loop: it is cheap when nothing is due). Timers armed by the callbacks
  * for a time at or before @p now run in the same call; a bound of one pass
  * over what was queued when the call began, plus the timers re-armed since,
- * up to 4 x the queue's length, keeps a callback that always re-arms in the
- * past from stalling the CPU.
+ * up to 4 x the queue's length (at most 4 x n callbacks in all, n being the
+ * number of timers queued on @p cpu when the call began), keeps a callback
+ * that always re-arms in the past from stalling the CPU: what is still due
+ * when the bound is reached stays queued, and the port timer is re-armed for
+ * it, so it fires again at once and the next call goes on.
  *
- * @return true if any callback asked the CPU to reschedule.
+ * @return true if any callback asked the CPU to reschedule; false also for
+ *         a NULL @p q or a CPU outside the queue.
  */
 bool hv_timerq_expire(struct hv_timerq *q, uint32_t cpu, hv_time_ns_t now);
 
@@ -153,13 +195,15 @@ bool hv_timerq_expire(struct hv_timerq *q, uint32_t cpu, hv_time_ns_t now);
  * @brief Arm the calling CPU's port timer for its queue's earliest deadline.
  *
  * For a CPU kicked because a timer was armed on it from another CPU.
- * Does nothing if the port timer holds that deadline already.
+ * Does nothing if the port timer holds that deadline already (unless it is
+ * at or before now: the one-shot may have fired), if @p cpu is not the
+ * calling CPU, or for bad arguments.
  * @param q   Queue.
  * @param cpu The calling CPU.
  */
 void hv_timerq_program(struct hv_timerq *q, uint32_t cpu);
 
-/** @brief Earliest deadline queued on CPU @p cpu, or ::HV_TIME_NEVER. */
+/** @brief Earliest deadline queued on CPU @p cpu, or ::HV_TIME_NEVER (also for bad arguments). */
 hv_time_ns_t hv_timerq_next(struct hv_timerq *q, uint32_t cpu);
 
 #ifdef __cplusplus

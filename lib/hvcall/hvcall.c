@@ -16,16 +16,31 @@
  * lib/vproc to unblock a stale handle, which it refuses.
  *
  * The wait module (::HV_HC_WAIT, ::HV_HC_WAKE) has its own records and
- * deadline heap, guarded by lib/vproc's registry lock; it is called only
- * with the dispatcher lock released. The event router (::HV_HC_ROUTE_ADD ..
+ * deadline heap, guarded by lib/vproc's registry lock; its operations are
+ * called only with the dispatcher lock released, and only the read of its
+ * earliest deadline (hv_wait_next_deadline()) nests in the dispatcher lock,
+ * in the same order as the lib/vproc calls above. The event router (::HV_HC_ROUTE_ADD ..
  * ::HV_HC_ROUTE_LOOKUP) takes only its own writer lock (lookups take none)
  * and is likewise called without the dispatcher lock, as are the device
  * calls (::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE), which take the
  * device's own lock.
+ *
+ * With a timer queue, one timer stands for every deadline of both heaps.
+ * Choosing what it is armed for and arming it (timer_update()) happen under
+ * one hold of the dispatcher lock, after the earliest deadline of both heaps
+ * is read under that same hold; the timer queue's lock nests inside it.
+ * Every push of a deadline (block_self() under the lock, a timed wait just
+ * after hv_wait_block() returned) is followed by a timer_update() that
+ * starts after the push is visible. Updates are serialised by the lock, so
+ * the last one sees every push that came before it, and any push it missed
+ * is followed by an update of its own: two CPUs cannot leave a stale, later
+ * deadline armed. Removals (unblock, resume, delete, a wake) do not re-arm:
+ * the timer may fire early once, finds nothing due and re-arms.
  */
 #include <libhvcore/base/bits.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/hvcall.h>
+#include <libhvcore/port/cpu.h>
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/time.h>
 
@@ -219,12 +234,80 @@ static void record_reset(struct hv_hvcall *hc, const struct hv_spin_held *held,
 	record_clear(rec);
 }
 
+/* ---- the timer (dispatcher lock held) ---- */
+
+/* Earliest deadline of both heaps; the wait module's registry lock nests in ours. */
+static hv_time_ns_t next_deadline_locked(struct hv_hvcall *hc, const struct hv_spin_held *held)
+{
+	const struct hv_heap_node *n = hv_heap_peek(&hc->deadlines);
+	hv_time_ns_t t = n != NULL ? n->key : HV_TIME_NEVER;
+
+	(void)held;
+	if (hc->cfg.wait != NULL) {
+		hv_time_ns_t w = hv_wait_next_deadline(hc->cfg.wait);
+
+		if (w < t)
+			t = w;
+	}
+	return t;
+}
+
+/*
+ * Keep the timer armed for the earliest deadline. A timer still queued for
+ * that deadline stays where it is; otherwise it moves to the calling CPU
+ * (CPU 0 of the queue if the caller is outside it: the queue kicks it).
+ */
+static void timer_update(struct hv_hvcall *hc, const struct hv_spin_held *held)
+{
+	struct hv_timerq *q = hc->cfg.timers;
+	hv_time_ns_t next;
+	uint32_t cpu;
+
+	if (q == NULL)
+		return;
+	next = next_deadline_locked(hc, held);
+	if (next == hc->armed && (next == HV_TIME_NEVER || hv_timer_armed(&hc->timer)))
+		return;
+	cpu = hv_port_cpu_id();
+	if (cpu >= q->cpu_count)
+		cpu = 0;
+	if (hv_timer_arm(q, &hc->timer, cpu, next) == HV_OK)
+		hc->armed = next;
+}
+
+/* Take the dispatcher lock and update the timer (after a push outside the lock). */
+static void timer_update_unlocked(struct hv_hvcall *hc)
+{
+	struct hv_spin_held held;
+
+	if (hc->cfg.timers == NULL)
+		return;
+	held = hv_spin_lock(&hc->lock);
+	timer_update(hc, &held);
+	hv_spin_unlock(held);
+}
+
+/* The timer's callback: wake what is due, re-arm, reschedule if a VP woke. */
+static bool timer_expired(void *ctx, struct hv_timer *t, uint32_t cpu, hv_time_ns_t now)
+{
+	struct hv_hvcall *hc = ctx;
+	uint32_t woken;
+
+	(void)t;
+	(void)cpu;
+	woken = hv_hvcall_expire(hc, now);
+	timer_update_unlocked(hc);
+	return woken != 0;
+}
+
 hv_status_t hv_hvcall_init(struct hv_hvcall *hc, const struct hv_hvcall_config *cfg)
 {
 	hv_status_t st;
 
 	if (hc == NULL || cfg == NULL || cfg->vproc == NULL || cfg->records == NULL ||
 	    cfg->heap_slots == NULL || cfg->vp_cap == 0)
+		return HV_ERR_INVALID_ARG;
+	if (cfg->timers != NULL && (cfg->timers->cpus == NULL || cfg->timers->cpu_count == 0))
 		return HV_ERR_INVALID_ARG;
 	if (!hv_is_pow2(cfg->entry_align) || !hv_is_pow2(cfg->stack_align))
 		return HV_ERR_INVALID_ARG;
@@ -237,6 +320,8 @@ hv_status_t hv_hvcall_init(struct hv_hvcall *hc, const struct hv_hvcall_config *
 		return st;
 	hc->cfg = *cfg;
 	hv_spin_init(&hc->lock);
+	hv_timer_init(&hc->timer, timer_expired, hc);
+	hc->armed = HV_TIME_NEVER;
 	for (uint32_t i = 0; i < cfg->vp_cap; i++) {
 		hv_heap_node_init(&cfg->records[i].timer);
 		record_clear(&cfg->records[i]);
@@ -281,6 +366,9 @@ static hv_status_t block_self(struct hv_hvcall *hc, hv_guest_id_t guest, hv_hand
 		st = hv_vproc_block(hc->cfg.vproc, guest, vp, fb);
 	if (st != HV_OK && rec != NULL)
 		record_reset(hc, &held, rec);
+	/* Same hold as the push: no other CPU's update can come in between. */
+	if (st == HV_OK && deadline != HV_TIME_NEVER)
+		timer_update(hc, &held);
 	hv_spin_unlock(held);
 	return st;
 }
@@ -338,22 +426,14 @@ uint32_t hv_hvcall_expire(struct hv_hvcall *hc, hv_time_ns_t now)
 
 hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc)
 {
-	const struct hv_heap_node *n;
 	struct hv_spin_held held;
 	hv_time_ns_t t;
 
 	if (hc == NULL)
 		return HV_TIME_NEVER;
 	held = hv_spin_lock(&hc->lock);
-	n = hv_heap_peek(&hc->deadlines);
-	t = n != NULL ? n->key : HV_TIME_NEVER;
+	t = next_deadline_locked(hc, &held);
 	hv_spin_unlock(held);
-	if (hc->cfg.wait != NULL) {
-		hv_time_ns_t w = hv_wait_next_deadline(hc->cfg.wait);
-
-		if (w < t)
-			t = w;
-	}
 	return t;
 }
 
@@ -662,6 +742,9 @@ static hv_status_t do_wait(struct call *c)
 	/* Asleep: its result comes through hv_hvcall_resume(). */
 	if (st == HV_OK)
 		c->res.action = HV_HVCALL_RESCHED;
+	/* The deadline is in the wait module's heap now: the update sees it. */
+	if (st == HV_OK && c->a[2] != HV_HVCALL_FOREVER)
+		timer_update_unlocked(c->hc);
 	return st;
 }
 

@@ -13,8 +13,9 @@
  * detached one stays bound (domain and cpu set) until hv_sched_schedule()
  * releases it.
  *
- * Kicks and timer arming go through the port after the CPU lock is dropped,
- * so no port call ever runs under a domain lock.
+ * Kicks and timer arming go through the port (or the timer queue) after the
+ * CPU lock is dropped, so no port call ever runs under a domain lock and the
+ * timer queue's lock stays innermost.
  */
 #include <libhvcore/base/prio_bitmap.h>
 #include <libhvcore/port/cpu.h>
@@ -84,6 +85,29 @@ static uint64_t domain_mask(const struct hv_sched_domain *d)
 static bool is_self(const struct hv_sched_domain *d, uint32_t cpu)
 {
 	return d->cpus[cpu].port_cpu == hv_port_cpu_id();
+}
+
+/* ---- the CPUs' timers ---- */
+
+/* Arm domain CPU @p c's timer (the caller is that CPU): the queue's, else the port's. */
+static void arm_cpu_timer(struct hv_sched_domain *d, struct hv_sched_cpu *c, hv_time_ns_t deadline)
+{
+	c->armed = deadline;
+	if (d->timers != NULL)
+		(void)hv_timer_arm(d->timers, &c->timer, c->port_cpu, deadline);
+	else
+		(void)hv_port_timer_arm(deadline);
+}
+
+/* A CPU's slice timer expired on its queue: the tick it stands for. */
+static bool slice_expired(void *ctx, struct hv_timer *t, uint32_t cpu, hv_time_ns_t now)
+{
+	struct hv_sched_domain *d = ctx;
+	struct hv_sched_cpu *c = HV_CONTAINER_OF(t, struct hv_sched_cpu, timer);
+
+	(void)cpu;
+	(void)now;
+	return hv_sched_tick(d, (uint32_t)(c - d->cpus)).resched;
 }
 
 /* ---- feedback ---- */
@@ -353,6 +377,16 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 			}
 		}
 	}
+	if (cfg->timers != NULL) {
+		if (cfg->timers->cpus == NULL || cfg->timers->cpu_count == 0)
+			return HV_ERR_INVALID_ARG;
+		for (uint32_t i = 0; i < cfg->cpu_count; i++) {
+			hv_cpu_t pc = cfg->port_cpus != NULL ? cfg->port_cpus[i] : i;
+
+			if (pc >= cfg->timers->cpu_count)
+				return HV_ERR_INVALID_ARG;
+		}
+	}
 	if (cfg->activation != HV_SCHED_ACT_FNPTR && cfg->activation != HV_SCHED_ACT_ID &&
 	    cfg->activation != HV_SCHED_ACT_PATCHED)
 		return HV_ERR_INVALID_ARG;
@@ -400,6 +434,7 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 	d->prio_levels = cfg->prio_levels;
 	d->default_slice_ns = cfg->default_slice_ns;
 	d->balance = cfg->balance;
+	d->timers = cfg->timers;
 	atomic_store_explicit(&d->entities, 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < d->cpu_count; i++) {
 		struct hv_sched_cpu *c = &d->cpus[i];
@@ -413,6 +448,7 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 		c->switches = 0;
 		c->steals = 0;
 		c->armed = 0; /* unknown: the first schedule always arms */
+		hv_timer_init(&c->timer, slice_expired, d);
 		c->priv = cfg->priv_storage != NULL
 				  ? (uint8_t *)cfg->priv_storage + d->priv_stride * i
 				  : NULL;
@@ -726,8 +762,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	hv_spin_unlock(held);
 	if (!resched && is_self(d, cpu)) {
 		/* The timer may just have fired: always re-arm from a tick. */
-		c->armed = deadline;
-		(void)hv_port_timer_arm(deadline);
+		arm_cpu_timer(d, c, deadline);
 	}
 	return fb;
 }
@@ -840,10 +875,8 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 	 * TSC-deadline wrmsr on x86). A deadline at or before now is re-armed
 	 * always: the one-shot timer may have fired for it already.
 	 */
-	if (is_self(d, cpu) && (deadline != c->armed || deadline <= now)) {
-		c->armed = deadline;
-		(void)hv_port_timer_arm(deadline);
-	}
+	if (is_self(d, cpu) && (deadline != c->armed || deadline <= now))
+		arm_cpu_timer(d, c, deadline);
 	*out = next;
 	return st;
 }
