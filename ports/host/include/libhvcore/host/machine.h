@@ -73,7 +73,9 @@
  * skips it); FAULT, END and a pc outside the guest's programs exit as
  * ::HV_EVENT_EXCEPTION (::HV_HOST_EXC_FAULT, ::HV_HOST_EXC_END,
  * ::HV_HOST_EXC_PC; hv_event::raw is the op index, or UINT64_MAX). LOOP and
- * a finished COMPUTE take no exit. hv_port_vcpu_hypercall_args() is true
+ * a finished COMPUTE take no exit. hv_port_vcpu_run() of a vCPU still
+ * loaded on another CPU relaxes (hv_port_cpu_relax()) until that CPU put it.
+ * hv_port_vcpu_hypercall_args() is true
  * for every hypercall (the ops have no immediate). hv_port_vcpu_halted()
  * does not consume the pending interrupts: the guest takes them when it is
  * next entered. hv_port_cpu_idle() takes (disarms, consumes) the timer and
