@@ -932,8 +932,8 @@ void hv_port_cpu_idle(void)
 	if (m == NULL || t_cpu < 0) {
 		uint32_t events;
 
-		/* Thread mode: the host's wait for an interrupt. Elsewhere it returns at
-		 * once, which the contract allows (a spurious wake-up). */
+		/* The host's wait for an interrupt; with the simulator attached it
+		 * returns at once, which the contract allows (a spurious wake-up). */
 		(void)hv_host_cpu_wait(HV_TIME_NEVER, &events);
 		return;
 	}

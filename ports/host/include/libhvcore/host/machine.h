@@ -72,14 +72,17 @@
  * ::HV_EVENT_PRIV_INSN ::HV_INSN_HLT with the pc on the op (the caller
  * skips it); FAULT, END and a pc outside the guest's programs exit as
  * ::HV_EVENT_EXCEPTION (::HV_HOST_EXC_FAULT, ::HV_HOST_EXC_END,
- * ::HV_HOST_EXC_PC; hv_event::raw is the op index, or UINT64_MAX). LOOP and
- * a finished COMPUTE take no exit. hv_port_vcpu_run() of a vCPU still
- * loaded on another CPU relaxes (hv_port_cpu_relax()) until that CPU put it.
- * hv_port_vcpu_hypercall_args() is true
- * for every hypercall (the ops have no immediate). hv_port_vcpu_halted()
- * does not consume the pending interrupts: the guest takes them when it is
- * next entered. hv_port_cpu_idle() takes (disarms, consumes) the timer and
- * the kick that woke it and puts a vCPU still loaded on the CPU.
+ * ::HV_HOST_EXC_PC). LOOP and a finished COMPUTE take no exit. hv_event::raw
+ * is the index of the op that exited (UINT64_MAX for a pc outside, the
+ * vector for an IRQ). hv_port_vcpu_run() of a vCPU still loaded on another
+ * CPU relaxes (hv_port_cpu_relax()) until that CPU put it.
+ * hv_port_vcpu_hypercall_args() is true for every hypercall (the ops have
+ * no immediate). hv_port_vcpu_halted() does not consume the pending
+ * interrupts: the guest takes them when it is next entered.
+ * hv_port_cpu_idle() takes (disarms, consumes) the timer and the kick that
+ * woke it and puts a vCPU still loaded on the CPU; outside a machine it
+ * waits as hv_host_cpu_wait() does (while the simulator is attached it
+ * returns at once: a spurious wake-up).
  *
  * Locking: one machine runs at a time per process; it is attached while
  * hv_host_machine_run() runs. The simulator (libhvcore/host/sim.h) and
