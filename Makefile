@@ -42,7 +42,7 @@ TSAN_RUN = $(shell setarch $$(uname -m) -R true >/dev/null 2>&1 && echo setarch 
 
 tsan: deps
 	cmake --preset tsan
-	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr unit_host_threads unit_evroute_stress unit_timer_timer_threads unit_hvcall_hvcall_timer_threads
+	cmake --build --preset tsan --target unit_sched_stress unit_sched_mgr unit_host_threads unit_host_machine unit_evroute_stress unit_timer_timer_threads unit_hvcall_hvcall_timer_threads
 	$(TSAN_RUN) ctest --preset tsan
 
 # Sanitizer runs first, so the last summary printed is the full suite.

@@ -1,6 +1,7 @@
 /*
  * Host port, thread mode, and the dispatch of the CPU and time functions of
- * the port contract between thread mode and an attached simulator.
+ * the port contract between a running machine (machine.c), an attached
+ * simulator and thread mode, checked in that order.
  *
  * Each pCPU has a mutex, a condition variable on CLOCK_MONOTONIC, a kick
  * flag and a deadline. The calling thread's CPU index and interrupt mask
@@ -37,7 +38,7 @@ static struct host_cpu g_cpus[HV_HOST_MAX_CPUS];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static bool g_init_ok;
 
-/* Serialises hv_host_threads_run() against itself and against attach. */
+/* Serialises hv_host_threads_run() and hv_host_machine_run() against each other. */
 static pthread_mutex_t g_run_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool g_running;
 static _Atomic uint32_t g_cpu_count = 1;
@@ -101,6 +102,16 @@ static struct timespec to_timespec(hv_time_ns_t t)
 static struct host_cpu *self_cpu(void)
 {
 	return &g_cpus[t_is_cpu ? t_cpu : 0];
+}
+
+bool hv_host_run_claim(void)
+{
+	return pthread_mutex_trylock(&g_run_lock) == 0;
+}
+
+void hv_host_run_release(void)
+{
+	(void)pthread_mutex_unlock(&g_run_lock);
 }
 
 bool hv_host_threads_active(void)
@@ -201,7 +212,8 @@ hv_status_t hv_host_cpu_wait(hv_time_ns_t max_wait, uint32_t *events)
 
 	if (events == NULL)
 		return HV_ERR_INVALID_ARG;
-	if (hv_sim_attached() != NULL || (hv_host_threads_active() && !t_is_cpu))
+	if (hv_host_machine_current() != NULL || hv_sim_attached() != NULL ||
+	    (hv_host_threads_active() && !t_is_cpu))
 		return HV_ERR_STATE;
 	if (!cpus_ready())
 		return HV_ERR_INTERNAL;
@@ -247,8 +259,11 @@ bool hv_host_irq_masked(void)
 
 hv_cpu_t hv_port_cpu_id(void)
 {
-	struct hv_sim *sim = hv_sim_attached();
+	struct hv_sim *sim;
 
+	if (hv_host_machine_current() != NULL)
+		return hv_host_machine_cpu_self();
+	sim = hv_sim_attached();
 	if (sim != NULL)
 		return sim->cur_cpu;
 	return t_is_cpu ? t_cpu : 0;
@@ -256,8 +271,12 @@ hv_cpu_t hv_port_cpu_id(void)
 
 uint32_t hv_port_cpu_count(void)
 {
-	struct hv_sim *sim = hv_sim_attached();
+	const struct hv_host_machine *m = hv_host_machine_current();
+	struct hv_sim *sim;
 
+	if (m != NULL)
+		return m->cfg.cpu_count;
+	sim = hv_sim_attached();
 	if (sim != NULL)
 		return sim->cfg.cpu_count;
 	return atomic_load(&g_cpu_count);
@@ -265,8 +284,14 @@ uint32_t hv_port_cpu_count(void)
 
 void hv_port_cpu_kick(hv_cpu_t cpu)
 {
-	struct hv_sim *sim = hv_sim_attached();
+	struct hv_host_machine *m = hv_host_machine_current();
+	struct hv_sim *sim;
 
+	if (m != NULL) {
+		hv_host_machine_kick(m, cpu); /* out-of-range CPUs are ignored */
+		return;
+	}
+	sim = hv_sim_attached();
 	if (sim != NULL) {
 		(void)hv_sim_kick(sim, cpu); /* out-of-range CPUs are ignored */
 		return;
@@ -281,6 +306,10 @@ void hv_port_cpu_kick(hv_cpu_t cpu)
 
 void hv_port_cpu_relax(void)
 {
+	struct hv_host_machine *m = hv_host_machine_current();
+
+	if (m != NULL && hv_host_machine_relax(m))
+		return;
 	if (++t_relax_spins % RELAX_SPINS_PER_YIELD == 0) {
 		(void)sched_yield();
 		return;
@@ -309,8 +338,12 @@ void hv_port_irq_restore(uint64_t flags)
 
 hv_time_ns_t hv_port_time_now(void)
 {
-	struct hv_sim *sim = hv_sim_attached();
+	const struct hv_host_machine *m = hv_host_machine_current();
+	struct hv_sim *sim;
 
+	if (m != NULL)
+		return hv_host_machine_now(m);
+	sim = hv_sim_attached();
 	if (sim != NULL)
 		return sim->now;
 	return monotonic_now();
@@ -318,9 +351,15 @@ hv_time_ns_t hv_port_time_now(void)
 
 hv_status_t hv_port_timer_arm(hv_time_ns_t deadline)
 {
-	struct hv_sim *sim = hv_sim_attached();
+	struct hv_host_machine *m = hv_host_machine_current();
+	struct hv_sim *sim;
 	struct host_cpu *c;
 
+	if (m != NULL) {
+		hv_host_machine_timer(m, deadline);
+		return HV_OK;
+	}
+	sim = hv_sim_attached();
 	if (sim != NULL)
 		return hv_sim_timer_arm(sim, sim->cur_cpu, deadline);
 	if (!cpus_ready())

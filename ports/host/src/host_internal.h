@@ -30,4 +30,28 @@ void hv_host_irq_forget_guest(hv_guest_id_t guest);
  */
 hv_status_t hv_host_guest_vcpus(hv_guest_id_t guest, uint32_t *vcpu_count);
 
+/**
+ * @brief Claim the port's run slot (thread mode and machine mode exclude each other).
+ * @return true if claimed; false if a thread-mode run or a machine holds it.
+ */
+bool hv_host_run_claim(void);
+
+/** @brief Release the slot taken by hv_host_run_claim(), from the same thread. */
+void hv_host_run_release(void);
+
+/** @brief CPU of the running machine that the calling thread is (0 for other threads). */
+hv_cpu_t hv_host_machine_cpu_self(void);
+
+/** @brief hv_port_cpu_kick() while @p m runs: arrives after the kick latency, coalesces. */
+void hv_host_machine_kick(struct hv_host_machine *m, hv_cpu_t cpu);
+
+/** @brief hv_port_timer_arm() while @p m runs: the calling CPU's one-shot timer. */
+void hv_host_machine_timer(struct hv_host_machine *m, hv_time_ns_t deadline);
+
+/**
+ * @brief hv_port_cpu_relax() while @p m runs: give the baton up for the relax cost.
+ * @return false if the caller is not a CPU of @p m (nothing done).
+ */
+bool hv_host_machine_relax(struct hv_host_machine *m);
+
 #endif /* HVCORE_PORT_HOST_INTERNAL_H */

@@ -171,9 +171,15 @@ hv_status_t hv_sim_attach(struct hv_sim *sim)
 		return HV_ERR_INVALID_ARG;
 	if (hv_host_threads_active())
 		return HV_ERR_BUSY;
-	if (atomic_compare_exchange_strong(&g_sim, &expected, sim) || expected == sim)
+	if (atomic_compare_exchange_strong(&g_sim, &expected, sim)) {
+		/* A machine checks for us after it became visible, we for it after we did. */
+		if (hv_host_machine_current() != NULL) {
+			atomic_store(&g_sim, NULL);
+			return HV_ERR_BUSY;
+		}
 		return HV_OK;
-	return HV_ERR_BUSY;
+	}
+	return expected == sim ? HV_OK : HV_ERR_BUSY;
 }
 
 hv_status_t hv_sim_detach(struct hv_sim *sim)

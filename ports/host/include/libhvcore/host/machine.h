@@ -41,14 +41,61 @@
  * Every exit the machine reports and every access completed is recorded
  * in the caller's trace buffer (::hv_host_trace_rec), for tests to check.
  *
+ * Scheduling (the baton): every CPU thread but the baton holder is blocked
+ * in the machine. The holder gives the baton up only inside
+ * hv_port_vcpu_run() while its guest computes, hv_port_cpu_idle() and
+ * hv_port_cpu_relax(); the machine then advances the clock to the earliest
+ * next event over all CPUs (a COMPUTE op's end, an armed timer, a kick's
+ * arrival, a relax's end; CPUs not yet started count as "now"), ties going
+ * to the lowest CPU index, and hands the baton to that CPU. A timer or kick
+ * of a CPU that runs hypervisor code or relaxes stays pending until that
+ * CPU enters its guest (hv_port_vcpu_run() reports it at once) or idles, as
+ * if the hypervisor ran with interrupts masked.
+ *
+ * Interrupts the machine takes for the hypervisor: hv_port_vcpu_run()
+ * reports a due timer as ::HV_EVENT_IRQ with vector ::HV_HOST_IRQ_TIMER
+ * (the one-shot timer is disarmed) and an arrived kick with
+ * ::HV_HOST_IRQ_KICK (the kick is consumed); both pending: the timer first,
+ * the kick on the next call. Virtual interrupts injected into a vCPU
+ * (hv_port_vcpu_inject()) end a HALT (hv_port_vcpu_halted()) and are taken
+ * by the guest, which clears them, the next time it is entered.
+ *
+ * The vCPU contract in this port: hv_port_vcpu_init() works only inside a
+ * running machine (::HV_ERR_NOT_SUPPORTED elsewhere) and for a guest
+ * registered with hv_host_guest_register() (::HV_ERR_NOT_FOUND); it sets
+ * pc = entry, r0 = the boot argument and every other register to 0 (the
+ * stack pointer is not modelled). Ops at the pc: HYPERCALL exits with the
+ * pc past it; READ / WRITE exit as ::HV_EVENT_MMIO or ::HV_EVENT_PIO with
+ * a valid syndrome (size; register hv_host_op::dst, or for a write the
+ * register a[0] names when from_reg bit 0 is set; sign extension; width)
+ * and the pc on the op until hv_port_vcpu_complete(); HALT exits as
+ * ::HV_EVENT_PRIV_INSN ::HV_INSN_HLT with the pc on the op (the caller
+ * skips it); FAULT, END and a pc outside the guest's programs exit as
+ * ::HV_EVENT_EXCEPTION (::HV_HOST_EXC_FAULT, ::HV_HOST_EXC_END,
+ * ::HV_HOST_EXC_PC). LOOP and a finished COMPUTE take no exit. hv_event::raw
+ * is the index of the op that exited (UINT64_MAX for a pc outside, the
+ * vector for an IRQ). hv_port_vcpu_run() of a vCPU still loaded on another
+ * CPU relaxes (hv_port_cpu_relax()) until that CPU put it.
+ * hv_port_vcpu_hypercall_args() is true for every hypercall (the ops have
+ * no immediate). hv_port_vcpu_halted() does not consume the pending
+ * interrupts: the guest takes them when it is next entered.
+ * hv_port_cpu_idle() takes (disarms, consumes) the timer and the kick that
+ * woke it and puts a vCPU still loaded on the CPU; outside a machine it
+ * waits as hv_host_cpu_wait() does (while the simulator is attached it
+ * returns at once: a spurious wake-up).
+ *
  * Locking: one machine runs at a time per process; it is attached while
  * hv_host_machine_run() runs. The simulator (libhvcore/host/sim.h) and
- * thread mode are refused meanwhile. Storage comes from the caller.
+ * thread mode are refused meanwhile, and refuse the machine. One mutex
+ * guards the running machine's state; only the baton holder runs, so the
+ * port functions above are meant for the machine's CPU threads (another
+ * thread gets CPU 0's view). Storage comes from the caller.
  */
 #ifndef LIBHVCORE_HOST_MACHINE_H
 #define LIBHVCORE_HOST_MACHINE_H
 
 #include <libhvcore/event.h>
+#include <libhvcore/host/threads.h>
 #include <libhvcore/port/vcpu.h>
 #include <libhvcore/types.h>
 
@@ -66,6 +113,26 @@ extern "C" {
 #define HV_HOST_VCPU_REGS 8u
 /** @brief Largest number of LOOP ops in one program. */
 #define HV_HOST_MAX_LOOPS 16u
+
+/** @brief ::HV_EVENT_IRQ vector of the CPU's timer. */
+#define HV_HOST_IRQ_TIMER 0u
+/** @brief ::HV_EVENT_IRQ vector of a kick (hv_port_cpu_kick()). */
+#define HV_HOST_IRQ_KICK 1u
+/** @brief Number of virtual interrupt vectors of a vCPU (hv_port_vcpu_inject()). */
+#define HV_HOST_VCPU_VECTORS 64u
+
+/** @brief ::HV_EVENT_EXCEPTION code: a FAULT op; @c info its op index, @c addr the pc. */
+#define HV_HOST_EXC_FAULT 1u
+/** @brief ::HV_EVENT_EXCEPTION code: an END op; @c info its op index, @c addr the pc. */
+#define HV_HOST_EXC_END 2u
+/** @brief ::HV_EVENT_EXCEPTION code: the pc is not an op of the guest's programs; @c addr pc. */
+#define HV_HOST_EXC_PC 3u
+/**
+ * @brief ::HV_EVENT_EXCEPTION code with ::HV_ERR_INTERNAL from hv_port_vcpu_run(): the
+ *        vCPU could not be entered (no machine runs, the caller is not one of its CPUs,
+ *        or the vCPU is not initialised).
+ */
+#define HV_HOST_EXC_ENTRY 4u
 
 /** @brief Kind of a script op. */
 typedef enum hv_host_op_kind {
@@ -85,6 +152,8 @@ struct hv_host_op {
 	bool pio;		/**< READ / WRITE: an I/O port (else MMIO). */
 	uint8_t size;		/**< READ / WRITE: 1, 2, 4 or 8 bytes. */
 	uint8_t dst;		/**< READ: register that gets the value. */
+	bool sign_extend;	/**< READ: sign-extend the value (arm64 LDRS*, x86 MOVSX). */
+	bool reg32;		/**< READ: a 32-bit register (zero-extended into r). */
 	uint8_t from_reg;	/**< Bit i set: a[i] is a register number, its value is used. */
 	uint64_t nr;		/**< HYPERCALL: call number. */
 	uint64_t addr;		/**< READ / WRITE: address or port. */
@@ -105,6 +174,21 @@ struct hv_host_op {
 /** @brief Op: MMIO write of @p v (@p sz bytes) at @p ad. */
 #define HV_HOST_MMIO_WRITE(ad, sz, v)                                                              \
 	((struct hv_host_op){.kind = HV_HOST_OP_WRITE, .addr = (ad), .size = (sz), .a = {(v)}})
+/** @brief Op: MMIO read of @p sz bytes at @p ad, sign-extended into 64-bit register @p r. */
+#define HV_HOST_MMIO_READ_SX(ad, sz, r)                                                            \
+	((struct hv_host_op){.kind = HV_HOST_OP_READ,                                              \
+			     .addr = (ad),                                                         \
+			     .size = (sz),                                                         \
+			     .dst = (r),                                                           \
+			     .sign_extend = true})
+/** @brief Op: read of @p sz bytes from I/O port @p port into register @p r. */
+#define HV_HOST_PIO_READ(port, sz, r)                                                              \
+	((struct hv_host_op){                                                                      \
+		.kind = HV_HOST_OP_READ, .pio = true, .addr = (port), .size = (sz), .dst = (r)})
+/** @brief Op: write of @p v (@p sz bytes) to I/O port @p port. */
+#define HV_HOST_PIO_WRITE(port, sz, v)                                                             \
+	((struct hv_host_op){                                                                      \
+		.kind = HV_HOST_OP_WRITE, .pio = true, .addr = (port), .size = (sz), .a = {(v)}})
 /** @brief Op: halt until an interrupt, or at most @p d ns (0: no timer of its own). */
 #define HV_HOST_HALT(d) ((struct hv_host_op){.kind = HV_HOST_OP_HALT, .ns = (d)})
 /** @brief Op: jump back to op @p t, @p c times, then fall through. */
@@ -124,6 +208,8 @@ struct hv_vcpu {
 	uint32_t loops[HV_HOST_MAX_LOOPS]; /**< Jumps taken, by LOOP op order. */
 	hv_time_ns_t left;		   /**< Rest of an interrupted COMPUTE, 0 none. */
 	hv_time_ns_t halt_until;	   /**< HALT's own timer, ::HV_TIME_NEVER none. */
+	uint64_t pending;		   /**< Injected virtual interrupts, bit per vector. */
+	uint64_t exit_pc;		   /**< Address of the op of the last exit. */
 	struct hv_event last;		   /**< Last exit reported. */
 	uint64_t exits;			   /**< Exits reported. */
 };
@@ -133,13 +219,24 @@ struct hv_vcpu {
 /** @brief Alignment of a `struct hv_vcpu` of the host port. */
 #define HV_PORT_VCPU_ALIGN _Alignof(struct hv_vcpu)
 
-/** @brief Kind of a trace record. */
+/**
+ * @brief Kind of a trace record.
+ *
+ * The key (@c a) and detail (@c b) of an EXIT record by event type:
+ * ::HV_EVENT_IRQ vector, rest of the interrupted COMPUTE (hv_vcpu::left);
+ * ::HV_EVENT_HYPERCALL call number, a1; ::HV_EVENT_MMIO and ::HV_EVENT_PIO
+ * address, data written (0 for a read); ::HV_EVENT_PRIV_INSN the
+ * instruction (::HV_INSN_HLT), the HALT's own wake-up time;
+ * ::HV_EVENT_EXCEPTION the code (::HV_HOST_EXC_FAULT ...), the pc.
+ */
 typedef enum hv_host_trace_kind {
-	HV_HOST_TR_EXIT = 1,	/**< A vCPU exited: @c type is the event type, @c a its key. */
-	HV_HOST_TR_ACCESS = 2,	/**< An access was completed: @c a address, @c b value. */
-	HV_HOST_TR_RESULT = 3,	/**< Hypercall results written: @c a status, @c b r1. */
-	HV_HOST_TR_IDLE = 4,	/**< The CPU idled; @c a is when it woke. */
-	HV_HOST_TR_FINISHED = 5 /**< A vCPU was finished (its VP ended). */
+	HV_HOST_TR_EXIT = 1,   /**< A vCPU exited: @c type is the event type, @c a its key. */
+	HV_HOST_TR_ACCESS = 2, /**< An access was completed: @c a address, @c b value. */
+	HV_HOST_TR_RESULT = 3, /**< Hypercall results written: @c a status, @c b r1. */
+	HV_HOST_TR_IDLE = 4,   /**< The CPU idled; @c time is when it woke, @c a when it slept,
+				    @c b why it woke (::HV_HOST_WAKE_TIMER, ::HV_HOST_WAKE_KICK). */
+	HV_HOST_TR_FINISHED =
+		5 /**< A vCPU was finished (its VP ended): @c a its pc, @c b its exits. */
 } hv_host_trace_kind_t;
 
 /** @brief One record of a machine's trace. */
@@ -199,18 +296,27 @@ struct hv_host_machine {
  * @brief Initialise a machine: clock at 0, no timer armed, no program.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL, a relax cost of 0 or a
  *         trace buffer of 0 records; ::HV_ERR_RANGE for a CPU count of 0 or
- *         above ::HV_HOST_MACHINE_MAX_CPUS.
+ *         above ::HV_HOST_MACHINE_MAX_CPUS; ::HV_ERR_BUSY if @p m is running.
  */
 hv_status_t hv_host_machine_init(struct hv_host_machine *m,
 				 const struct hv_host_machine_config *cfg);
 
 /**
  * @brief Give @p guest the program @p ops at guest address @p base.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL ops, 0 ops, an unaligned
- *         @p base or a LOOP whose target is not below it; ::HV_ERR_NO_SPACE
- *         past ::HV_HOST_MACHINE_MAX_PROGRAMS programs or
- *         ::HV_HOST_MAX_LOOPS loops in one program; ::HV_ERR_OVERFLOW if the
- *         range wraps.
+ *
+ * The ops are not copied: they must stay alive and unchanged while the
+ * machine may run them. A guest may have several programs.
+ *
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p m or ops, 0 ops,
+ *         ::HV_GUEST_NONE, a @p base not aligned to ::HV_HOST_OP_BYTES, an
+ *         unknown op kind, a LOOP whose target is not below it, a READ or
+ *         WRITE of a size other than 1, 2, 4, 8, or a register number
+ *         (hv_host_op::dst, a from_reg argument) not below
+ *         ::HV_HOST_VCPU_REGS; ::HV_ERR_NO_SPACE past
+ *         ::HV_HOST_MACHINE_MAX_PROGRAMS programs or ::HV_HOST_MAX_LOOPS
+ *         loops in one program; ::HV_ERR_OVERFLOW if the range wraps;
+ *         ::HV_ERR_EXISTS if it overlaps a program of the same guest;
+ *         ::HV_ERR_BUSY while @p m runs.
  */
 hv_status_t hv_host_machine_program(struct hv_host_machine *m, hv_guest_id_t guest, uint64_t base,
 				    const struct hv_host_op *ops, uint32_t count);
@@ -220,23 +326,41 @@ typedef void (*hv_host_machine_fn)(uint32_t cpu, void *arg);
 
 /**
  * @brief Run @p fn on every CPU of @p m until each returned, @p until passed,
- *        or hv_host_machine_stop() was called.
+ *        hv_host_machine_stop() was called, or no CPU can ever run again.
+ *
+ * CPUs start in index order at the current virtual time. The clock, the
+ * timers, pending kicks and the vCPUs carry over from one run to the next;
+ * vCPUs still loaded on a CPU when a run ends are put.
  *
  * A CPU function that never returns (a bare-metal style run loop) is ended
  * when the run ends: from its next port call it unwinds (its thread exits
- * inside that call), so it must hold no lock across port calls that can
- * block: hv_port_vcpu_run(), hv_port_cpu_idle(), hv_port_cpu_relax().
+ * inside that call, pthread_exit()), so it must hold no lock across port
+ * calls that can block: hv_port_vcpu_run(), hv_port_cpu_idle(),
+ * hv_port_cpu_relax(). A CPU function that returns ends that CPU only.
  *
- * @return ::HV_OK when every CPU function returned or stop was called;
- *         ::HV_ERR_TIMEOUT when virtual time reached @p until first;
- *         ::HV_ERR_BUSY if another machine, the simulator or thread mode is
- *         in use; ::HV_ERR_INVALID_ARG for NULL arguments;
- *         ::HV_ERR_INTERNAL if the host could not create the threads.
+ * "No CPU can ever run again" means every CPU whose function has not
+ * returned is idle (hv_port_cpu_idle()) with no timer armed and no kick in
+ * flight or pending: the machine is quiescent, which is how a run loop
+ * whose guests all ended finishes. The clock stays at the last event.
+ *
+ * @return ::HV_OK when every CPU function returned, stop was called, or
+ *         the machine became quiescent; ::HV_ERR_TIMEOUT when the next
+ *         event lay beyond @p until (the clock is then @p until; events at
+ *         @p until itself still happen); ::HV_ERR_BUSY if another machine,
+ *         the simulator or thread mode is in use; ::HV_ERR_INVALID_ARG for
+ *         NULL arguments; ::HV_ERR_INTERNAL if the host could not create
+ *         the threads (no CPU function ran).
  */
 hv_status_t hv_host_machine_run(struct hv_host_machine *m, hv_host_machine_fn fn, void *arg,
 				hv_time_ns_t until);
 
-/** @brief End the run of @p m after the calling CPU's next port call; from a CPU function. */
+/**
+ * @brief End the run of @p m; from a CPU function.
+ *
+ * The calling CPU goes on until it gives the baton up (its next blocking
+ * port call, or its function returning); there the run ends. A stop
+ * requested outside a run is forgotten when the next run starts.
+ */
 void hv_host_machine_stop(struct hv_host_machine *m);
 
 /** @brief The machine running now, or NULL. */
@@ -247,6 +371,12 @@ uint64_t hv_host_vcpu_reg(const struct hv_vcpu *v, uint32_t i);
 
 /** @brief Records in the trace (at most its capacity). */
 uint32_t hv_host_machine_trace_count(const struct hv_host_machine *m);
+
+/** @brief Records that did not fit in the trace buffer. */
+uint64_t hv_host_machine_trace_dropped(const struct hv_host_machine *m);
+
+/** @brief The virtual clock of @p m (also outside a run). */
+hv_time_ns_t hv_host_machine_now(const struct hv_host_machine *m);
 
 #ifdef __cplusplus
 }

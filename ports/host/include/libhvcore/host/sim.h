@@ -278,7 +278,8 @@ hv_status_t hv_sim_ctx_init(struct hv_sim *sim, struct hv_sim_ctx *ctx, uint32_t
 /**
  * @brief Make @p sim the port's active backend.
  * @return ::HV_OK (also if already attached); ::HV_ERR_INVALID_ARG for NULL;
- *         ::HV_ERR_BUSY if another simulator is attached or thread mode runs.
+ *         ::HV_ERR_BUSY if another simulator is attached, thread mode runs or
+ *         a machine runs (libhvcore/host/machine.h).
  */
 hv_status_t hv_sim_attach(struct hv_sim *sim);
 

@@ -53,7 +53,8 @@ typedef void (*hv_host_cpu_fn)(hv_cpu_t cpu, void *arg);
  * @param arg       Passed to every @p fn call.
  * @return ::HV_OK after every thread returned; ::HV_ERR_INVALID_ARG for a
  *         NULL @p fn or @p cpu_count out of range; ::HV_ERR_BUSY if a run is
- *         already active or a simulator is attached; ::HV_ERR_NO_SPACE if the
+ *         already active, a simulator is attached or a machine runs
+ *         (libhvcore/host/machine.h); ::HV_ERR_NO_SPACE if the
  *         system could not create a thread (nothing ran).
  */
 hv_status_t hv_host_threads_run(uint32_t cpu_count, hv_host_cpu_fn fn, void *arg);
@@ -70,7 +71,8 @@ hv_status_t hv_host_threads_run(uint32_t cpu_count, hv_host_cpu_fn fn, void *arg
  * @param events   Out: ::HV_HOST_WAKE_KICK and/or ::HV_HOST_WAKE_TIMER, or 0
  *                 if @p max_wait elapsed first.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a NULL @p events;
- *         ::HV_ERR_STATE if a simulator is attached, or if a run is active and
+ *         ::HV_ERR_STATE if a simulator is attached or a machine runs, or if a
+ *         run is active and
  *         the caller is not one of its pCPU threads.
  */
 hv_status_t hv_host_cpu_wait(hv_time_ns_t max_wait, uint32_t *events);
