@@ -115,6 +115,21 @@ struct hv_arm64_vcpu {
 	bool registered;	    /**< In the port's injection table. */
 };
 
+/* [vcpu storage] */
+/**
+ * @brief The port's vCPU for the library's run loop (libhvcore/port/vcpu.h):
+ *        an EL1 vCPU. Storage belongs to the embedder.
+ */
+struct hv_vcpu {
+	struct hv_arm64_vcpu arm; /**< The EL1 vCPU the port runs. */
+};
+
+/** @brief Bytes of a `struct hv_vcpu` of the arm64 port, for static storage. */
+#define HV_PORT_VCPU_SIZE sizeof(struct hv_vcpu)
+/** @brief Alignment of a `struct hv_vcpu` of the arm64 port. */
+#define HV_PORT_VCPU_ALIGN _Alignof(struct hv_vcpu)
+/* [vcpu storage] */
+
 /** @brief Why hv_arm64_vcpu_run() returned. */
 typedef enum hv_arm64_exit_kind {
 	HV_ARM64_EXIT_SYNC = 1,	  /**< Synchronous exception: see esr/far/hpfar. */
