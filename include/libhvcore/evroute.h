@@ -12,7 +12,8 @@
  * handler there.
  *
  * Rules. A rule names an event type and, optionally, a range of that type's
- * key field, and a target:
+ * key field (hv_event_key() reads it, hv_event_set_key() writes it), and a
+ * target:
  *
  * | type                 | key field                    |
  * |----------------------|------------------------------|

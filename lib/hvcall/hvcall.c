@@ -862,38 +862,6 @@ static hv_status_t do_route_move(struct call *c)
 	return hv_evroute_rule_retarget(c->hc->cfg.router, (uint32_t)c->a[0], (uint32_t)c->a[1]);
 }
 
-/* The key field of event type @p type (as the router reads it) set to @p key. */
-static void event_with_key(struct hv_event *ev, hv_event_type_t type, uint64_t key)
-{
-	ev->type = type;
-	switch (type) {
-	case HV_EVENT_IRQ:
-		ev->u.irq.vector = (uint32_t)key;
-		break;
-	case HV_EVENT_EXCEPTION:
-		ev->u.exception.code = (uint32_t)key;
-		break;
-	case HV_EVENT_PRIV_INSN:
-		ev->u.insn.insn = (hv_insn_t)key;
-		break;
-	case HV_EVENT_PIO:
-	case HV_EVENT_MMIO:
-		ev->u.access.addr = key;
-		break;
-	case HV_EVENT_MSR:
-		ev->u.msr.index = (uint32_t)key;
-		break;
-	case HV_EVENT_HYPERCALL:
-		ev->u.hypercall.nr = key;
-		break;
-	case HV_EVENT_PLATFORM:
-		ev->u.platform.code = (uint32_t)key;
-		break;
-	default:
-		break;
-	}
-}
-
 static hv_status_t do_route_lookup(struct call *c)
 {
 	struct hv_event ev;
@@ -905,7 +873,8 @@ static hv_status_t do_route_lookup(struct call *c)
 	    c->a[1] > UINT32_MAX)
 		return HV_ERR_INVALID_ARG;
 	hv_memset(&ev, 0, sizeof(ev));
-	event_with_key(&ev, (hv_event_type_t)c->a[0], c->a[1]);
+	ev.type = (hv_event_type_t)c->a[0];
+	hv_event_set_key(&ev, c->a[1]);
 	ev.origin.vp = HV_HANDLE_INVALID;
 	if (c->a[2] == HV_GUEST_NONE) {
 		/* Raised by a VMM: the main VMM's own, so no parallel VMM is excluded. */
