@@ -439,19 +439,19 @@ static void init_refuses_missing_storage_zero_capacity_and_bad_alignment(void **
 static void every_call_has_a_name_and_unknown_numbers_print_as_question_mark(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_ABI_VERSION), "ABI_VERSION");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_SELF), "VP_SELF");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_CREATE), "VP_CREATE");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_EXIT), "VP_EXIT");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_BLOCK), "VP_BLOCK");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_UNBLOCK), "VP_UNBLOCK");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_YIELD), "VP_YIELD");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_SET_PRIO), "VP_SET_PRIO");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_DELETE), "VP_DELETE");
-	assert_string_equal(hv_hvcall_name(HV_HC_CONSOLE_WRITE), "CONSOLE_WRITE");
-	assert_string_equal(hv_hvcall_name(0x01), "?");
-	assert_string_equal(hv_hvcall_name(0x32), "?");
-	assert_string_equal(hv_hvcall_name(UINT64_MAX), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ABI_VERSION), "ABI_VERSION");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_SELF), "VP_SELF");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_CREATE), "VP_CREATE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_EXIT), "VP_EXIT");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_BLOCK), "VP_BLOCK");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_UNBLOCK), "VP_UNBLOCK");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_YIELD), "VP_YIELD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_SET_PRIO), "VP_SET_PRIO");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_DELETE), "VP_DELETE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_CONSOLE_WRITE), "CONSOLE_WRITE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x01), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x32), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, UINT64_MAX), "?");
 }
 
 static void dispatch_without_result_or_frame_is_safe(void **state)

@@ -49,6 +49,8 @@ static struct {
 
 	struct hv_iov_dev dev;
 	struct hv_iov_dev *devs[1];
+	struct hv_iov_devices set;
+	struct hv_hvcall_provider dev_provider;
 	_Alignas(8) uint8_t state[512];
 	struct hv_iov_log_entry log[8];
 	uint64_t regs[8];
@@ -119,9 +121,8 @@ static void init(bool with_devices)
 				      .vp_cap = VP_CAP,
 				      .entry_align = 4,
 				      .stack_align = 16,
-				      .devices = with_devices ? fx.devs : NULL,
-				      .device_count = with_devices ? 1u : 0u,
-				      .device_guest = SVC};
+				      .providers = &fx.dev_provider,
+				      .provider_count = with_devices ? 1u : 0u};
 
 	memset(&fx, 0, sizeof(fx));
 	assert_true(hv_iov_model_16550.state_size <= sizeof(fx.state));
@@ -133,6 +134,9 @@ static void init(bool with_devices)
 	assert_int_equal(hv_vproc_guest_register(&fx.reg, SVC, &svc_desc), HV_OK);
 	assert_int_equal(hv_iov_init(&fx.dev, &ic), HV_OK);
 	fx.devs[0] = &fx.dev;
+	fx.set = (struct hv_iov_devices){.devices = fx.devs, .count = 1};
+	fx.dev_provider = (struct hv_hvcall_provider){
+		.table = &hv_iov_hvcalls, .module = &fx.set, .service_guest = SVC};
 	assert_int_equal(hv_hvcall_init(&fx.hc, &hc), HV_OK);
 	assert_int_equal(hv_vproc_create(&fx.reg, GA, &req, &fx.caller[GA], NULL), HV_OK);
 	assert_int_equal(hv_vproc_create(&fx.reg, SVC, &req, &fx.caller[SVC], NULL), HV_OK);

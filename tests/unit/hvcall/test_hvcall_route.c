@@ -62,6 +62,7 @@ struct fixture {
 	hv_handle_t caller[GUEST_CAP];
 	struct hv_hvcall_frame f;
 	struct hv_hvcall_result res;
+	struct hv_hvcall_provider route_provider;
 };
 
 static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[HV_SCHED_CPU_PRIV_MAX];
@@ -123,8 +124,8 @@ static void init(bool with_router)
 				      .vp_cap = VP_CAP,
 				      .entry_align = 4,
 				      .stack_align = 16,
-				      .router = with_router ? &fx.rt : NULL,
-				      .route_guest = with_router ? SVC : HV_GUEST_NONE};
+				      .providers = &fx.route_provider,
+				      .provider_count = with_router ? 1u : 0u};
 	struct hv_vp_create_req req = {.entry = 0x1000, .stack = 0x2000, .prio = 2};
 
 	memset(&fx, 0, sizeof(fx));
@@ -136,6 +137,8 @@ static void init(bool with_router)
 	assert_int_equal(hv_evroute_init(&fx.rt, &rc), HV_OK);
 	assert_int_equal(hv_evroute_domain_add(&fx.rt, &a, &fx.vmm_a), HV_OK);
 	assert_int_equal(hv_evroute_domain_add(&fx.rt, &b, &fx.vmm_b), HV_OK);
+	fx.route_provider = (struct hv_hvcall_provider){
+		.table = &hv_evroute_hvcalls, .module = &fx.rt, .service_guest = SVC};
 	assert_int_equal(hv_hvcall_init(&fx.hc, &hc), HV_OK);
 	assert_int_equal(hv_vproc_create(&fx.reg, GA, &req, &fx.caller[GA], NULL), HV_OK);
 	assert_int_equal(hv_vproc_create(&fx.reg, SVC, &req, &fx.caller[SVC], NULL), HV_OK);
@@ -319,8 +322,11 @@ static void without_a_router_the_calls_do_not_exist(void **state)
 	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, 1, 0, 0), HV_ERR_NOT_SUPPORTED);
 	assert_int_equal(call(SVC, HV_HC_ROUTE_LOOKUP, MMIO, 0, GA, 0, 0, 0), HV_ERR_NOT_SUPPORTED);
 	no_results();
-	assert_string_equal(hv_hvcall_name(HV_HC_ROUTE_ADD), "ROUTE_ADD");
-	assert_string_equal(hv_hvcall_name(HV_HC_ROUTE_LOOKUP), "ROUTE_LOOKUP");
+	/* The dispatcher names the calls of the tables it serves. */
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_ADD), "?");
+	init(true);
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_ADD), "ROUTE_ADD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_LOOKUP), "ROUTE_LOOKUP");
 }
 
 int main(void)

@@ -31,6 +31,7 @@
 #include <libhvcore/host/host.h>
 #include <libhvcore/hvcall.h>
 #include <libhvcore/port.h>
+#include <libhvcore/sched_service.h>
 
 #define VP_CAP	     8u
 #define GUEST_CAP    2u
@@ -85,6 +86,7 @@ struct fixture {
 	hv_handle_t vp[NVP]; /* vp[0]: the service VM's, running on CPU 0 and making the calls */
 	struct hv_hvcall_frame f;
 	struct hv_hvcall_result res;
+	struct hv_hvcall_provider sched_provider;
 };
 
 static const char *const paths[NMOD] = {HVSCHED_ELF_RR, HVSCHED_ELF_BVT, HVSCHED_ELF_FP};
@@ -150,8 +152,12 @@ static struct hv_hvcall_config hc_config(struct hv_sched_service *svc)
 		.vp_cap = VP_CAP,
 		.entry_align = 4,
 		.stack_align = 16,
-		.sched = svc,
+		.providers = &fx.sched_provider,
+		.provider_count = svc != NULL ? 1u : 0u,
 	};
+
+	fx.sched_provider = (struct hv_hvcall_provider){
+		.table = &hv_sched_service_hvcalls, .module = svc, .service_guest = HV_GUEST_NONE};
 	return c;
 }
 
@@ -473,12 +479,12 @@ static uint64_t name_word(const char *name)
 static void sched_calls_have_names(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_LOAD), "SCHED_LOAD");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_ACTIVATE), "SCHED_ACTIVATE");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_UNLOAD), "SCHED_UNLOAD");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_INFO), "SCHED_INFO");
-	assert_string_equal(hv_hvcall_name(0x44), "?");
-	assert_string_equal(hv_hvcall_name(0x4f), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_LOAD), "SCHED_LOAD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_ACTIVATE), "SCHED_ACTIVATE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_UNLOAD), "SCHED_UNLOAD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_INFO), "SCHED_INFO");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x44), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x4f), "?");
 }
 
 static void without_a_service_the_calls_are_not_supported(void **state)
@@ -771,7 +777,7 @@ int main(void)
 #define T2(fn) cmocka_unit_test_setup_teardown(fn, setup2, teardown)
 #define TS(fn) cmocka_unit_test_setup_teardown(fn, setup_small, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sched_calls_have_names),
+		T(sched_calls_have_names),
 		T(without_a_service_the_calls_are_not_supported),
 		T(a_guest_other_than_the_service_vm_gets_perm_for_every_call),
 		T(nonzero_unused_arguments_are_invalid),

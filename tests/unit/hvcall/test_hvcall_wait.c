@@ -327,9 +327,9 @@ static void refused6(hv_status_t want, hv_guest_id_t g, hv_handle_t caller, uint
 static void wait_and_wake_have_names(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_WAIT), "WAIT");
-	assert_string_equal(hv_hvcall_name(HV_HC_WAKE), "WAKE");
-	assert_string_equal(hv_hvcall_name(0x32), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_WAIT), "WAIT");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_WAKE), "WAKE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x32), "?");
 	assert_int_equal(HV_HC_WAIT, 0x30);
 	assert_int_equal(HV_HC_WAKE, 0x31);
 }
