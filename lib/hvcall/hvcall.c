@@ -619,6 +619,21 @@ static bool desc_valid(const struct hv_hvcall_desc *d)
 	       (d->who == HV_HVCALL_ANY || d->who == HV_HVCALL_SERVICE);
 }
 
+/* Call @p nr is in a table before place @p i, or twice in place @p i's. */
+static bool nr_taken(const struct hv_hvcall_config *cfg, uint32_t i, uint64_t nr)
+{
+	const struct hv_hvcall_table *t = source_at(cfg, i).table;
+	uint32_t seen = 0;
+
+	for (uint32_t k = 0; k < i; k++) {
+		if (hv_hvcall_table_find(source_at(cfg, k).table, nr) != NULL)
+			return true;
+	}
+	for (uint32_t j = 0; j < t->count; j++)
+		seen += t->calls[j].nr == nr ? 1u : 0u;
+	return seen > 1;
+}
+
 /*
  * Every provider names a table and a module, every entry is well formed,
  * and no call number is in two places (the first would hide the second).
@@ -635,13 +650,10 @@ static bool providers_valid(const struct hv_hvcall_config *cfg)
 			return false;
 	}
 	for (uint32_t i = 0; i < source_count(cfg); i++) {
-		struct source s = source_at(cfg, i);
+		const struct hv_hvcall_table *t = source_at(cfg, i).table;
 
-		for (uint32_t j = 0; s.table != NULL && j < s.table->count; j++) {
-			const struct hv_hvcall_desc *d = &s.table->calls[j];
-			struct source first;
-
-			if (!desc_valid(d) || find_call(cfg, d->nr, &first) != d)
+		for (uint32_t j = 0; t != NULL && j < t->count; j++) {
+			if (!desc_valid(&t->calls[j]) || nr_taken(cfg, i, t->calls[j].nr))
 				return false;
 		}
 	}
