@@ -21,10 +21,15 @@
  *    ::HV_ERR_INVALID_ARG.
  *
  * A handler then checks what only its module knows and carries the call
- * out: it fills the results (hv_hvcall_ctx::ret) and the embedder's
- * details (hv_hvcall_ctx::res). The dispatcher writes the status it returns
- * into the guest's status register; a handler that fails leaves the
- * results 0.
+ * out: it fills the results (hv_hvcall_ctx::ret, all 0 on entry) and the
+ * embedder's details (hv_hvcall_ctx::res). The dispatcher writes the
+ * status it returns into the guest's status register. A refused call
+ * returns no results; a call that failed part-way through a change may
+ * report what it changed, as its module documents.
+ *
+ * Adding a call to a module takes its number (and guest wrapper) in
+ * libhvcore/guest/hvcall.h and an entry with its handler in the module's
+ * table; lib/hvcall and the embedder's configuration do not change.
  *
  * This header holds types and static inline helpers only, so a module below
  * lib/hvcall declares its table without linking against it.
