@@ -359,21 +359,23 @@ struct hv_core_mem {
 
 /** @brief A whole stack. Initialise with hv_core_init(); the members may be used directly. */
 struct hv_core {
-	const struct hv_core_desc *desc;    /**< The description (kept, not copied). */
-	struct hv_core_mem mem;		    /**< Storage. */
-	struct hv_sched_domain domain;	    /**< The scheduling domain of every CPU. */
-	struct hv_timerq timers;	    /**< Timer queue. */
-	struct hv_vproc vproc;		    /**< VP registry. */
-	struct hv_wait wait;		    /**< Wait/wake. */
-	struct hv_evroute router;	    /**< Event router. */
-	struct hv_hvcall hvcall;	    /**< Hypercall layer. */
-	struct hv_sched_mgr mgr;	    /**< Scheduler manager (with a loader). */
-	struct hv_sched_loader loader;	    /**< Scheduler loader (with a loader). */
-	struct hv_sched_service service;    /**< Scheduler service (with a loader). */
-	bool managed;			    /**< The manager, loader and service are set up. */
-	uint32_t vmm_ids[HV_CORE_MAX_VMMS]; /**< Router domain id of each parallel VMM. */
-	_Atomic uint32_t guests_left;	    /**< Guests of the description still running. */
-	_Atomic bool stopping;		    /**< hv_core_stop() was called. */
+	const struct hv_core_desc *desc;	/**< The description (kept, not copied). */
+	struct hv_core_mem mem;			/**< Storage. */
+	struct hv_sched_domain domain;		/**< The scheduling domain of every CPU. */
+	struct hv_timerq timers;		/**< Timer queue. */
+	struct hv_vproc vproc;			/**< VP registry. */
+	struct hv_wait wait;			/**< Wait/wake. */
+	struct hv_evroute router;		/**< Event router. */
+	struct hv_hvcall hvcall;		/**< Hypercall layer. */
+	struct hv_sched_mgr mgr;		/**< Scheduler manager (with a loader). */
+	struct hv_sched_loader loader;		/**< Scheduler loader (with a loader). */
+	struct hv_sched_service service;	/**< Scheduler service (with a loader). */
+	bool managed;				/**< The manager, loader and service are set up. */
+	struct hv_hvcall_provider providers[3]; /**< The modules' hypercall tables. */
+	struct hv_iov_devices devset;		/**< The devices of the DEV_* calls. */
+	uint32_t vmm_ids[HV_CORE_MAX_VMMS];	/**< Router domain id of each parallel VMM. */
+	_Atomic uint32_t guests_left;		/**< Guests of the description still running. */
+	_Atomic bool stopping;			/**< hv_core_stop() was called. */
 };
 
 /**

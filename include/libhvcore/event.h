@@ -123,6 +123,79 @@ struct hv_event {
 /** @brief Name of an event type for logs ("mmio", "hypercall", ...); "?" if unknown. */
 const char *hv_event_type_str(hv_event_type_t type);
 
+/**
+ * @brief The key of @p ev: the one field of its type that identifies what
+ *        happened, as the event router compares it with a rule's key range.
+ *
+ * By type: ::HV_EVENT_IRQ the vector, ::HV_EVENT_EXCEPTION the class code,
+ * ::HV_EVENT_PRIV_INSN the ::hv_insn_t value, ::HV_EVENT_PIO and
+ * ::HV_EVENT_MMIO the port or address, ::HV_EVENT_MSR the index,
+ * ::HV_EVENT_HYPERCALL the call number, ::HV_EVENT_PLATFORM the code.
+ * Every other field (size, direction, data, origin) is not part of it.
+ * @return The key, zero-extended from the field's width; 0 for
+ *         ::HV_EVENT_NONE and any value outside ::hv_event_type_t.
+ */
+static inline uint64_t hv_event_key(const struct hv_event *ev)
+{
+	switch (ev->type) {
+	case HV_EVENT_IRQ:
+		return ev->u.irq.vector;
+	case HV_EVENT_EXCEPTION:
+		return ev->u.exception.code;
+	case HV_EVENT_PRIV_INSN:
+		return (uint32_t)ev->u.insn.insn;
+	case HV_EVENT_PIO:
+	case HV_EVENT_MMIO:
+		return ev->u.access.addr;
+	case HV_EVENT_MSR:
+		return ev->u.msr.index;
+	case HV_EVENT_HYPERCALL:
+		return ev->u.hypercall.nr;
+	case HV_EVENT_PLATFORM:
+		return ev->u.platform.code;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * @brief Set the key field of @p ev's type (see hv_event_key()) to @p key.
+ *
+ * Set hv_event::type first; nothing else changes. A 32-bit field takes the
+ * low 32 bits of @p key, so hv_event_key() gives @p key back exactly when
+ * it fits the field. For ::HV_EVENT_NONE and values outside
+ * ::hv_event_type_t nothing is written.
+ */
+static inline void hv_event_set_key(struct hv_event *ev, uint64_t key)
+{
+	switch (ev->type) {
+	case HV_EVENT_IRQ:
+		ev->u.irq.vector = (uint32_t)key;
+		break;
+	case HV_EVENT_EXCEPTION:
+		ev->u.exception.code = (uint32_t)key;
+		break;
+	case HV_EVENT_PRIV_INSN:
+		ev->u.insn.insn = (hv_insn_t)(uint32_t)key;
+		break;
+	case HV_EVENT_PIO:
+	case HV_EVENT_MMIO:
+		ev->u.access.addr = key;
+		break;
+	case HV_EVENT_MSR:
+		ev->u.msr.index = (uint32_t)key;
+		break;
+	case HV_EVENT_HYPERCALL:
+		ev->u.hypercall.nr = key;
+		break;
+	case HV_EVENT_PLATFORM:
+		ev->u.platform.code = (uint32_t)key;
+		break;
+	default:
+		break;
+	}
+}
+
 #ifdef __cplusplus
 }
 #endif

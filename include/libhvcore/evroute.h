@@ -12,7 +12,8 @@
  * handler there.
  *
  * Rules. A rule names an event type and, optionally, a range of that type's
- * key field, and a target:
+ * key field (hv_event_key() reads it, hv_event_set_key() writes it), and a
+ * target:
  *
  * | type                 | key field                    |
  * |----------------------|------------------------------|
@@ -92,6 +93,7 @@
 #define LIBHVCORE_EVROUTE_H
 
 #include <libhvcore/event.h>
+#include <libhvcore/hvcall_table.h>
 #include <libhvcore/sync/atomic.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
@@ -443,6 +445,20 @@ const char *hv_evroute_domain_name(const struct hv_evroute *r, uint32_t id);
 
 /** @brief Counters (writer's and the sum of the CPUs'). */
 struct hv_evroute_stats hv_evroute_get_stats(struct hv_evroute *r);
+
+/**
+ * @brief The router's hypercalls, ::HV_HC_ROUTE_ADD .. ::HV_HC_ROUTE_LOOKUP,
+ *        for hv_hvcall_config::providers; the provider's module is the
+ *        ::hv_evroute and its service guest the one route guest.
+ *
+ * They change every guest's routing, so any other guest gets
+ * ::HV_ERR_PERM. Every argument is checked before the router sees it (an
+ * unknown event type, a 32-bit field given more, an unknown flag bit: all
+ * ::HV_ERR_INVALID_ARG; a rule id above UINT32_MAX: ::HV_ERR_NOT_FOUND),
+ * and a refused call changes nothing. ::HV_HC_ROUTE_LOOKUP routes a probe
+ * event with the given type, key (hv_event_set_key()) and guest.
+ */
+extern const struct hv_hvcall_table hv_evroute_hvcalls;
 
 #ifdef __cplusplus
 }

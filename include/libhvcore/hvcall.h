@@ -5,13 +5,24 @@
  * Model. Every example hypervisor hands each guest hypercall to
  * hv_hvcall_dispatch() with the call number and arguments it read from the
  * guest's registers (libhvcore/guest/hvcall.h gives the conventions). The
- * dispatcher checks every argument (unknown call, reserved flag, stale or
- * foreign handle, priority outside the guest's range, address outside the
- * guest's memory or misaligned, length over the limit) and answers a bad one
- * with an error status that goes back to the guest unchanged; nothing
- * changes on error. Valid calls go to the module that owns them (lib/vproc
- * for VPs, the console sink for console writes, the wait module for
- * wait/wake).
+ * dispatcher finds the call in the tables it serves and makes the checks
+ * every call shares (libhvcore/hvcall_table.h: unknown call, unused
+ * argument, caller, 32-bit argument); the call's handler checks the rest
+ * (reserved flag, stale or foreign handle, priority outside the guest's
+ * range, address outside the guest's memory or misaligned, length over the
+ * limit). A bad argument gets an error status that goes back to the guest
+ * unchanged; nothing changes on error.
+ *
+ * Tables. The dispatcher carries out the VP calls (::HV_HC_VP_SELF ..
+ * ::HV_HC_VP_DELETE), ::HV_HC_ABI_VERSION and ::HV_HC_CONSOLE_WRITE
+ * itself. With a wait module (hv_hvcall_config::wait) it also serves that
+ * module's table (hv_wait_hvcalls: ::HV_HC_WAIT, ::HV_HC_WAKE). Every other
+ * module's calls come from the providers the embedder lists
+ * (hv_hvcall_config::providers: e.g. hv_sched_service_hvcalls,
+ * hv_evroute_hvcalls, hv_iov_hvcalls), each with the module object its
+ * handlers work on and the guest allowed its service-only calls. A module
+ * that is not configured has no calls: they are ::HV_ERR_NOT_SUPPORTED
+ * whatever their arguments.
  *
  * Blocking with a timeout: a VP that blocks itself with a timeout is kept in
  * a deadline heap. Without a timer queue the embedder calls
@@ -27,57 +38,38 @@
  * before it re-enters a VP and writes the status it gives into the guest's
  * return register.
  *
- * Wait and wake (::HV_HC_WAIT, ::HV_HC_WAKE, seed 002) go to the wait
- * module of hv_hvcall_config::wait (libhvcore/wait.h); without one
- * they are ::HV_ERR_NOT_SUPPORTED whatever their arguments. An expected
- * value or a wake count above UINT32_MAX and an unknown HV_WAIT_* flag are
- * ::HV_ERR_INVALID_ARG. A VP that goes to sleep returns
- * ::HV_HVCALL_RESCHED; its result (woken or timed out) reaches it through
+ * The wait module's sleepers are folded in: a VP asleep through
+ * ::HV_HC_WAIT gets its result (woken or timed out) through
  * hv_hvcall_resume() like a ::HV_HC_VP_BLOCK status, and the deadlines of
- * timed sleeps are folded into hv_hvcall_expire() and
- * hv_hvcall_next_deadline(), so the embedder keeps one timer (with a timer
- * queue, the dispatcher's timer covers the sleeps of ::HV_HC_WAIT; a timed
- * hv_wait_block() an embedder makes itself, outside the dispatcher, does not
- * re-arm it). A wake
- * reschedules the caller's CPU when a woken VP preempts the caller.
- * Deleting a VP (::HV_HC_VP_EXIT, ::HV_HC_VP_DELETE) also takes it out of
- * the wait module (hv_wait_cancel()).
+ * timed sleeps are part of hv_hvcall_expire() and
+ * hv_hvcall_next_deadline(), so the embedder keeps one timer. Deleting a
+ * VP (::HV_HC_VP_EXIT, ::HV_HC_VP_DELETE) also takes it out of the wait
+ * module (hv_wait_cancel()), and a priority change moves a waiting VP in
+ * its queue (hv_wait_prio_changed()).
+ * With a timer queue (hv_hvcall_config::timers) the dispatcher keeps one
+ * timer armed for hv_hvcall_next_deadline(), the sleeps of ::HV_HC_WAIT
+ * included; a timed hv_wait_block() an embedder makes itself, outside the
+ * dispatcher, does not re-arm it.
  *
  * The dispatcher never switches context itself: its result says whether the
  * calling VP may be resumed at once or the CPU must reschedule (the caller
  * blocked, yielded or exited, or a VP it woke preempts it).
  *
- * Scheduler calls (::HV_HC_SCHED_LOAD .. ::HV_HC_SCHED_INFO) go to the
- * scheduler service of hv_hvcall_config::sched (libhvcore/sched_service.h),
- * which answers ::HV_ERR_PERM to any guest but its service guest; without
- * a service they are ::HV_ERR_NOT_SUPPORTED whatever their arguments. An
- * id argument above UINT32_MAX is ::HV_ERR_INVALID_ARG. The requester's
- * CPU is the call's @p cpu when the service's domain is the VPs' domain
- * (else ::HV_CPU_NONE). A call that changed the domain's active scheduler
- * (an activation, a forced or requested fall-back to the default) returns
- * ::HV_HVCALL_RESCHED: the CPU reschedules under the new scheduler. Results
- * follow libhvcore/guest/hvcall.h; a request refused before any change ran
- * returns none (all 0), but one that changed something or failed part-way
- * through a change (step cease, CPU init or import) still reports its ids
- * and feedback (seed 001: the requester learns what happened).
- *
  * Locking: one internal spinlock guards the deadline heap, the per-VP
  * records and the choice of what the timer is armed for; lib/vproc's locks
  * guard the rest. Lock order: the dispatcher lock, then lib/vproc's
  * registry lock (which is also the wait module's), then the domain's CPU
- * locks; the timer queue's CPU lock is innermost. Wait-module operations
- * (block, wake, expire) run without the dispatcher lock; only reading the
- * wait module's earliest deadline nests in it, as lib/vproc's lookups do.
+ * locks; the timer queue's CPU lock is innermost. A module's handler runs
+ * with the dispatcher lock released and takes its own module's locks; only
+ * reading the wait module's earliest deadline nests in the dispatcher lock.
  * Any CPU may call any function once hv_hvcall_init() has finished.
  */
 #ifndef LIBHVCORE_HVCALL_H
 #define LIBHVCORE_HVCALL_H
 
 #include <libhvcore/base/heap.h>
-#include <libhvcore/evroute.h>
 #include <libhvcore/guest/hvcall.h>
-#include <libhvcore/iovirt.h>
-#include <libhvcore/sched_service.h>
+#include <libhvcore/hvcall_table.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/timer.h>
 #include <libhvcore/types.h>
@@ -121,32 +113,21 @@ struct hv_hvcall_config {
 	hv_hvcall_console_fn console;	  /**< Console sink; NULL refuses console writes. */
 	void *console_ctx;		  /**< Passed to @c console. */
 	/**
-	 * Scheduler service behind the ::HV_HC_SCHED_LOAD .. ::HV_HC_SCHED_INFO
-	 * calls (only its service guest may make them); NULL answers them with
+	 * Wait module (initialised over the same VP registry): the dispatcher
+	 * serves its calls (hv_wait_hvcalls: ::HV_HC_WAIT, ::HV_HC_WAKE), wakes
+	 * and resumes its sleepers with its own and tells it of VP deletes and
+	 * priority changes. NULL: no wait module, its calls are
 	 * ::HV_ERR_NOT_SUPPORTED.
-	 */
-	struct hv_sched_service *sched;
-	/**
-	 * Wait module behind ::HV_HC_WAIT and ::HV_HC_WAKE (initialised over
-	 * the same VP registry); NULL answers them with ::HV_ERR_NOT_SUPPORTED.
 	 */
 	struct hv_wait *wait;
 	/**
-	 * Event router behind ::HV_HC_ROUTE_ADD .. ::HV_HC_ROUTE_LOOKUP; NULL
-	 * answers them with ::HV_ERR_NOT_SUPPORTED.
+	 * Other modules' calls: each provider's table, in order (the array is
+	 * the caller's and must outlive the dispatcher). A call number
+	 * in two places (two providers, or a provider and the dispatcher's own
+	 * or the wait module's calls) is refused by hv_hvcall_init().
 	 */
-	struct hv_evroute *router;
-	/** The one guest allowed the route calls (::HV_GUEST_NONE: none); set it
-	    whenever @c router is set (0 is a guest id like any other). */
-	hv_guest_id_t route_guest;
-	/**
-	 * Devices behind ::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE, by index;
-	 * NULL (or @c device_count 0) answers them with ::HV_ERR_NOT_SUPPORTED.
-	 */
-	struct hv_iov_dev *const *devices;
-	uint32_t device_count; /**< Entries of @c devices. */
-	/** The one guest allowed the device calls (::HV_GUEST_NONE: none). */
-	hv_guest_id_t device_guest;
+	const struct hv_hvcall_provider *providers;
+	uint32_t provider_count; /**< Entries of @c providers. */
 	/**
 	 * Timer queue (initialised) on which the dispatcher keeps its timer for
 	 * hv_hvcall_next_deadline(); NULL: the embedder calls hv_hvcall_expire()
@@ -164,35 +145,12 @@ struct hv_hvcall {
 	hv_time_ns_t armed; /**< Deadline @c timer was last armed for (::HV_TIME_NEVER: none). */
 };
 
-/** @brief What the caller's CPU does after a hypercall. */
-typedef enum hv_hvcall_action {
-	HV_HVCALL_RESUME = 0, /**< Return to the calling VP with the results. */
-	HV_HVCALL_RESCHED = 1 /**< Call hv_sched_schedule(): the caller blocked, yielded,
-				   exited or was preempted. Results are stored for it. */
-} hv_hvcall_action_t;
-
-/** @brief One hypercall: what the guest passed and what it gets back. */
-struct hv_hvcall_frame {
-	uint64_t nr;	 /**< Call number (x0 / rax). */
-	uint64_t a[6];	 /**< Arguments a1..a6. */
-	uint64_t ret[4]; /**< Out: status, r1, r2, r3 (write back to the guest). */
-};
-
-/** @brief Result of hv_hvcall_dispatch() for the embedder (logs, context set-up). */
-struct hv_hvcall_result {
-	hv_hvcall_action_t action;   /**< What the CPU does next. */
-	hv_status_t status;	     /**< Status returned to the guest (also ret[0]). */
-	struct hv_sched_feedback fb; /**< Scheduling feedback of the call, if any. */
-	hv_handle_t created;	     /**< ::HV_HC_VP_CREATE: the new VP, else invalid. */
-	hv_handle_t target;	     /**< VP the call acted on, or ::HV_HANDLE_INVALID. */
-	bool exited;		     /**< The caller's VP was deleted (::HV_HC_VP_EXIT). */
-};
-
 /**
  * @brief Initialise the dispatcher.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage, a zero
- *         capacity, an alignment that is not a power of two or a timer
- *         queue that is not initialised.
+ *         capacity, an alignment that is not a power of two, a provider
+ *         without a table or module, a malformed table entry, a call number
+ *         in two places, or a timer queue that is not initialised.
  * @par Locking
  * None: finish it before any other call.
  */
@@ -266,8 +224,12 @@ hv_time_ns_t hv_hvcall_next_deadline(struct hv_hvcall *hc);
  */
 bool hv_hvcall_resume(struct hv_hvcall *hc, hv_handle_t vp, hv_status_t *status);
 
-/** @brief Name of call number @p nr for logs ("VP_CREATE", ...), "?" if unknown. */
-const char *hv_hvcall_name(uint64_t nr);
+/**
+ * @brief Name of call number @p nr for logs ("VP_CREATE", "ROUTE_ADD", ...)
+ *        from the tables @p hc serves; "?" for a number none of them has.
+ *        With @p hc NULL, only the dispatcher's own calls are named.
+ */
+const char *hv_hvcall_name(const struct hv_hvcall *hc, uint64_t nr);
 
 #ifdef __cplusplus
 }

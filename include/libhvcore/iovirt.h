@@ -67,6 +67,7 @@
 #ifndef LIBHVCORE_IOVIRT_H
 #define LIBHVCORE_IOVIRT_H
 
+#include <libhvcore/hvcall_table.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
 
@@ -396,6 +397,23 @@ struct hv_iov_stats hv_iov_get_stats(struct hv_iov_dev *dev);
 
 /** @brief Name of a state for logs ("passthrough", ...); "?" if unknown. */
 const char *hv_iov_state_str(hv_iov_state_t s);
+
+/** @brief The devices the device hypercalls name by index (the module of hv_iov_hvcalls). */
+struct hv_iov_devices {
+	struct hv_iov_dev *const *devices; /**< Device of each index; none NULL. */
+	uint32_t count;			   /**< Entries of @c devices. */
+};
+
+/**
+ * @brief The device hypercalls, ::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE,
+ *        for hv_hvcall_config::providers; the provider's module is a
+ *        ::hv_iov_devices and its service guest the one device service.
+ *
+ * Any other guest gets ::HV_ERR_PERM; an index outside the set
+ * ::HV_ERR_NOT_FOUND. The time of a lifecycle step is the port's clock
+ * (hv_port_time_now()) at the call.
+ */
+extern const struct hv_hvcall_table hv_iov_hvcalls;
 
 #ifdef __cplusplus
 }

@@ -6,8 +6,8 @@
  * Model. One service ties a scheduler manager (sched_mgr.h), a scheduler
  * loader (sched_loader.h) and the scheduling domain its requester runs in.
  * It carries out the four requests of the ::HV_HC_SCHED_LOAD ..
- * ::HV_HC_SCHED_INFO hypercalls (lib/hvcall forwards them here) and reports
- * every result as feedback:
+ * ::HV_HC_SCHED_INFO hypercalls (their table is hv_sched_service_hvcalls,
+ * which lib/hvcall dispatches from) and reports every result as feedback:
  *  - load: copy the image out of the requester's memory, check its digest,
  *    headers and descriptor, place it, register its ops table with the
  *    manager and, with ::HV_SCHED_LOAD_ACTIVATE, activate it in the domain.
@@ -54,6 +54,7 @@
 #define LIBHVCORE_SCHED_SERVICE_H
 
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/hvcall_table.h>
 #include <libhvcore/sched.h>
 #include <libhvcore/sched_loader.h>
 #include <libhvcore/sched_mgr.h>
@@ -198,6 +199,26 @@ hv_status_t hv_sched_service_unload(struct hv_sched_service *s, hv_guest_id_t gu
  */
 hv_status_t hv_sched_service_info(struct hv_sched_service *s, hv_guest_id_t guest, uint32_t id,
 				  struct hv_sched_service_info *out);
+
+/**
+ * @brief The service's hypercalls, ::HV_HC_SCHED_LOAD .. ::HV_HC_SCHED_INFO,
+ *        for hv_hvcall_config::providers; the provider's module is the
+ *        ::hv_sched_service.
+ *
+ * Any guest may make them; the service itself answers ::HV_ERR_PERM to all
+ * but hv_sched_service_config::service_guest (so the provider's
+ * service_guest is not used). An id or flag argument above UINT32_MAX is
+ * ::HV_ERR_INVALID_ARG. The requester's CPU is the call's CPU when the
+ * service's domain is the VPs' domain (else ::HV_CPU_NONE). A call that
+ * changed the domain's active scheduler (an activation, a forced or
+ * requested fall-back to the default) asks for ::HV_HVCALL_RESCHED: the
+ * CPU reschedules under the new scheduler. Results follow
+ * libhvcore/guest/hvcall.h; a request refused before any change ran
+ * returns none (all 0), but one that changed something or failed part-way
+ * through a change (step cease, CPU init or import) still reports its ids
+ * and feedback.
+ */
+extern const struct hv_hvcall_table hv_sched_service_hvcalls;
 
 #ifdef __cplusplus
 }

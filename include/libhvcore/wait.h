@@ -96,6 +96,7 @@
 #include <libhvcore/base/heap.h>
 #include <libhvcore/base/list.h>
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/hvcall_table.h>
 #include <libhvcore/sched.h>
 #include <libhvcore/sync/spinlock.h>
 #include <libhvcore/types.h>
@@ -327,6 +328,19 @@ uint32_t hv_wait_waiters(struct hv_wait *w, hv_guest_id_t guest, hv_gpa_t gpa);
 
 /** @brief A copy of the counters. */
 struct hv_wait_stats hv_wait_get_stats(struct hv_wait *w);
+
+/**
+ * @brief The module's hypercalls, ::HV_HC_WAIT and ::HV_HC_WAKE, for any
+ *        guest; lib/hvcall serves them for hv_hvcall_config::wait.
+ *
+ * An expected value or a wake count above UINT32_MAX and an unknown
+ * HV_WAIT_* flag are ::HV_ERR_INVALID_ARG. A VP that goes to sleep asks
+ * for ::HV_HVCALL_RESCHED; its result (woken or timed out) reaches it
+ * through hv_wait_resume(). A wake asks for ::HV_HVCALL_RESCHED when a
+ * woken VP preempts the caller, also when an owner that released a mutex
+ * word (::HV_WAIT_PI) now runs below a VP it woke on its CPU.
+ */
+extern const struct hv_hvcall_table hv_wait_hvcalls;
 
 #ifdef __cplusplus
 }

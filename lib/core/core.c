@@ -658,6 +658,7 @@ static hv_status_t router_init(struct hv_core *c)
 static hv_status_t hvcall_init(struct hv_core *c)
 {
 	const struct hv_core_desc *d = c->desc;
+	uint32_t n = 0;
 	struct hv_hvcall_config hc = {
 		.vproc = &c->vproc,
 		.records = c->mem.hvcall_records,
@@ -667,18 +668,26 @@ static hv_status_t hvcall_init(struct hv_core *c)
 		.stack_align = d->stack_align,
 		.console = d->hooks.console,
 		.console_ctx = d->hooks.ctx,
-		.sched = c->managed ? &c->service : NULL,
 		.wait = &c->wait,
-		.router = &c->router,
-		.route_guest = d->service_guest,
-		.devices = d->device_count != 0 ? c->mem.devices : NULL,
-		.device_count = d->device_count,
-		.device_guest = d->service_guest,
+		.providers = c->providers,
 		.timers = &c->timers,
 	};
 
-	for (uint32_t i = 0; i < d->device_count; i++)
-		c->mem.devices[i] = d->devices[i].dev;
+	/* The service guest's calls: scheduler changes, routes, devices. */
+	if (c->managed)
+		c->providers[n++] = (struct hv_hvcall_provider){&hv_sched_service_hvcalls,
+								&c->service, d->service_guest};
+	c->providers[n++] =
+		(struct hv_hvcall_provider){&hv_evroute_hvcalls, &c->router, d->service_guest};
+	if (d->device_count != 0) {
+		for (uint32_t i = 0; i < d->device_count; i++)
+			c->mem.devices[i] = d->devices[i].dev;
+		c->devset.devices = c->mem.devices;
+		c->devset.count = d->device_count;
+		c->providers[n++] =
+			(struct hv_hvcall_provider){&hv_iov_hvcalls, &c->devset, d->service_guest};
+	}
+	hc.provider_count = n;
 	return hv_hvcall_init(&c->hvcall, &hc);
 }
 

@@ -344,27 +344,6 @@ static hv_status_t commit(struct hv_evroute *r)
 
 /* ---- lookup (no lock, no shared write) ---- */
 
-static uint64_t key_of(const struct hv_event *ev, uint32_t type)
-{
-	switch (type) {
-	case HV_EVENT_IRQ:
-		return ev->u.irq.vector;
-	case HV_EVENT_EXCEPTION:
-		return ev->u.exception.code;
-	case HV_EVENT_PRIV_INSN:
-		return (uint32_t)ev->u.insn.insn;
-	case HV_EVENT_PIO:
-	case HV_EVENT_MMIO:
-		return ev->u.access.addr;
-	case HV_EVENT_MSR:
-		return ev->u.msr.index;
-	case HV_EVENT_HYPERCALL:
-		return ev->u.hypercall.nr;
-	default:
-		return ev->u.platform.code;
-	}
-}
-
 /* Target of @p key in slot @p slot of @p t, or HV_EVROUTE_NONE. */
 static uint32_t slot_lookup(const struct hv_evroute_table *t, uint32_t slot, uint64_t key)
 {
@@ -406,7 +385,7 @@ static uint32_t resolve(const struct hv_evroute *r, const struct hv_event *ev,
 	*kind = KIND_MAIN;
 	if (type == HV_EVENT_NONE || type >= HV_EVENT_TYPE_COUNT)
 		return HV_EVROUTE_MAIN;
-	key = key_of(ev, type);
+	key = hv_event_key(ev);
 	t = atomic_load_explicit(&r->current, memory_order_acquire);
 	if (ev->origin.vmm != HV_EVENT_VMM_NONE) {
 		target = slot_lookup(t, evr_slot_index(EVR_SCOPE_VMM, type), key);

@@ -15,15 +15,14 @@
  * never applies to the next VP in that slot: expiry of such a record asks
  * lib/vproc to unblock a stale handle, which it refuses.
  *
- * The wait module (::HV_HC_WAIT, ::HV_HC_WAKE) has its own records and
- * deadline heap, guarded by lib/vproc's registry lock; its operations are
- * called only with the dispatcher lock released, and only the read of its
- * earliest deadline (hv_wait_next_deadline()) nests in the dispatcher lock,
- * in the same order as the lib/vproc calls above. The event router (::HV_HC_ROUTE_ADD ..
- * ::HV_HC_ROUTE_LOOKUP) takes only its own writer lock (lookups take none)
- * and is likewise called without the dispatcher lock, as are the device
- * calls (::HV_HC_DEV_VIRTUALIZE .. ::HV_HC_DEV_STATE), which take the
- * device's own lock.
+ * Calls are found in tables (libhvcore/hvcall_table.h): this file's own
+ * (the VP calls, ABI_VERSION, VP_SELF, CONSOLE_WRITE, which need the
+ * records and the deadline heap), the wait module's when one is
+ * configured, and the providers' the embedder lists. Only the checks every
+ * call shares are made here; a module's handler is called without the
+ * dispatcher lock and takes its own module's locks (the wait module's
+ * records and deadline heap are guarded by lib/vproc's registry lock, the
+ * event router's by its writer lock, a device by its own lock).
  *
  * With a timer queue, one timer stands for every deadline of both heaps.
  * Choosing what it is armed for and arming it (timer_update()) happen under
@@ -44,8 +43,7 @@
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/time.h>
 
-/* Bit of argument a<n> (1..6) in a call's set of used arguments. */
-#define ARG(n) (1u << ((n)-1u))
+#define ARG HV_HVCALL_ARG
 
 /* A guest's "no timeout" is the wait module's: passed through unchanged. */
 HV_STATIC_ASSERT(HV_HVCALL_FOREVER == HV_TIME_NEVER, "FOREVER is NEVER");
@@ -66,135 +64,7 @@ struct call {
 	struct hv_hvcall_result res;
 };
 
-/* Arguments call @p nr uses; false for a number no call has. */
-static bool call_args(uint64_t nr, unsigned *used)
-{
-	switch (nr) {
-	case HV_HC_ABI_VERSION:
-	case HV_HC_VP_SELF:
-	case HV_HC_VP_EXIT:
-	case HV_HC_VP_YIELD:
-		*used = 0;
-		return true;
-	case HV_HC_VP_CREATE:
-		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4) | ARG(5) | ARG(6);
-		return true;
-	case HV_HC_VP_BLOCK:
-	case HV_HC_VP_SET_PRIO:
-	case HV_HC_CONSOLE_WRITE:
-		*used = ARG(1) | ARG(2);
-		return true;
-	case HV_HC_VP_UNBLOCK:
-	case HV_HC_VP_DELETE:
-	case HV_HC_SCHED_ACTIVATE:
-	case HV_HC_SCHED_UNLOAD:
-	case HV_HC_SCHED_INFO:
-		*used = ARG(1);
-		return true;
-	case HV_HC_SCHED_LOAD:
-	case HV_HC_WAKE:
-	case HV_HC_ROUTE_LOOKUP:
-		*used = ARG(1) | ARG(2) | ARG(3);
-		return true;
-	case HV_HC_ROUTE_ADD:
-		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4) | ARG(5) | ARG(6);
-		return true;
-	case HV_HC_ROUTE_REMOVE:
-		*used = ARG(1);
-		return true;
-	case HV_HC_ROUTE_MOVE:
-	case HV_HC_DEV_DEVIRTUALIZE:
-		*used = ARG(1) | ARG(2);
-		return true;
-	case HV_HC_DEV_VIRTUALIZE:
-	case HV_HC_DEV_STATE:
-		*used = ARG(1);
-		return true;
-	case HV_HC_WAIT:
-		*used = ARG(1) | ARG(2) | ARG(3) | ARG(4);
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* True for the calls the scheduler service carries out. */
-static bool sched_call(uint64_t nr)
-{
-	return nr >= HV_HC_SCHED_LOAD && nr <= HV_HC_SCHED_INFO;
-}
-
-/* True for the calls the event router carries out. */
-static bool route_call(uint64_t nr)
-{
-	return nr >= HV_HC_ROUTE_ADD && nr <= HV_HC_ROUTE_LOOKUP;
-}
-
-/* True for the calls on lib/iovirt devices. */
-static bool dev_call(uint64_t nr)
-{
-	return nr >= HV_HC_DEV_VIRTUALIZE && nr <= HV_HC_DEV_STATE;
-}
-
-/* True for the calls the wait module carries out. */
-static bool wait_call(uint64_t nr)
-{
-	return nr == HV_HC_WAIT || nr == HV_HC_WAKE;
-}
-
-const char *hv_hvcall_name(uint64_t nr)
-{
-	switch (nr) {
-	case HV_HC_ABI_VERSION:
-		return "ABI_VERSION";
-	case HV_HC_VP_SELF:
-		return "VP_SELF";
-	case HV_HC_VP_CREATE:
-		return "VP_CREATE";
-	case HV_HC_VP_EXIT:
-		return "VP_EXIT";
-	case HV_HC_VP_BLOCK:
-		return "VP_BLOCK";
-	case HV_HC_VP_UNBLOCK:
-		return "VP_UNBLOCK";
-	case HV_HC_VP_YIELD:
-		return "VP_YIELD";
-	case HV_HC_VP_SET_PRIO:
-		return "VP_SET_PRIO";
-	case HV_HC_VP_DELETE:
-		return "VP_DELETE";
-	case HV_HC_CONSOLE_WRITE:
-		return "CONSOLE_WRITE";
-	case HV_HC_WAIT:
-		return "WAIT";
-	case HV_HC_WAKE:
-		return "WAKE";
-	case HV_HC_SCHED_LOAD:
-		return "SCHED_LOAD";
-	case HV_HC_SCHED_ACTIVATE:
-		return "SCHED_ACTIVATE";
-	case HV_HC_SCHED_UNLOAD:
-		return "SCHED_UNLOAD";
-	case HV_HC_SCHED_INFO:
-		return "SCHED_INFO";
-	case HV_HC_ROUTE_ADD:
-		return "ROUTE_ADD";
-	case HV_HC_ROUTE_REMOVE:
-		return "ROUTE_REMOVE";
-	case HV_HC_ROUTE_MOVE:
-		return "ROUTE_MOVE";
-	case HV_HC_ROUTE_LOOKUP:
-		return "ROUTE_LOOKUP";
-	case HV_HC_DEV_VIRTUALIZE:
-		return "DEV_VIRTUALIZE";
-	case HV_HC_DEV_DEVIRTUALIZE:
-		return "DEV_DEVIRTUALIZE";
-	case HV_HC_DEV_STATE:
-		return "DEV_STATE";
-	default:
-		return "?";
-	}
-}
+static bool providers_valid(const struct hv_hvcall_config *cfg);
 
 /* ---- records (dispatcher lock held: the witness is the proof) ---- */
 
@@ -310,6 +180,8 @@ hv_status_t hv_hvcall_init(struct hv_hvcall *hc, const struct hv_hvcall_config *
 	if (cfg->timers != NULL && (cfg->timers->cpus == NULL || cfg->timers->cpu_count == 0))
 		return HV_ERR_INVALID_ARG;
 	if (!hv_is_pow2(cfg->entry_align) || !hv_is_pow2(cfg->stack_align))
+		return HV_ERR_INVALID_ARG;
+	if (!providers_valid(cfg))
 		return HV_ERR_INVALID_ARG;
 	/* Fewer records than VP slots would leave VPs without one. An
 	 * uninitialised registry (cap 0) is allowed: init order is free. */
@@ -722,380 +594,187 @@ static hv_status_t do_console_write(struct call *c)
 	return HV_OK;
 }
 
-/* ---- wait and wake (the wait module) ---- */
-
-/* Arguments above 32 bits name no value of a word, count or flag set. */
-static bool fits_u32(uint64_t v)
+static hv_status_t do_abi_version(struct call *c)
 {
-	return v <= UINT32_MAX;
+	c->ret[1] = HV_HVCALL_ABI_VERSION;
+	return HV_OK;
 }
 
-static hv_status_t do_wait(struct call *c)
+static hv_status_t do_vp_self(struct call *c)
 {
-	hv_status_t st;
+	c->ret[1] = c->caller.raw;
+	c->ret[2] = c->guest;
+	return HV_OK;
+}
 
-	c->res.target = c->caller;
-	if (!fits_u32(c->a[1]) || (c->a[3] & ~(uint64_t)HV_WAIT_FLAGS_ALL) != 0)
-		return HV_ERR_INVALID_ARG;
-	st = hv_wait_block(c->hc->cfg.wait, c->guest, c->caller, hv_gpa(c->a[0]), (uint32_t)c->a[1],
-			   (hv_time_ns_t)c->a[2], (uint32_t)c->a[3], &c->res.fb);
-	/* Asleep: its result comes through hv_hvcall_resume(). */
-	if (st == HV_OK)
-		c->res.action = HV_HVCALL_RESCHED;
-	/* The deadline is in the wait module's heap now: the update sees it. */
-	if (st == HV_OK && c->a[2] != HV_HVCALL_FOREVER)
-		timer_update_unlocked(c->hc);
-	return st;
+/* ---- the tables ---- */
+
+/*
+ * This file's own calls run on the dispatcher's call record (the records,
+ * the deadline heap and the configuration are behind it), which the
+ * dispatcher passes as their context's module.
+ */
+#define CORE_ENTRY(fn)                                                                             \
+	static hv_status_t fn##_entry(struct hv_hvcall_ctx *x)                                     \
+	{                                                                                          \
+		return fn(x->module);                                                              \
+	}
+
+CORE_ENTRY(do_abi_version)
+CORE_ENTRY(do_vp_self)
+CORE_ENTRY(do_vp_create)
+CORE_ENTRY(do_vp_exit)
+CORE_ENTRY(do_vp_block)
+CORE_ENTRY(do_vp_unblock)
+CORE_ENTRY(do_vp_yield)
+CORE_ENTRY(do_vp_set_prio)
+CORE_ENTRY(do_vp_delete)
+CORE_ENTRY(do_console_write)
+
+static const struct hv_hvcall_desc core_calls[] = {
+	{HV_HC_ABI_VERSION, "ABI_VERSION", 0, 0, HV_HVCALL_ANY, do_abi_version_entry},
+	{HV_HC_VP_SELF, "VP_SELF", 0, 0, HV_HVCALL_ANY, do_vp_self_entry},
+	{HV_HC_VP_CREATE, "VP_CREATE", HV_HVCALL_ARGS_ALL, 0, HV_HVCALL_ANY, do_vp_create_entry},
+	{HV_HC_VP_EXIT, "VP_EXIT", 0, 0, HV_HVCALL_ANY, do_vp_exit_entry},
+	{HV_HC_VP_BLOCK, "VP_BLOCK", ARG(1) | ARG(2), 0, HV_HVCALL_ANY, do_vp_block_entry},
+	{HV_HC_VP_UNBLOCK, "VP_UNBLOCK", ARG(1), 0, HV_HVCALL_ANY, do_vp_unblock_entry},
+	{HV_HC_VP_YIELD, "VP_YIELD", 0, 0, HV_HVCALL_ANY, do_vp_yield_entry},
+	{HV_HC_VP_SET_PRIO, "VP_SET_PRIO", ARG(1) | ARG(2), 0, HV_HVCALL_ANY, do_vp_set_prio_entry},
+	{HV_HC_VP_DELETE, "VP_DELETE", ARG(1), 0, HV_HVCALL_ANY, do_vp_delete_entry},
+	{HV_HC_CONSOLE_WRITE, "CONSOLE_WRITE", ARG(1) | ARG(2), 0, HV_HVCALL_ANY,
+	 do_console_write_entry},
+};
+
+static const struct hv_hvcall_table core_table = {
+	.module = "hvcall", .calls = core_calls, .count = (uint32_t)HV_ARRAY_SIZE(core_calls)};
+
+/* A table the dispatcher serves, with what its handlers get. */
+struct source {
+	const struct hv_hvcall_table *table; /* NULL: nothing in this place */
+	void *module;			     /* NULL: this file's own (the call record) */
+	hv_guest_id_t service_guest;
+};
+
+/* Tables in search order: this file's, the wait module's, then each provider's. */
+static uint32_t source_count(const struct hv_hvcall_config *cfg)
+{
+	return 2u + cfg->provider_count;
+}
+
+static struct source source_at(const struct hv_hvcall_config *cfg, uint32_t i)
+{
+	const struct hv_hvcall_provider *p;
+
+	if (i == 0)
+		return (struct source){&core_table, NULL, HV_GUEST_NONE};
+	if (i == 1)
+		return (struct source){cfg->wait != NULL ? &hv_wait_hvcalls : NULL, cfg->wait,
+				       HV_GUEST_NONE};
+	p = &cfg->providers[i - 2u];
+	return (struct source){p->table, p->module, p->service_guest};
+}
+
+/* Entry of call @p nr and its table's place in @p src; NULL if no table has it. */
+static const struct hv_hvcall_desc *find_call(const struct hv_hvcall_config *cfg, uint64_t nr,
+					      struct source *src)
+{
+	for (uint32_t i = 0; i < source_count(cfg); i++) {
+		struct source s = source_at(cfg, i);
+		const struct hv_hvcall_desc *d = hv_hvcall_table_find(s.table, nr);
+
+		if (d != NULL) {
+			*src = s;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+static bool desc_valid(const struct hv_hvcall_desc *d)
+{
+	return d->name != NULL && d->handler != NULL && (d->args & ~HV_HVCALL_ARGS_ALL) == 0 &&
+	       (d->u32_args & ~d->args) == 0 &&
+	       (d->who == HV_HVCALL_ANY || d->who == HV_HVCALL_SERVICE);
+}
+
+/* Call @p nr is in a table before place @p i, or twice in place @p i's. */
+static bool nr_taken(const struct hv_hvcall_config *cfg, uint32_t i, uint64_t nr)
+{
+	const struct hv_hvcall_table *t = source_at(cfg, i).table;
+	uint32_t seen = 0;
+
+	for (uint32_t k = 0; k < i; k++) {
+		if (hv_hvcall_table_find(source_at(cfg, k).table, nr) != NULL)
+			return true;
+	}
+	for (uint32_t j = 0; j < t->count; j++)
+		seen += t->calls[j].nr == nr ? 1u : 0u;
+	return seen > 1;
 }
 
 /*
- * An owner that gave a mutex word up (::HV_WAIT_PI) was still running at
- * the priority its waiters lent it when they were woken, so the wake's own
- * feedback did not see them preempt it. If a VP it woke on this CPU is now
- * more urgent than the caller's effective priority, the caller yields.
+ * Every provider names a table and a module, every entry is well formed,
+ * and no call number is in two places (the first would hide the second).
  */
-static bool released_below_woken(const struct call *c, uint32_t woken)
+static bool providers_valid(const struct hv_hvcall_config *cfg)
 {
-	const struct hv_sched_feedback *fb = &c->res.fb;
-	struct hv_vp_info info;
+	if (cfg->provider_count != 0 && cfg->providers == NULL)
+		return false;
+	for (uint32_t i = 0; i < cfg->provider_count; i++) {
+		const struct hv_hvcall_provider *p = &cfg->providers[i];
 
-	if ((c->a[2] & HV_WAIT_PI) == 0 || woken == 0 || fb->cpu != c->cpu ||
-	    fb->top_prio == HV_PRIO_NONE)
-		return false;
-	if (hv_vproc_query(c->hc->cfg.vproc, c->guest, c->caller, &info) != HV_OK)
-		return false;
-	return info.sched.state == HV_SCHED_RUNNING && info.sched.cpu == c->cpu &&
-	       fb->top_prio < info.sched.eff_prio;
+		if (p->table == NULL || p->module == NULL ||
+		    (p->table->count != 0 && p->table->calls == NULL))
+			return false;
+	}
+	for (uint32_t i = 0; i < source_count(cfg); i++) {
+		const struct hv_hvcall_table *t = source_at(cfg, i).table;
+
+		for (uint32_t j = 0; t != NULL && j < t->count; j++) {
+			if (!desc_valid(&t->calls[j]) || nr_taken(cfg, i, t->calls[j].nr))
+				return false;
+		}
+	}
+	return true;
 }
 
-static hv_status_t do_wake(struct call *c)
+const char *hv_hvcall_name(const struct hv_hvcall *hc, uint64_t nr)
 {
-	uint32_t woken = 0;
-	hv_status_t st;
+	const struct hv_hvcall_desc *d;
+	struct source src;
 
-	if (!fits_u32(c->a[1]) || (c->a[2] & ~(uint64_t)HV_WAIT_FLAGS_ALL) != 0)
-		return HV_ERR_INVALID_ARG;
-	st = hv_wait_wake(c->hc->cfg.wait, c->guest, c->caller, hv_gpa(c->a[0]), (uint32_t)c->a[1],
-			  (uint32_t)c->a[2], &woken, &c->res.fb);
-	if (st != HV_OK)
-		return st;
-	c->ret[1] = woken;
-	if (resched_here(c, &c->res.fb) || released_below_woken(c, woken))
-		c->res.action = HV_HVCALL_RESCHED;
-	return HV_OK;
+	if (hc == NULL)
+		d = hv_hvcall_table_find(&core_table, nr);
+	else
+		d = find_call(&hc->cfg, nr, &src);
+	return d != NULL ? d->name : "?";
 }
-
-/* ---- the scheduler service's calls ---- */
 
 /*
- * The requester's CPU as the service's domain knows it: the call's CPU if
- * that domain is the VPs' domain, else none (the manager then waits for
- * every CPU of it to park).
+ * The checks every call shares, in the order libhvcore/hvcall_table.h
+ * gives: a call no configured table has does not exist whatever its
+ * arguments, then unused arguments, the caller, 32-bit arguments.
  */
-static hv_cpu_t sched_self(const struct call *c)
+static hv_status_t check_call(const struct hv_hvcall *hc, hv_guest_id_t guest,
+			      const struct hv_hvcall_frame *f, const struct hv_hvcall_desc **out,
+			      struct source *src)
 {
-	return c->hc->cfg.sched->cfg.domain == c->hc->cfg.vproc->cfg.domain ? c->cpu : HV_CPU_NONE;
-}
-
-static uint64_t sched_id_ret(uint32_t id)
-{
-	return id == HV_SCHED_ID_NONE ? HV_HVCALL_SCHED_NONE : id;
-}
-
-static uint64_t sched_fb_ret(const struct hv_sched_change_fb *fb)
-{
-	return HV_HVCALL_SCHED_FB(fb->step, fb->rolled_back, fb->moved);
-}
-
-/* A change ran past its request checks, so its feedback goes back even on failure (seed 001). */
-static bool sched_change_ran(const struct hv_sched_change_fb *fb)
-{
-	return fb->step != HV_SCHED_STEP_NONE && fb->step != HV_SCHED_STEP_REQUEST;
-}
-
-/* The domain's scheduler changed: the calling CPU must reschedule under the new one. */
-static void sched_changed(struct call *c, const struct hv_sched_change_fb *fb, hv_status_t st)
-{
-	if (st == HV_OK && fb->old_id != fb->new_id)
-		c->res.action = HV_HVCALL_RESCHED;
-}
-
-static hv_status_t do_sched_load(struct call *c)
-{
-	struct hv_sched_load_result r;
-	hv_status_t st;
-
-	if (c->a[2] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG; /* no such flags */
-	st = hv_sched_service_load(c->hc->cfg.sched, c->guest, hv_gpa(c->a[0]), c->a[1],
-				   (uint32_t)c->a[2], sched_self(c), &r);
-	/* A load that changed something reports it, whatever its status. */
-	if (st == HV_OK || r.id != HV_SCHED_ID_NONE || r.unloaded_id != HV_SCHED_ID_NONE ||
-	    sched_change_ran(&r.change)) {
-		c->ret[1] = sched_id_ret(r.id);
-		c->ret[2] = sched_id_ret(r.unloaded_id);
-		c->ret[3] = sched_fb_ret(&r.change);
-	}
-	/* Activated, or moved onto the default by a forced unload (whatever followed). */
-	if (r.activated || r.forced)
-		c->res.action = HV_HVCALL_RESCHED;
-	return st;
-}
-
-static hv_status_t do_sched_activate(struct call *c)
-{
-	struct hv_sched_change_fb fb;
-	hv_status_t st;
-
-	if (c->a[0] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG;
-	st = hv_sched_service_activate(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], sched_self(c),
-				       &fb);
-	if (st == HV_OK || sched_change_ran(&fb)) {
-		c->ret[1] = sched_id_ret(fb.old_id);
-		c->ret[2] = sched_id_ret(fb.new_id);
-		c->ret[3] = sched_fb_ret(&fb);
-	}
-	sched_changed(c, &fb, st);
-	return st;
-}
-
-static hv_status_t do_sched_unload(struct call *c)
-{
-	struct hv_sched_change_fb fb;
-	hv_status_t st;
-
-	if (c->a[0] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG;
-	st = hv_sched_service_unload(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], sched_self(c),
-				     &fb);
-	/* Also when the default came back but the range could not be freed after it. */
-	if (st == HV_OK || sched_change_ran(&fb) ||
-	    (fb.status == HV_OK && fb.old_id != fb.new_id)) {
-		c->ret[1] = sched_id_ret(fb.new_id);
-		c->ret[3] = sched_fb_ret(&fb);
-	}
-	/* The re-activation of the default counts even if freeing the range failed after it. */
-	sched_changed(c, &fb, fb.status);
-	return st;
-}
-
-static hv_status_t do_sched_info(struct call *c)
-{
-	struct hv_sched_service_info info;
-	uint64_t name = 0;
-	hv_status_t st;
-
-	if (c->a[0] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG;
-	st = hv_sched_service_info(c->hc->cfg.sched, c->guest, (uint32_t)c->a[0], &info);
-	if (st != HV_OK)
-		return st;
-	/* Little-endian whatever the host, NUL-padded: the ABI's layout. */
-	for (unsigned i = 0; i < 8 && info.name != NULL && info.name[i] != '\0'; i++)
-		name |= (uint64_t)(uint8_t)info.name[i] << (8 * i);
-	c->ret[1] = sched_id_ret(info.active_id);
-	c->ret[2] = name;
-	c->ret[3] = info.flags;
-	return HV_OK;
-}
-
-/* ---- event routing (seed 003): the route service guest only ---- */
-
-static hv_status_t do_route_add(struct call *c)
-{
-	uint64_t flags = c->a[4];
-	struct hv_evroute_rule rule;
-	uint32_t id = 0;
-	hv_status_t st;
-
-	/* Only the from (bits 0-7) and guest (16-31) fields exist; 32-bit type, target, prio. */
-	if (c->a[0] > UINT32_MAX || c->a[3] > UINT32_MAX || c->a[5] > UINT32_MAX ||
-	    (flags & ~(uint64_t)0xffff00ffu) != 0 || (flags & 0xffu) > HV_EVROUTE_FROM_VMM)
-		return HV_ERR_INVALID_ARG;
-	if (c->a[0] == HV_EVENT_NONE || c->a[0] >= HV_EVENT_TYPE_COUNT)
-		return HV_ERR_INVALID_ARG;
-	rule = (struct hv_evroute_rule){
-		.type = (hv_event_type_t)c->a[0],
-		.first = c->a[1],
-		.last = c->a[2],
-		.from = (hv_evroute_from_t)(flags & 0xffu),
-		.guest = (flags >> 16) == 0 ? HV_GUEST_NONE : (hv_guest_id_t)((flags >> 16) - 1u),
-		.prio = (uint32_t)c->a[5],
-		.target = (uint32_t)c->a[3]};
-	st = hv_evroute_rule_add(c->hc->cfg.router, &rule, &id);
-	if (st == HV_OK)
-		c->ret[1] = id;
-	return st;
-}
-
-static hv_status_t do_route_remove(struct call *c)
-{
-	if (c->a[0] > UINT32_MAX)
-		return HV_ERR_NOT_FOUND; /* no rule has such an id */
-	return hv_evroute_rule_remove(c->hc->cfg.router, (uint32_t)c->a[0]);
-}
-
-static hv_status_t do_route_move(struct call *c)
-{
-	if (c->a[0] > UINT32_MAX)
-		return HV_ERR_NOT_FOUND;
-	if (c->a[1] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG;
-	return hv_evroute_rule_retarget(c->hc->cfg.router, (uint32_t)c->a[0], (uint32_t)c->a[1]);
-}
-
-/* The key field of event type @p type (as the router reads it) set to @p key. */
-static void event_with_key(struct hv_event *ev, hv_event_type_t type, uint64_t key)
-{
-	ev->type = type;
-	switch (type) {
-	case HV_EVENT_IRQ:
-		ev->u.irq.vector = (uint32_t)key;
-		break;
-	case HV_EVENT_EXCEPTION:
-		ev->u.exception.code = (uint32_t)key;
-		break;
-	case HV_EVENT_PRIV_INSN:
-		ev->u.insn.insn = (hv_insn_t)key;
-		break;
-	case HV_EVENT_PIO:
-	case HV_EVENT_MMIO:
-		ev->u.access.addr = key;
-		break;
-	case HV_EVENT_MSR:
-		ev->u.msr.index = (uint32_t)key;
-		break;
-	case HV_EVENT_HYPERCALL:
-		ev->u.hypercall.nr = key;
-		break;
-	case HV_EVENT_PLATFORM:
-		ev->u.platform.code = (uint32_t)key;
-		break;
-	default:
-		break;
-	}
-}
-
-static hv_status_t do_route_lookup(struct call *c)
-{
-	struct hv_event ev;
-
-	if (c->a[0] == HV_EVENT_NONE || c->a[0] >= HV_EVENT_TYPE_COUNT || c->a[2] > 0xffffu)
-		return HV_ERR_INVALID_ARG;
-	/* The 32-bit key fields take no wider key than the router would compare. */
-	if (c->a[0] != HV_EVENT_PIO && c->a[0] != HV_EVENT_MMIO && c->a[0] != HV_EVENT_HYPERCALL &&
-	    c->a[1] > UINT32_MAX)
-		return HV_ERR_INVALID_ARG;
-	hv_memset(&ev, 0, sizeof(ev));
-	event_with_key(&ev, (hv_event_type_t)c->a[0], c->a[1]);
-	ev.origin.vp = HV_HANDLE_INVALID;
-	if (c->a[2] == HV_GUEST_NONE) {
-		/* Raised by a VMM: the main VMM's own, so no parallel VMM is excluded. */
-		ev.origin.guest = HV_GUEST_NONE;
-		ev.origin.vmm = HV_EVROUTE_MAIN;
-	} else {
-		ev.origin.guest = (hv_guest_id_t)c->a[2];
-		ev.origin.vmm = HV_EVENT_VMM_NONE;
-	}
-	c->ret[1] = hv_evroute_route(c->hc->cfg.router, &ev);
-	return HV_OK;
-}
-
-/* ---- devices (seed 004): the device service guest only ---- */
-
-/* Device a1, or NULL for an index the embedder did not give. */
-static struct hv_iov_dev *dev_arg(const struct call *c)
-{
-	if (c->a[0] >= c->hc->cfg.device_count)
-		return NULL;
-	return c->hc->cfg.devices[c->a[0]];
-}
-
-static hv_status_t do_dev_virtualize(struct call *c)
-{
-	struct hv_iov_dev *d = dev_arg(c);
-
-	return d == NULL ? HV_ERR_NOT_FOUND : hv_iov_virtualize(d);
-}
-
-static hv_status_t do_dev_devirtualize(struct call *c)
-{
-	struct hv_iov_dev *d = dev_arg(c);
+	const struct hv_hvcall_desc *d = find_call(&hc->cfg, f->nr, src);
 
 	if (d == NULL)
-		return HV_ERR_NOT_FOUND;
-	return hv_iov_devirtualize(d, hv_port_time_now(), c->a[1]);
-}
-
-static hv_status_t do_dev_state(struct call *c)
-{
-	struct hv_iov_dev *d = dev_arg(c);
-	hv_status_t outcome;
-
-	if (d == NULL)
-		return HV_ERR_NOT_FOUND;
-	outcome = hv_iov_poll(d, hv_port_time_now());
-	c->ret[1] = (uint64_t)hv_iov_get_state(d);
-	c->ret[2] = (uint64_t)outcome;
-	return HV_OK;
-}
-
-static hv_status_t do_call(struct call *c, uint64_t nr)
-{
-	switch (nr) {
-	case HV_HC_ABI_VERSION:
-		c->ret[1] = HV_HVCALL_ABI_VERSION;
-		return HV_OK;
-	case HV_HC_VP_SELF:
-		c->ret[1] = c->caller.raw;
-		c->ret[2] = c->guest;
-		return HV_OK;
-	case HV_HC_VP_CREATE:
-		return do_vp_create(c);
-	case HV_HC_VP_EXIT:
-		return do_vp_exit(c);
-	case HV_HC_VP_BLOCK:
-		return do_vp_block(c);
-	case HV_HC_VP_UNBLOCK:
-		return do_vp_unblock(c);
-	case HV_HC_VP_YIELD:
-		return do_vp_yield(c);
-	case HV_HC_VP_SET_PRIO:
-		return do_vp_set_prio(c);
-	case HV_HC_VP_DELETE:
-		return do_vp_delete(c);
-	case HV_HC_CONSOLE_WRITE:
-		return do_console_write(c);
-	case HV_HC_WAIT:
-		return do_wait(c);
-	case HV_HC_WAKE:
-		return do_wake(c);
-	case HV_HC_SCHED_LOAD:
-		return do_sched_load(c);
-	case HV_HC_SCHED_ACTIVATE:
-		return do_sched_activate(c);
-	case HV_HC_SCHED_UNLOAD:
-		return do_sched_unload(c);
-	case HV_HC_SCHED_INFO:
-		return do_sched_info(c);
-	case HV_HC_ROUTE_ADD:
-		return do_route_add(c);
-	case HV_HC_ROUTE_REMOVE:
-		return do_route_remove(c);
-	case HV_HC_ROUTE_MOVE:
-		return do_route_move(c);
-	case HV_HC_ROUTE_LOOKUP:
-		return do_route_lookup(c);
-	case HV_HC_DEV_VIRTUALIZE:
-		return do_dev_virtualize(c);
-	case HV_HC_DEV_DEVIRTUALIZE:
-		return do_dev_devirtualize(c);
-	case HV_HC_DEV_STATE:
-		return do_dev_state(c);
-	default:
 		return HV_ERR_NOT_SUPPORTED;
+	for (unsigned i = 0; i < HV_ARRAY_SIZE(f->a); i++) {
+		if ((d->args & ARG(i + 1u)) == 0 && f->a[i] != 0)
+			return HV_ERR_INVALID_ARG;
 	}
+	if (d->who == HV_HVCALL_SERVICE && guest != src->service_guest)
+		return HV_ERR_PERM;
+	for (unsigned i = 0; i < HV_ARRAY_SIZE(f->a); i++) {
+		if ((d->u32_args & ARG(i + 1u)) != 0 && f->a[i] > UINT32_MAX)
+			return HV_ERR_INVALID_ARG;
+	}
+	*out = d;
+	return HV_OK;
 }
 
 hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_guest_id_t guest,
@@ -1118,7 +797,8 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 			.target = HV_HANDLE_INVALID,
 			.exited = false},
 	};
-	unsigned used = 0;
+	const struct hv_hvcall_desc *d = NULL;
+	struct source src;
 	hv_status_t st;
 
 	if (f == NULL) {
@@ -1128,29 +808,26 @@ hv_hvcall_action_t hv_hvcall_dispatch(struct hv_hvcall *hc, uint32_t cpu, hv_gue
 	hv_memset(f->ret, 0, sizeof(f->ret));
 	c.a = f->a;
 	c.ret = f->ret;
-	if (hc == NULL) {
-		st = HV_ERR_INVALID_ARG;
-	} else if (!call_args(f->nr, &used) || (sched_call(f->nr) && hc->cfg.sched == NULL) ||
-		   (wait_call(f->nr) && hc->cfg.wait == NULL) ||
-		   (route_call(f->nr) && hc->cfg.router == NULL) ||
-		   (dev_call(f->nr) && (hc->cfg.devices == NULL || hc->cfg.device_count == 0))) {
-		/* Without their module the scheduler and wait calls do not exist,
-		 * whatever their arguments. */
-		st = HV_ERR_NOT_SUPPORTED;
-	} else {
-		st = HV_OK;
-		for (unsigned i = 0; i < HV_ARRAY_SIZE(f->a); i++) {
-			if ((used & ARG(i + 1u)) == 0 && f->a[i] != 0)
-				st = HV_ERR_INVALID_ARG;
-		}
-		/* The route calls change every guest's routing: one guest may make them. */
-		if (st == HV_OK && route_call(f->nr) && guest != hc->cfg.route_guest)
-			st = HV_ERR_PERM;
-		/* Taking a device from its guest is the device service's alone. */
-		if (st == HV_OK && dev_call(f->nr) && guest != hc->cfg.device_guest)
-			st = HV_ERR_PERM;
-		if (st == HV_OK)
-			st = do_call(&c, f->nr);
+	st = hc == NULL ? HV_ERR_INVALID_ARG : check_call(hc, guest, f, &d, &src);
+	if (st == HV_OK) {
+		struct hv_hvcall_ctx x = {
+			.module = src.module != NULL ? src.module : (void *)&c,
+			.vproc = hc->cfg.vproc,
+			.domain = hc->cfg.vproc->cfg.domain,
+			.cpu = cpu,
+			.guest = guest,
+			.caller = caller,
+			.a = f->a,
+			.ret = f->ret,
+			.res = &c.res,
+		};
+
+		st = d->handler(&x);
+		/* A VP asleep in the wait module may have pushed an earlier
+		 * deadline there: the update sees it (the push is visible now). */
+		if (st == HV_OK && src.module != NULL && src.module == hc->cfg.wait &&
+		    c.res.action == HV_HVCALL_RESCHED)
+			timer_update_unlocked(hc);
 	}
 	f->ret[0] = (uint64_t)st;
 out:

@@ -357,66 +357,22 @@ static uint32_t group_choice(uint32_t g)
 	return (uint32_t)atomic_load(&cfg.groups[g].choice);
 }
 
-/* The key field of @p ev by the table in evroute.h; false for an unknown type. */
+/* The key field of @p ev (hv_event_key()); false for an unknown type. */
 static bool event_key(const struct hv_event *ev, uint64_t *key)
 {
-	switch (ev->type) {
-	case HV_EVENT_IRQ:
-		*key = ev->u.irq.vector;
-		return true;
-	case HV_EVENT_EXCEPTION:
-		*key = ev->u.exception.code;
-		return true;
-	case HV_EVENT_PRIV_INSN:
-		*key = (uint32_t)ev->u.insn.insn;
-		return true;
-	case HV_EVENT_PIO:
-	case HV_EVENT_MMIO:
-		*key = ev->u.access.addr;
-		return true;
-	case HV_EVENT_MSR:
-		*key = ev->u.msr.index;
-		return true;
-	case HV_EVENT_HYPERCALL:
-		*key = ev->u.hypercall.nr;
-		return true;
-	case HV_EVENT_PLATFORM:
-		*key = ev->u.platform.code;
-		return true;
-	default:
+	if (ev->type == HV_EVENT_NONE || ev->type >= HV_EVENT_TYPE_COUNT)
 		return false;
-	}
+	*key = hv_event_key(ev);
+	return true;
 }
 
+/* hv_event_set_key(); an unknown type gets the key's bytes anyway, as noise the router ignores. */
 static void set_key(struct hv_event *ev, uint64_t key)
 {
-	switch (ev->type) {
-	case HV_EVENT_IRQ:
-		ev->u.irq.vector = (uint32_t)key;
-		break;
-	case HV_EVENT_EXCEPTION:
-		ev->u.exception.code = (uint32_t)key;
-		break;
-	case HV_EVENT_PRIV_INSN:
-		ev->u.insn.insn = (hv_insn_t)(uint32_t)key;
-		break;
-	case HV_EVENT_PIO:
-	case HV_EVENT_MMIO:
-		ev->u.access.addr = key;
-		break;
-	case HV_EVENT_MSR:
-		ev->u.msr.index = (uint32_t)key;
-		break;
-	case HV_EVENT_HYPERCALL:
-		ev->u.hypercall.nr = key;
-		break;
-	case HV_EVENT_PLATFORM:
-		ev->u.platform.code = (uint32_t)key;
-		break;
-	default:
+	if (ev->type == HV_EVENT_NONE || ev->type >= HV_EVENT_TYPE_COUNT)
 		memcpy(&ev->u, &key, sizeof(key));
-		break;
-	}
+	else
+		hv_event_set_key(ev, key);
 }
 
 enum via {

@@ -247,6 +247,13 @@ static _Alignas(8) uint8_t uart_state[UART_STATE];
 static struct hv_iov_log_entry uart_log[UART_LOG];
 static struct hv_iov_dev uart_dev;
 static struct hv_iov_dev *const devices[] = {&uart_dev};
+static struct hv_iov_devices device_set = {devices, (uint32_t)HV_ARRAY_SIZE(devices)};
+/* The modules' hypercalls lib/hvcall serves besides its own and the wait module's. */
+static const struct hv_hvcall_provider hvcall_providers[] = {
+	{&hv_sched_service_hvcalls, &sched_svc, SVC_GUEST},
+	{&hv_evroute_hvcalls, &router, SVC_GUEST},
+	{&hv_iov_hvcalls, &device_set, SVC_GUEST},
+};
 static struct hv_iov_console mux;
 static struct hv_iov_console_chan mux_uart;		/* linux's UART output */
 static struct hv_iov_console_chan mux_hvc[GUEST_COUNT]; /* console hypercalls */
@@ -512,6 +519,12 @@ static const char *access_str(const void *p)
 	return names[hv_arm64_el2_access(p) & 7u];
 }
 
+/* Whether call @p nr is one of table @p t's (which module's report it gets). */
+static bool in_table(const struct hv_hvcall_table *t, uint64_t nr)
+{
+	return hv_hvcall_table_find(t, nr) != NULL;
+}
+
 /* The scheduler service's answers, for the transcript (seed 001: feedback). */
 static void report_sched(hv_guest_id_t guest, hv_handle_t self, const struct hv_hvcall_frame *f,
 			 const struct hv_hvcall_result *res)
@@ -523,7 +536,7 @@ static void report_sched(hv_guest_id_t guest, hv_handle_t self, const struct hv_
 		return;
 	if (res->status != HV_OK) {
 		hv_arm64_printf("[sched] %s from %s/vp#%u refused: %s; %s carries on\n",
-				hv_hvcall_name(f->nr), guest_name(guest), vp_no(self),
+				hv_hvcall_name(&hvcall, f->nr), guest_name(guest), vp_no(self),
 				hv_status_str(res->status), sched_name(active));
 		return;
 	}
@@ -585,7 +598,7 @@ static void report_dev(hv_guest_id_t guest, hv_handle_t self, const struct hv_hv
 	hv_iov_state_t now = hv_iov_get_state(&uart_dev);
 	struct hv_iov_stats s = hv_iov_get_stats(&uart_dev);
 	if (res->status != HV_OK && res->status != HV_ERR_BUSY) {
-		hv_arm64_printf("[iovirt] %s from %s/vp#%u: %s\n", hv_hvcall_name(f->nr),
+		hv_arm64_printf("[iovirt] %s from %s/vp#%u: %s\n", hv_hvcall_name(&hvcall, f->nr),
 				guest_name(guest), vp_no(self), hv_status_str(res->status));
 	} else if (f->nr == HV_HC_DEV_VIRTUALIZE) {
 		hv_arm64_printf("[iovirt] %s/vp#%u: DEV_VIRTUALIZE: linux's PL011 is %s: its page "
@@ -666,19 +679,18 @@ static void do_hypercall(struct cpu_state *cs, struct hv_vp *vp, struct vp_ctx *
 			(unsigned long)f.a[0]);
 	else if (res.status != HV_OK && !(f.nr == HV_HC_VP_BLOCK && res.status == HV_ERR_TIMEOUT) &&
 		 !(f.nr == HV_HC_WAIT && res.status == HV_ERR_AGAIN) &&
-		 !(f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO) &&
-		 !(f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_LOOKUP) &&
-		 !(f.nr >= HV_HC_DEV_VIRTUALIZE && f.nr <= HV_HC_DEV_STATE))
+		 !in_table(&hv_sched_service_hvcalls, f.nr) &&
+		 !in_table(&hv_evroute_hvcalls, f.nr) && !in_table(&hv_iov_hvcalls, f.nr))
 		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", guest_name(guest),
-				vp_no(self), hv_hvcall_name(f.nr), (unsigned long)f.nr,
+				vp_no(self), hv_hvcall_name(&hvcall, f.nr), (unsigned long)f.nr,
 				hv_status_str(res.status));
-	if (f.nr >= HV_HC_SCHED_LOAD && f.nr <= HV_HC_SCHED_INFO)
+	if (in_table(&hv_sched_service_hvcalls, f.nr))
 		report_sched(guest, self, &f, &res);
 	if ((f.nr == HV_HC_WAIT || f.nr == HV_HC_WAKE) && res.status == HV_OK)
 		report_sync(guest, self, &f);
-	if (f.nr >= HV_HC_ROUTE_ADD && f.nr <= HV_HC_ROUTE_MOVE)
+	if (in_table(&hv_evroute_hvcalls, f.nr) && f.nr != HV_HC_ROUTE_LOOKUP)
 		report_route(guest, self, &f, &res);
-	if (f.nr >= HV_HC_DEV_VIRTUALIZE && f.nr <= HV_HC_DEV_STATE)
+	if (in_table(&hv_iov_hvcalls, f.nr))
 		report_dev(guest, self, &f, &res);
 	if (act == HV_HVCALL_RESCHED)
 		cs->resched = true;
@@ -996,8 +1008,9 @@ static void report_route(hv_guest_id_t guest, hv_handle_t self, const struct hv_
 			 const struct hv_hvcall_result *res)
 {
 	if (res->status != HV_OK) {
-		hv_arm64_printf("[route] %s from %s/vp#%u refused: %s\n", hv_hvcall_name(f->nr),
-				guest_name(guest), vp_no(self), hv_status_str(res->status));
+		hv_arm64_printf("[route] %s from %s/vp#%u refused: %s\n",
+				hv_hvcall_name(&hvcall, f->nr), guest_name(guest), vp_no(self),
+				hv_status_str(res->status));
 		return;
 	}
 	if (f->nr == HV_HC_ROUTE_ADD)
@@ -1248,13 +1261,9 @@ void hv_arm64_main(void)
 		.stack_align = 16,
 		.console = console_sink,
 		.console_ctx = NULL,
-		.sched = &sched_svc,
 		.wait = &waitm,
-		.router = &router,
-		.route_guest = SVC_GUEST,
-		.devices = devices,
-		.device_count = HV_ARRAY_SIZE(devices),
-		.device_guest = SVC_GUEST,
+		.providers = hvcall_providers,
+		.provider_count = HV_ARRAY_SIZE(hvcall_providers),
 	};
 	struct hv_wait_config wc = {
 		.vproc = &vproc,

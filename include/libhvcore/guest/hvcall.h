@@ -26,9 +26,11 @@
  * Call numbers are grouped by module: 0x00-0x0f ABI, 0x10-0x1f virtual
  * processors, 0x20-0x2f console, 0x30-0x3f wait/wake on guest memory words
  * (the slow paths of guest mutexes and semaphores, libhvcore/guest/mutex.h),
- * 0x40-0x4f scheduler management. The ranges 0x50 (device virtualization)
- * and 0x60 (event routing) are reserved for the modules that own them; an
- * unassigned number returns ::HV_ERR_NOT_SUPPORTED.
+ * 0x40-0x4f scheduler management, 0x50-0x5f event routing, 0x60-0x6f
+ * device virtualization. On the hypervisor side each module declares its
+ * calls in a table (libhvcore/hvcall_table.h); a number no configured table
+ * has, an unassigned one or one of a module the hypervisor does not run,
+ * returns ::HV_ERR_NOT_SUPPORTED.
  *
  * Mutex words. The layout of a guest mutex word is part of the ABI, since
  * the hypervisor reads the owner from it to lend priority (::HV_WAIT_PI):

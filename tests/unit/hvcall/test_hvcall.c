@@ -5,7 +5,7 @@
  * status to its next run.
  *
  * The port runs in simulator mode so hv_port_time_now() is a clock the test
- * sets: advance_to() runs the (otherwise idle) simulator up to a time. The
+ * sets: hfx_advance_to() runs the (otherwise idle) simulator up to a time. The
  * domain's CPU 0 is the calling CPU (the simulator's current CPU outside
  * event handling), so feedback for CPU 0 asks for a reschedule and CPU 1 is
  * kicked.
@@ -17,15 +17,10 @@
 
 #include <cmocka.h>
 
-#include <string.h>
-
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
+#include "hvcall_fixture.h"
 
 #define VP_CAP	  8u
 #define GUEST_CAP 3u
-#define MAX_CPUS  2u
 #define SINK_MAX  1024u
 
 /* Guest ids: two thin guests and the privileged service VM. */
@@ -35,46 +30,16 @@ enum {
 	SVC = 2 /* priorities 2..4, quota 2, privileged */
 };
 
-/* Guest-physical layout, the same for GA and GB (different host memory). */
-#define CODE	  0x10000u /* 4 KiB, read + exec */
-#define DATA	  0x20000u /* 8 KiB, read + write */
-#define RODATA	  0x30000u /* 4 KiB, read only */
-#define XONLY	  0x40000u /* 4 KiB, exec only */
-#define STACK_TOP (DATA + 0x1000u)
-#define DATA_END  (DATA + 0x2000u)
-
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[MAX_CPUS];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-
-	struct hv_sim sim;
-	struct hv_sim_cpu sim_cpus[MAX_CPUS];
-	struct hv_heap_node *events[3 * MAX_CPUS + 2];
-	struct hv_sim_event sentinel;
-
-	_Alignas(8) uint8_t mem[2][4][0x2000]; /* [guest][region] */
-
-	char sink[SINK_MAX];
-	size_t sink_len;
-	uint32_t sink_calls;
-	hv_guest_id_t sink_guest;
-	hv_handle_t sink_vp;
-
-	struct hv_hvcall_frame f;
-	struct hv_hvcall_result res;
-	hv_handle_t boot; /* GA's running VP */
+/* What the console sink received. */
+struct sink_rec {
+	char buf[SINK_MAX];
+	size_t len;
+	uint32_t calls;
+	hv_guest_id_t guest;
+	hv_handle_t vp;
 };
 
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[MAX_CPUS * HV_SCHED_CPU_PRIV_MAX];
-static struct fixture fx;
+static struct sink_rec con;
 
 static const struct hv_guest_desc ga_desc = {
 	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 4};
@@ -86,129 +51,49 @@ static const struct hv_guest_desc svc_desc = {.name = "svc",
 					      .prio_max = 4,
 					      .vp_quota = 2,
 					      .privileged = true};
+static const struct hv_guest_desc *const descs[GUEST_CAP] = {&ga_desc, &gb_desc, &svc_desc};
 
 /* ---- harness ---- */
 
-static struct hv_sim_ctx *cb_pick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	(void)sim;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
-static const struct hv_sim_ops sim_ops = {.pick = cb_pick};
-
 static void sink(void *ctx, hv_guest_id_t guest, hv_handle_t vp, const char *buf, size_t len)
 {
-	struct fixture *x = ctx;
+	struct sink_rec *x = ctx;
 
 	assert_true(len >= 1 && len <= HV_HVCALL_CONSOLE_MAX);
-	assert_true(x->sink_len + len <= SINK_MAX);
-	memcpy(x->sink + x->sink_len, buf, len);
-	x->sink_len += len;
-	x->sink_calls++;
-	x->sink_guest = guest;
-	x->sink_vp = vp;
+	assert_true(x->len + len <= SINK_MAX);
+	memcpy(x->buf + x->len, buf, len);
+	x->len += len;
+	x->calls++;
+	x->guest = guest;
+	x->vp = vp;
 }
 
 static struct hv_hvcall_config hc_config(hv_hvcall_console_fn console)
 {
-	struct hv_hvcall_config c = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.console = console,
-		.console_ctx = &fx,
-	};
+	struct hv_hvcall_config c = hfx_config();
+
+	c.console = console;
 	return c;
-}
-
-static void map_guest(hv_guest_id_t g, uint32_t slot)
-{
-	assert_int_equal(hv_host_guest_register(g, 1), HV_OK);
-	assert_int_equal(hv_host_guest_map(g, hv_gpa(CODE), fx.mem[slot][0], 0x1000,
-					   HV_ACCESS_READ | HV_ACCESS_EXEC),
-			 HV_OK);
-	assert_int_equal(hv_host_guest_map(g, hv_gpa(DATA), fx.mem[slot][1], 0x2000, HV_ACCESS_RW),
-			 HV_OK);
-	assert_int_equal(
-		hv_host_guest_map(g, hv_gpa(RODATA), fx.mem[slot][2], 0x1000, HV_ACCESS_READ),
-		HV_OK);
-	assert_int_equal(
-		hv_host_guest_map(g, hv_gpa(XONLY), fx.mem[slot][3], 0x1000, HV_ACCESS_EXEC),
-		HV_OK);
-}
-
-static struct hv_vp *schedule(void)
-{
-	struct hv_sched_entity *e = NULL;
-
-	assert_int_equal(hv_sched_schedule(&fx.dom, 0, &e), HV_OK);
-	return e != NULL ? hv_vproc_from_entity(e) : NULL;
-}
-
-/* A VP made by the embedder (the guest's first task), not through a hypercall. */
-static hv_handle_t spawn(hv_guest_id_t g, uint32_t prio, bool blocked)
-{
-	struct hv_vp_create_req req = {
-		.entry = CODE, .stack = STACK_TOP, .prio = prio, .start_blocked = blocked};
-	hv_handle_t h = HV_HANDLE_INVALID;
-
-	assert_int_equal(hv_vproc_create(&fx.reg, g, &req, &h, NULL), HV_OK);
-	return h;
 }
 
 static void fixture_init(uint32_t cpus)
 {
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = cpus,
-		.cpus = fx.dom_cpus,
-		.priv_storage = sched_priv,
-		.priv_storage_size = sizeof(sched_priv),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(1),
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = GUEST_CAP,
-	};
-	struct hv_sim_config sc = {
-		.cpu_count = cpus,
-		.cpus = fx.sim_cpus,
-		.event_slots = fx.events,
-		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(fx.events),
-		.ops = &sim_ops,
-	};
-	struct hv_hvcall_config hcc = hc_config(sink);
+	struct hfx_opts o = {.cpus = cpus,
+			     .vp_cap = VP_CAP,
+			     .guest_cap = GUEST_CAP,
+			     .guests = descs,
+			     .sim = true,
+			     .console = sink,
+			     .console_ctx = &con};
 
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	assert_int_equal(hv_sim_init(&fx.sim, &sc), HV_OK);
-	assert_int_equal(hv_sim_attach(&fx.sim), HV_OK);
-	/* Keeps the queue non-empty so a run stops at its until time with the clock there. */
-	hv_sim_event_init(&fx.sentinel);
-	assert_int_equal(hv_sim_event_schedule(&fx.sim, &fx.sentinel, 0, HV_S(3600), 0), HV_OK);
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GB, &gb_desc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, SVC, &svc_desc), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hcc), HV_OK);
-	map_guest(GA, 0);
-	map_guest(GB, 1);
+	memset(&con, 0, sizeof(con));
+	hfx_init(&o);
+	hfx_map(GA, 0, HFX_ALL);
+	hfx_map(GB, 1, HFX_ALL);
 	assert_int_equal(hv_host_guest_register(SVC, 1), HV_OK);
 	/* GA's boot task runs on CPU 0 and makes the calls. */
-	fx.boot = spawn(GA, 3, false);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	fx.boot = hfx_spawn(GA, 3, false);
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 }
 
 static int setup(void **state)
@@ -225,52 +110,9 @@ static int setup2(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	return hv_sim_detach(&fx.sim) == HV_OK ? 0 : -1;
-}
-
-static void advance_to(hv_time_ns_t t)
-{
-	assert_int_equal(hv_sim_run(&fx.sim, t, 100000, NULL), HV_OK);
-	assert_int_equal(hv_port_time_now(), t);
-}
-
-/* Hypercall @p nr of @p caller (of guest @p g) on CPU 0; the result lands in fx.f / fx.res. */
-static hv_status_t call6(hv_guest_id_t g, hv_handle_t caller, uint64_t nr, uint64_t a1, uint64_t a2,
-			 uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6)
-{
-	hv_hvcall_action_t act;
-
-	memset(&fx.f, 0xa5, sizeof(fx.f)); /* results must be written, not left over */
-	memset(&fx.res, 0xa5, sizeof(fx.res));
-	fx.f.nr = nr;
-	fx.f.a[0] = a1;
-	fx.f.a[1] = a2;
-	fx.f.a[2] = a3;
-	fx.f.a[3] = a4;
-	fx.f.a[4] = a5;
-	fx.f.a[5] = a6;
-	act = hv_hvcall_dispatch(&fx.hc, 0, g, caller, &fx.f, &fx.res);
-	assert_int_equal(act, fx.res.action);
-	assert_int_equal(fx.f.ret[0], (uint64_t)fx.res.status);
-	if (fx.res.status != HV_OK) {
-		/* A refused call returns no results and asks for nothing. */
-		assert_int_equal(fx.f.ret[1], 0);
-		assert_int_equal(fx.f.ret[2], 0);
-		assert_int_equal(fx.f.ret[3], 0);
-		assert_true(hv_handle_eq(fx.res.created, HV_HANDLE_INVALID));
-		assert_false(fx.res.exited);
-		if (fx.res.status != HV_ERR_TIMEOUT)
-			assert_int_equal(act, HV_HVCALL_RESUME);
-	}
-	return fx.res.status;
-}
-
 static hv_status_t call2(hv_guest_id_t g, hv_handle_t caller, uint64_t nr, uint64_t a1, uint64_t a2)
 {
-	return call6(g, caller, nr, a1, a2, 0, 0, 0, 0);
+	return hfx_call6(g, caller, nr, a1, a2, 0, 0, 0, 0);
 }
 
 /* GA's boot VP makes a call. */
@@ -282,7 +124,7 @@ static hv_status_t boot_call(uint64_t nr, uint64_t a1, uint64_t a2)
 static hv_status_t create(uint64_t entry, uint64_t stack, uint64_t prio, uint64_t affinity,
 			  uint64_t flags)
 {
-	return call6(GA, fx.boot, HV_HC_VP_CREATE, entry, stack, 0x42, prio, affinity, flags);
+	return hfx_call6(GA, fx.boot, HV_HC_VP_CREATE, entry, stack, 0x42, prio, affinity, flags);
 }
 
 static hv_handle_t created(void)
@@ -345,8 +187,8 @@ static void snap_take(struct snap *s)
 		s->vp_count[g] = fx.guests[g].vp_count;
 	s->used = hv_htab_used(&fx.reg.table);
 	s->heap = hv_heap_count(&fx.hc.deadlines);
-	s->sink_calls = fx.sink_calls;
-	s->sink_len = fx.sink_len;
+	s->sink_calls = con.calls;
+	s->sink_len = con.len;
 	s->next = hv_hvcall_next_deadline(&fx.hc);
 	for (uint32_t i = 0; i < VP_CAP; i++) {
 		const struct hv_hvcall_vp *r = &fx.records[i];
@@ -380,7 +222,7 @@ static void refused6(hv_status_t want, hv_guest_id_t g, hv_handle_t caller, uint
 	struct snap before;
 
 	snap_take(&before);
-	assert_int_equal(call6(g, caller, nr, a1, a2, a3, a4, a5, a6), want);
+	assert_int_equal(hfx_call6(g, caller, nr, a1, a2, a3, a4, a5, a6), want);
 	assert_unchanged(&before);
 }
 
@@ -439,19 +281,19 @@ static void init_refuses_missing_storage_zero_capacity_and_bad_alignment(void **
 static void every_call_has_a_name_and_unknown_numbers_print_as_question_mark(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_ABI_VERSION), "ABI_VERSION");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_SELF), "VP_SELF");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_CREATE), "VP_CREATE");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_EXIT), "VP_EXIT");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_BLOCK), "VP_BLOCK");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_UNBLOCK), "VP_UNBLOCK");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_YIELD), "VP_YIELD");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_SET_PRIO), "VP_SET_PRIO");
-	assert_string_equal(hv_hvcall_name(HV_HC_VP_DELETE), "VP_DELETE");
-	assert_string_equal(hv_hvcall_name(HV_HC_CONSOLE_WRITE), "CONSOLE_WRITE");
-	assert_string_equal(hv_hvcall_name(0x01), "?");
-	assert_string_equal(hv_hvcall_name(0x32), "?");
-	assert_string_equal(hv_hvcall_name(UINT64_MAX), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ABI_VERSION), "ABI_VERSION");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_SELF), "VP_SELF");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_CREATE), "VP_CREATE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_EXIT), "VP_EXIT");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_BLOCK), "VP_BLOCK");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_UNBLOCK), "VP_UNBLOCK");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_YIELD), "VP_YIELD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_SET_PRIO), "VP_SET_PRIO");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_VP_DELETE), "VP_DELETE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_CONSOLE_WRITE), "CONSOLE_WRITE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x01), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x32), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, UINT64_MAX), "?");
 }
 
 static void dispatch_without_result_or_frame_is_safe(void **state)
@@ -585,7 +427,7 @@ static void creating_more_urgent_task_on_this_cpu_reschedules(void **state)
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_true(fx.res.fb.resched);
 	assert_int_equal(fx.res.fb.cpu, 0);
-	assert_true(hv_handle_eq(schedule()->handle, h));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, h));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 }
 
@@ -613,7 +455,7 @@ static void create_blocked_flag_starts_vp_blocked_until_unblocked(void **state)
 	assert_int_equal(boot_call(HV_HC_VP_UNBLOCK, h.raw, 0), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_true(hv_handle_eq(fx.res.target, h));
-	assert_true(hv_handle_eq(schedule()->handle, h));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, h));
 }
 
 static void create_refuses_every_bad_argument_and_changes_nothing(void **state)
@@ -689,7 +531,7 @@ static void task_exit_deletes_callers_vp_and_frees_its_quota(void **state)
 	 * is deleted and its resources given back. */
 	assert_int_equal(create(CODE, STACK_TOP, 1, 0, 0), HV_OK);
 	h = created();
-	assert_true(hv_handle_eq(schedule()->handle, h));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, h));
 	assert_int_equal(fx.guests[GA].vp_count, 2);
 	assert_int_equal(call2(GA, h, HV_HC_VP_EXIT, 0, 0), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
@@ -697,7 +539,7 @@ static void task_exit_deletes_callers_vp_and_frees_its_quota(void **state)
 	assert_true(hv_handle_eq(fx.res.target, h));
 	assert_int_equal(fx.guests[GA].vp_count, 1);
 	assert_int_equal(hv_vproc_query(&fx.reg, GA, h, &info), HV_ERR_STALE_HANDLE);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	/* A second exit of the same VP (a confused embedder) is refused. */
 	refused6(HV_ERR_STALE_HANDLE, GA, h, HV_HC_VP_EXIT, 0, 0, 0, 0, 0, 0);
 	/* Its quota is back: the guest can make four VPs again. */
@@ -719,14 +561,14 @@ static void guest_runs_one_vp_per_task_from_create_to_exit(void **state)
 	assert_int_equal(create(CODE, STACK_TOP, 1, 0, 0), HV_OK);
 	t1 = created();
 	assert_int_equal(fx.guests[GA].vp_count, 3);
-	assert_true(hv_handle_eq(schedule()->handle, t1));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t1));
 	assert_int_equal(call2(GA, t1, HV_HC_VP_EXIT, 0, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, t2));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t2));
 	assert_int_equal(call2(GA, t2, HV_HC_VP_EXIT, 0, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_int_equal(fx.guests[GA].vp_count, 1);
 	assert_int_equal(call2(GA, fx.boot, HV_HC_VP_EXIT, 0, 0), HV_OK);
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	assert_int_equal(fx.guests[GA].vp_count, 0);
 }
 
@@ -744,7 +586,7 @@ static void block_forever_then_unblock_delivers_ok(void **state)
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_true(hv_handle_eq(fx.res.target, fx.boot));
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_BLOCKED);
 	/* Nothing to deliver to a VP that made no blocking call. */
 	assert_false(hv_hvcall_resume(&fx.hc, t, &st));
@@ -753,7 +595,7 @@ static void block_forever_then_unblock_delivers_ok(void **state)
 	assert_int_equal(call2(GA, t, HV_HC_VP_UNBLOCK, fx.boot.raw, 0), HV_OK);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 	assert_int_equal(call2(GA, t, HV_HC_VP_EXIT, 0, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_OK);
 	/* Delivered once. */
@@ -765,18 +607,18 @@ static void block_with_timeout_wakes_at_deadline_with_timeout_status(void **stat
 	hv_status_t st = HV_OK;
 
 	(void)state;
-	advance_to(HV_US(1000));
+	hfx_advance_to(HV_US(1000));
 	assert_int_equal(boot_call(HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_US(500)), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(1500));
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(1500) - 1), 0);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_BLOCKED);
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(1500)), 1);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 0);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_ERR_TIMEOUT);
 	assert_false(hv_hvcall_resume(&fx.hc, fx.boot, &st));
@@ -792,10 +634,10 @@ static void early_unblock_cancels_the_timeout_and_delivers_ok(void **state)
 	(void)state;
 	assert_int_equal(create(CODE, STACK_TOP, 3, 0, 0), HV_OK);
 	t = created();
-	advance_to(HV_US(10));
+	hfx_advance_to(HV_US(10));
 	assert_int_equal(boot_call(HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_MS(5)), HV_OK);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(10) + HV_MS(5));
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(call2(GA, t, HV_HC_VP_UNBLOCK, fx.boot.raw, 0), HV_OK);
 	/* The deadline is gone at once, not only when the VP runs. */
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 0);
@@ -814,7 +656,7 @@ static void unblock_after_timeout_fired_keeps_timeout_status(void **state)
 	assert_int_equal(create(CODE, STACK_TOP, 3, 0, 0), HV_OK);
 	t = created();
 	assert_int_equal(boot_call(HV_HC_VP_BLOCK, HV_HVCALL_SELF, 100), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(hv_hvcall_expire(&fx.hc, 100), 1);
 	/* Too late: the VP is ready already; unblock is a no-op. */
 	assert_int_equal(call2(GA, t, HV_HC_VP_UNBLOCK, fx.boot.raw, 0), HV_OK);
@@ -829,10 +671,10 @@ static void resume_before_deadline_cancels_timeout_of_vp_woken_elsewhere(void **
 
 	(void)state;
 	assert_int_equal(boot_call(HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_MS(1)), HV_OK);
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	/* The embedder wakes it through lib/vproc (e.g. an interrupt). */
 	assert_int_equal(hv_vproc_unblock(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_OK);
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 0);
@@ -850,14 +692,14 @@ static void zero_timeout_is_a_yield_that_reports_timeout(void **state)
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 0);
 	/* Round robin within the level: the other task of priority 3 runs. */
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 }
 
 static void huge_timeout_saturates_to_no_deadline(void **state)
 {
 	(void)state;
-	advance_to(HV_US(1));
+	hfx_advance_to(HV_US(1));
 	assert_int_equal(boot_call(HV_HC_VP_BLOCK, HV_HVCALL_SELF, UINT64_MAX - 1), HV_OK);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_TIME_NEVER - 1), 0);
@@ -874,10 +716,10 @@ static void expire_wakes_due_vps_in_deadline_order(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(create(CODE, STACK_TOP, 1, 0, 0), HV_OK);
 		t[i] = created();
-		assert_true(hv_handle_eq(schedule()->handle, t[i]));
+		assert_true(hv_handle_eq(hfx_schedule()->handle, t[i]));
 		assert_int_equal(call2(GA, t[i], HV_HC_VP_BLOCK, HV_HVCALL_SELF, timeouts[i]),
 				 HV_OK);
-		assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+		assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	}
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 3);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), 100);
@@ -902,17 +744,17 @@ static void block_until_sleeps_to_absolute_deadline_or_forever(void **state)
 	assert_int_equal(hv_hvcall_block_until(&fx.hc, GA, fx.boot, 5000, &fb), HV_OK);
 	assert_true(fb.resched);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), 5000);
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	assert_int_equal(hv_hvcall_expire(&fx.hc, 5000), 1);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_ERR_TIMEOUT);
 
 	assert_int_equal(hv_hvcall_block_until(&fx.hc, GA, fx.boot, HV_TIME_NEVER, NULL), HV_OK);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	assert_int_equal(hv_vproc_unblock(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_OK);
 }
@@ -924,7 +766,7 @@ static void block_until_refuses_bad_handles_and_changes_nothing(void **state)
 	hv_handle_t b;
 
 	(void)state;
-	b = spawn(GB, 2, false);
+	b = hfx_spawn(GB, 2, false);
 	snap_take(&before);
 	assert_int_equal(hv_hvcall_block_until(&fx.hc, GA, forge(1, 7), 100, &fb),
 			 HV_ERR_STALE_HANDLE);
@@ -944,9 +786,9 @@ static void delete_of_sleeping_vp_cancels_its_timeout(void **state)
 	(void)state;
 	assert_int_equal(create(CODE, STACK_TOP, 1, 0, 0), HV_OK);
 	t = created();
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(call2(GA, t, HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_MS(1)), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_int_equal(hv_heap_count(&fx.hc.deadlines), 1);
 	assert_int_equal(boot_call(HV_HC_VP_DELETE, t.raw, 0), HV_OK);
 	assert_true(hv_handle_eq(fx.res.target, t));
@@ -966,9 +808,9 @@ static void stale_record_never_applies_to_new_vp_in_same_slot(void **state)
 	(void)state;
 	assert_int_equal(create(CODE, STACK_TOP, 1, 0, 0), HV_OK);
 	t = created();
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(call2(GA, t, HV_HC_VP_BLOCK, HV_HVCALL_SELF, 100), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	/* Deleted behind the dispatcher's back: its record stays queued. */
 	assert_int_equal(hv_vproc_delete(&fx.reg, SVC, t, NULL), HV_OK);
 	assert_int_equal(create(CODE, STACK_TOP, 1, 0, HV_VP_CREATE_BLOCKED), HV_OK);
@@ -982,7 +824,7 @@ static void stale_record_never_applies_to_new_vp_in_same_slot(void **state)
 	assert_false(hv_hvcall_resume(&fx.hc, t, &st));
 	/* The new VP's own timed block works normally in the same slot. */
 	assert_int_equal(boot_call(HV_HC_VP_UNBLOCK, n.raw, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, n));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, n));
 	assert_int_equal(call2(GA, n, HV_HC_VP_BLOCK, HV_HVCALL_SELF, 50), HV_OK);
 	assert_int_equal(hv_hvcall_expire(&fx.hc, 50), 1);
 	assert_true(hv_hvcall_resume(&fx.hc, n, &st));
@@ -1018,7 +860,7 @@ static void vp_calls_refuse_forged_stale_and_foreign_handles(void **state)
 	hv_handle_t dead, b;
 
 	(void)state;
-	b = spawn(GB, 2, true);
+	b = hfx_spawn(GB, 2, true);
 	assert_int_equal(create(CODE, STACK_TOP, 3, 0, HV_VP_CREATE_BLOCKED), HV_OK);
 	dead = created();
 	assert_int_equal(boot_call(HV_HC_VP_DELETE, dead.raw, 0), HV_OK);
@@ -1072,9 +914,9 @@ static void yield_reschedules_to_vp_of_same_priority(void **state)
 	assert_int_equal(boot_call(HV_HC_VP_YIELD, 0, 0), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_true(hv_handle_eq(fx.res.target, fx.boot));
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(call2(GA, t, HV_HC_VP_YIELD, 0, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 }
 
 static void set_prio_changes_priority_and_reschedules_when_caller_is_overtaken(void **state)
@@ -1091,7 +933,7 @@ static void set_prio_changes_priority_and_reschedules_when_caller_is_overtaken(v
 	assert_int_equal(boot_call(HV_HC_VP_SET_PRIO, t.raw, 1), HV_OK);
 	assert_int_equal(boot_call(HV_HC_VP_SET_PRIO, fx.boot.raw, 2), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
-	assert_true(hv_handle_eq(schedule()->handle, t));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, t));
 	assert_int_equal(prio_of(t), 1);
 	assert_int_equal(prio_of(fx.boot), 2);
 }
@@ -1110,8 +952,8 @@ static void set_prio_refuses_priority_outside_guest_range(void **state)
 	refused2(HV_ERR_RANGE, HV_HC_VP_SET_PRIO, t.raw, (uint64_t)UINT32_MAX + 2);
 	refused2(HV_ERR_RANGE, HV_HC_VP_SET_PRIO, HV_HVCALL_SELF, UINT64_MAX);
 	/* GB's range is 2..4: 1 is the other guest's elevated priority. */
-	refused6(HV_ERR_RANGE, GB, spawn(GB, 2, true), HV_HC_VP_SET_PRIO, HV_HVCALL_SELF, 1, 0, 0,
-		 0, 0);
+	refused6(HV_ERR_RANGE, GB, hfx_spawn(GB, 2, true), HV_HC_VP_SET_PRIO, HV_HVCALL_SELF, 1, 0,
+		 0, 0, 0);
 }
 
 static void delete_of_ready_vp_frees_quota_and_staleness_is_reported(void **state)
@@ -1160,20 +1002,20 @@ static void console_write_copies_bytes_and_makes_them_printable(void **state)
 	assert_int_equal(boot_call(HV_HC_CONSOLE_WRITE, DATA + 0x100, len), HV_OK);
 	assert_int_equal(fx.f.ret[1], len);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
-	assert_int_equal(fx.sink_calls, 1);
-	assert_int_equal(fx.sink_len, len);
-	assert_memory_equal(fx.sink, "hi\tthere\n?[2J?????z", len);
-	assert_int_equal(fx.sink_guest, GA);
-	assert_true(hv_handle_eq(fx.sink_vp, fx.boot));
+	assert_int_equal(con.calls, 1);
+	assert_int_equal(con.len, len);
+	assert_memory_equal(con.buf, "hi\tthere\n?[2J?????z", len);
+	assert_int_equal(con.guest, GA);
+	assert_true(hv_handle_eq(con.vp, fx.boot));
 	/* The guest's own buffer is left as it was. */
 	assert_memory_equal(fx.mem[0][1] + 0x100, text, len);
 	/* Read-only memory can be written from; GB reads its own memory. */
 	memcpy(fx.mem[0][2], "ro", 2);
 	memcpy(fx.mem[1][2], "gb", 2);
 	assert_int_equal(boot_call(HV_HC_CONSOLE_WRITE, RODATA, 2), HV_OK);
-	assert_int_equal(call2(GB, spawn(GB, 2, true), HV_HC_CONSOLE_WRITE, RODATA, 2), HV_OK);
-	assert_memory_equal(fx.sink + len, "rogb", 4);
-	assert_int_equal(fx.sink_guest, GB);
+	assert_int_equal(call2(GB, hfx_spawn(GB, 2, true), HV_HC_CONSOLE_WRITE, RODATA, 2), HV_OK);
+	assert_memory_equal(con.buf + len, "rogb", 4);
+	assert_int_equal(con.guest, GB);
 }
 
 static void console_write_of_nothing_writes_nothing(void **state)
@@ -1183,7 +1025,7 @@ static void console_write_of_nothing_writes_nothing(void **state)
 	assert_int_equal(fx.f.ret[1], 0);
 	/* No bytes, so no address to check. */
 	assert_int_equal(boot_call(HV_HC_CONSOLE_WRITE, 0xdead0000, 0), HV_OK);
-	assert_int_equal(fx.sink_calls, 0);
+	assert_int_equal(con.calls, 0);
 }
 
 static void console_write_of_longest_allowed_length_succeeds(void **state)
@@ -1225,8 +1067,8 @@ static void console_write_without_sink_is_not_supported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define T2(fn) cmocka_unit_test_setup_teardown(fn, setup2, teardown)
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, hfx_teardown)
+#define T2(fn) cmocka_unit_test_setup_teardown(fn, setup2, hfx_teardown)
 		T(init_refuses_missing_storage_zero_capacity_and_bad_alignment),
 		cmocka_unit_test(every_call_has_a_name_and_unknown_numbers_print_as_question_mark),
 		T(dispatch_without_result_or_frame_is_safe),

@@ -14,65 +14,32 @@
 
 #include <cmocka.h>
 
-#include <string.h>
-
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
+#include "hvcall_fixture.h"
 
 #define VP_CAP	  8u
 #define GUEST_CAP 2u
 #define CALLS	  10000u
-#define CODE	  0x10000u
-#define DATA	  0x20000u
-#define STACK_TOP (DATA + 0x1000u)
 
 enum {
 	HOSTILE = 0, /* priorities 1..3, quota 5: sends the calls */
 	OTHER = 1    /* priorities 2..4, quota 2: its VPs are foreign handles */
 };
 
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[1];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-	struct hv_sim sim;
-	struct hv_sim_cpu sim_cpus[1];
-	struct hv_heap_node *events[8];
-	struct hv_sim_event sentinel;
-	_Alignas(8) uint8_t code[0x1000];
-	_Alignas(8) uint8_t data[0x2000];
+/* What the run saw. */
+static struct {
 	uint64_t handles[2 * VP_CAP]; /* every handle ever issued (live or stale) */
 	uint32_t handle_count;
 	uint64_t console_bytes;
 	uint64_t state;
 	hv_time_ns_t now;
 	uint32_t status_seen[HV_STATUS_COUNT_];
-};
-
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[HV_SCHED_CPU_PRIV_MAX];
-static struct fixture fx;
+} fz;
 
 static const struct hv_guest_desc hostile_desc = {
 	.name = "hostile", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 5};
 static const struct hv_guest_desc other_desc = {
 	.name = "other", .kind = HV_GUEST_KIND_THIN, .prio_min = 2, .prio_max = 4, .vp_quota = 2};
-
-static struct hv_sim_ctx *cb_pick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	(void)sim;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
-static const struct hv_sim_ops sim_ops = {.pick = cb_pick};
+static const struct hv_guest_desc *const descs[GUEST_CAP] = {&hostile_desc, &other_desc};
 
 static void sink(void *ctx, hv_guest_id_t guest, hv_handle_t vp, const char *buf, size_t len)
 {
@@ -82,105 +49,53 @@ static void sink(void *ctx, hv_guest_id_t guest, hv_handle_t vp, const char *buf
 	assert_true(len >= 1 && len <= HV_HVCALL_CONSOLE_MAX);
 	for (size_t i = 0; i < len; i++)
 		assert_true((buf[i] >= 0x20 && buf[i] <= 0x7e) || buf[i] == '\n' || buf[i] == '\t');
-	fx.console_bytes += len;
+	fz.console_bytes += len;
 }
 
 static uint64_t rnd(void)
 {
-	uint64_t x = fx.state;
+	uint64_t x = fz.state;
 
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;
-	fx.state = x;
+	fz.state = x;
 	return x;
 }
 
 static void remember(hv_handle_t h)
 {
-	if (fx.handle_count < HV_ARRAY_SIZE(fx.handles))
-		fx.handles[fx.handle_count++] = h.raw;
+	if (fz.handle_count < HV_ARRAY_SIZE(fz.handles))
+		fz.handles[fz.handle_count++] = h.raw;
 	else
-		fx.handles[rnd() % HV_ARRAY_SIZE(fx.handles)] = h.raw;
+		fz.handles[rnd() % HV_ARRAY_SIZE(fz.handles)] = h.raw;
 }
 
 static hv_handle_t spawn(hv_guest_id_t g, uint32_t prio, bool blocked)
 {
-	struct hv_vp_create_req req = {
-		.entry = CODE, .stack = STACK_TOP, .prio = prio, .start_blocked = blocked};
-	hv_handle_t h = HV_HANDLE_INVALID;
+	hv_handle_t h = hfx_spawn(g, prio, blocked);
 
-	assert_int_equal(hv_vproc_create(&fx.reg, g, &req, &h, NULL), HV_OK);
 	remember(h);
 	return h;
 }
 
 static int setup(void **state)
 {
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = 1,
-		.cpus = fx.dom_cpus,
-		.priv_storage = sched_priv,
-		.priv_storage_size = sizeof(sched_priv),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(1),
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = GUEST_CAP,
-	};
-	struct hv_sim_config sc = {
-		.cpu_count = 1,
-		.cpus = fx.sim_cpus,
-		.event_slots = fx.events,
-		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(fx.events),
-		.ops = &sim_ops,
-	};
-	struct hv_hvcall_config hcc = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.console = sink,
-	};
+	struct hfx_opts o = {.vp_cap = VP_CAP,
+			     .guest_cap = GUEST_CAP,
+			     .guests = descs,
+			     .sim = true,
+			     .console = sink};
 
 	(void)state;
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	fx.state = 0x9e3779b97f4a7c15ull;
-	if (hv_sim_init(&fx.sim, &sc) != HV_OK || hv_sim_attach(&fx.sim) != HV_OK)
-		return -1;
-	hv_sim_event_init(&fx.sentinel);
-	if (hv_sim_event_schedule(&fx.sim, &fx.sentinel, 0, HV_TIME_NEVER - 1, 0) != HV_OK)
-		return -1;
-	if (hv_sched_domain_init(&fx.dom, &dc) != HV_OK || hv_vproc_init(&fx.reg, &rc) != HV_OK ||
-	    hv_vproc_guest_register(&fx.reg, HOSTILE, &hostile_desc) != HV_OK ||
-	    hv_vproc_guest_register(&fx.reg, OTHER, &other_desc) != HV_OK ||
-	    hv_hvcall_init(&fx.hc, &hcc) != HV_OK)
-		return -1;
-	if (hv_host_guest_register(HOSTILE, 1) != HV_OK ||
-	    hv_host_guest_map(HOSTILE, hv_gpa(CODE), fx.code, sizeof(fx.code),
-			      HV_ACCESS_READ | HV_ACCESS_EXEC) != HV_OK ||
-	    hv_host_guest_map(HOSTILE, hv_gpa(DATA), fx.data, sizeof(fx.data), HV_ACCESS_RW) !=
-		    HV_OK)
-		return -1;
+	memset(&fz, 0, sizeof(fz));
+	fz.state = 0x9e3779b97f4a7c15ull;
+	hfx_init(&o);
+	hfx_map(HOSTILE, 0, HFX_CODE | HFX_DATA);
 	/* Bytes of every value for console writes, control characters included. */
-	for (size_t i = 0; i < sizeof(fx.data); i++)
-		fx.data[i] = (uint8_t)(i * 37u);
+	for (size_t i = 0; i < sizeof(fx.mem[0][1]); i++)
+		fx.mem[0][1][i] = (uint8_t)(i * 37u);
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return hv_sim_detach(&fx.sim) == HV_OK ? 0 : -1;
 }
 
 /* An argument: often one that gets past the first checks, sometimes anything. */
@@ -194,7 +109,7 @@ static uint64_t arg(void)
 		return 0;
 	case 2:
 	case 3:
-		return fx.handle_count != 0 ? fx.handles[(r >> 8) % fx.handle_count] : 0;
+		return fz.handle_count != 0 ? fz.handles[(r >> 8) % fz.handle_count] : 0;
 	case 4:
 		return CODE + ((r >> 8) % 0x1100);
 	case 5:
@@ -275,9 +190,9 @@ static struct hv_vp *revive(void)
 {
 	struct hv_vp *vp;
 
-	fx.now += HV_MS(1);
-	assert_int_equal(hv_sim_run(&fx.sim, fx.now, 100000, NULL), HV_OK);
-	(void)hv_hvcall_expire(&fx.hc, fx.now);
+	fz.now += HV_MS(1);
+	assert_int_equal(hv_sim_run(&fx.sim, fz.now, 100000, NULL), HV_OK);
+	(void)hv_hvcall_expire(&fx.hc, fz.now);
 	vp = reschedule();
 	if (vp != NULL)
 		return vp;
@@ -336,7 +251,7 @@ static void random_hypercalls_never_break_invariants(void **state)
 		assert_int_equal(act, res.action);
 		assert_true(f.ret[0] < HV_STATUS_COUNT_);
 		assert_int_equal(f.ret[0], (uint64_t)res.status);
-		fx.status_seen[f.ret[0]]++;
+		fz.status_seen[f.ret[0]]++;
 		if (res.status == HV_OK)
 			ok++;
 		if (res.status != HV_OK && res.status != HV_ERR_TIMEOUT)
@@ -354,9 +269,9 @@ static void random_hypercalls_never_break_invariants(void **state)
 			cur = reschedule();
 		if (n % 64 == 63) {
 			/* The embedder's timer: time moves on and deadlines expire. */
-			fx.now += rnd() % HV_US(40);
-			assert_int_equal(hv_sim_run(&fx.sim, fx.now, 100000, NULL), HV_OK);
-			(void)hv_hvcall_expire(&fx.hc, fx.now);
+			fz.now += rnd() % HV_US(40);
+			assert_int_equal(hv_sim_run(&fx.sim, fz.now, 100000, NULL), HV_OK);
+			(void)hv_hvcall_expire(&fx.hc, fz.now);
 			check_invariants();
 			if (cur == NULL || cur->se.state != HV_SCHED_RUNNING)
 				cur = reschedule();
@@ -370,22 +285,22 @@ static void random_hypercalls_never_break_invariants(void **state)
 	assert_true(ok > CALLS / 20);
 	assert_true(created > 10);
 	assert_true(exited > 0);
-	assert_true(fx.console_bytes > 0);
-	assert_true(fx.status_seen[HV_ERR_NOT_SUPPORTED] > 0);
-	assert_true(fx.status_seen[HV_ERR_INVALID_ARG] > 0);
-	assert_true(fx.status_seen[HV_ERR_STALE_HANDLE] > 0);
-	assert_true(fx.status_seen[HV_ERR_PERM] > 0);
-	assert_true(fx.status_seen[HV_ERR_RANGE] > 0);
-	assert_true(fx.status_seen[HV_ERR_FAULT] > 0);
-	assert_true(fx.status_seen[HV_ERR_ALIGN] > 0);
-	assert_true(fx.status_seen[HV_ERR_TIMEOUT] > 0);
+	assert_true(fz.console_bytes > 0);
+	assert_true(fz.status_seen[HV_ERR_NOT_SUPPORTED] > 0);
+	assert_true(fz.status_seen[HV_ERR_INVALID_ARG] > 0);
+	assert_true(fz.status_seen[HV_ERR_STALE_HANDLE] > 0);
+	assert_true(fz.status_seen[HV_ERR_PERM] > 0);
+	assert_true(fz.status_seen[HV_ERR_RANGE] > 0);
+	assert_true(fz.status_seen[HV_ERR_FAULT] > 0);
+	assert_true(fz.status_seen[HV_ERR_ALIGN] > 0);
+	assert_true(fz.status_seen[HV_ERR_TIMEOUT] > 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(random_hypercalls_never_break_invariants, setup,
-						teardown),
+						hfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

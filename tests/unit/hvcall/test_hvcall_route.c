@@ -12,12 +12,9 @@
 
 #include <cmocka.h>
 
-#include <string.h>
-
 #include <libhvcore/evroute.h>
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
+
+#include "hvcall_fixture.h"
 
 #define VP_CAP	   4u
 #define GUEST_CAP  2u
@@ -35,18 +32,8 @@ enum {
 	SVC = 1 /* the route service */
 };
 
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[1];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-
+/* The router, its storage and its two parallel VMMs. */
+static struct {
 	struct hv_evroute rt;
 	struct hv_evroute_domain domains[3];
 	struct hv_evroute_rule_rec rules[RULES];
@@ -58,23 +45,7 @@ struct fixture {
 	uint32_t scratch_idx[2u * RULES];
 	struct hv_evroute_cpu cpus[1];
 	uint32_t vmm_a, vmm_b;
-
-	hv_handle_t caller[GUEST_CAP];
-	struct hv_hvcall_frame f;
-	struct hv_hvcall_result res;
-};
-
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[HV_SCHED_CPU_PRIV_MAX];
-static struct fixture fx;
-
-static const struct hv_guest_desc ga_desc = {
-	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 2};
-static const struct hv_guest_desc svc_desc = {.name = "svc",
-					      .kind = HV_GUEST_KIND_THIN,
-					      .prio_min = 1,
-					      .prio_max = 3,
-					      .vp_quota = 2,
-					      .privileged = true};
+} ro;
 
 static hv_status_t vmm(void *ctx, uint32_t domain, struct hv_event *ev)
 {
@@ -86,59 +57,35 @@ static hv_status_t vmm(void *ctx, uint32_t domain, struct hv_event *ev)
 
 static void init(bool with_router)
 {
-	struct hv_sched_domain_config dc = {.ops = &hv_sched_fp_ops,
-					    .cpu_count = 1,
-					    .cpus = fx.dom_cpus,
-					    .priv_storage = sched_priv,
-					    .priv_storage_size = sizeof(sched_priv),
-					    .prio_levels = 8,
-					    .default_slice_ns = HV_MS(1)};
-	struct hv_vproc_config vc = {.domain = &fx.dom,
-				     .vps = fx.vps,
-				     .slots = fx.slots,
-				     .vp_cap = VP_CAP,
-				     .guests = fx.guests,
-				     .guest_cap = GUEST_CAP};
-	struct hv_evroute_config rc = {.domains = fx.domains,
+	struct hfx_opts o = {
+		.vp_cap = VP_CAP, .guest_cap = GUEST_CAP, .guests = hfx_guest_and_service()};
+	struct hv_evroute_config rc = {.domains = ro.domains,
 				       .domain_cap = 3,
-				       .rules = fx.rules,
+				       .rules = ro.rules,
 				       .rule_cap = RULES,
-				       .tables = fx.tables,
+				       .tables = ro.tables,
 				       .table_count = TABLES,
-				       .slots = fx.rslots,
-				       .segs = fx.segs,
-				       .keys = fx.keys,
+				       .slots = ro.rslots,
+				       .segs = ro.segs,
+				       .keys = ro.keys,
 				       .seg_cap = SEGS,
-				       .scratch = fx.scratch,
-				       .scratch_idx = fx.scratch_idx,
-				       .cpus = fx.cpus,
+				       .scratch = ro.scratch,
+				       .scratch_idx = ro.scratch_idx,
+				       .cpus = ro.cpus,
 				       .cpu_count = 1,
 				       .guest_cap = RT_GUESTS,
 				       .main = {.name = "main", .handler = vmm}};
 	struct hv_evroute_domain_desc a = {.name = "a", .handler = vmm};
 	struct hv_evroute_domain_desc b = {.name = "b", .handler = vmm};
-	struct hv_hvcall_config hc = {.vproc = &fx.reg,
-				      .records = fx.records,
-				      .heap_slots = fx.heap_slots,
-				      .vp_cap = VP_CAP,
-				      .entry_align = 4,
-				      .stack_align = 16,
-				      .router = with_router ? &fx.rt : NULL,
-				      .route_guest = with_router ? SVC : HV_GUEST_NONE};
-	struct hv_vp_create_req req = {.entry = 0x1000, .stack = 0x2000, .prio = 2};
 
-	memset(&fx, 0, sizeof(fx));
-	hv_host_reset();
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &vc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, SVC, &svc_desc), HV_OK);
-	assert_int_equal(hv_evroute_init(&fx.rt, &rc), HV_OK);
-	assert_int_equal(hv_evroute_domain_add(&fx.rt, &a, &fx.vmm_a), HV_OK);
-	assert_int_equal(hv_evroute_domain_add(&fx.rt, &b, &fx.vmm_b), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hc), HV_OK);
-	assert_int_equal(hv_vproc_create(&fx.reg, GA, &req, &fx.caller[GA], NULL), HV_OK);
-	assert_int_equal(hv_vproc_create(&fx.reg, SVC, &req, &fx.caller[SVC], NULL), HV_OK);
+	hfx_begin(&o);
+	memset(&ro, 0, sizeof(ro));
+	assert_int_equal(hv_evroute_init(&ro.rt, &rc), HV_OK);
+	assert_int_equal(hv_evroute_domain_add(&ro.rt, &a, &ro.vmm_a), HV_OK);
+	assert_int_equal(hv_evroute_domain_add(&ro.rt, &b, &ro.vmm_b), HV_OK);
+	if (with_router)
+		hfx_provide(&hv_evroute_hvcalls, &ro.rt, SVC);
+	hfx_finish_with_callers(2);
 }
 
 static int setup(void **state)
@@ -148,30 +95,15 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	hv_host_reset();
-	return 0;
-}
-
+/* The route service (or another guest) makes a call; every route call resumes the caller. */
 static hv_status_t call(hv_guest_id_t g, uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
 			uint64_t a4, uint64_t a5, uint64_t a6)
 {
-	memset(&fx.f, 0, sizeof(fx.f));
-	fx.f.nr = nr;
-	fx.f.a[0] = a1;
-	fx.f.a[1] = a2;
-	fx.f.a[2] = a3;
-	fx.f.a[3] = a4;
-	fx.f.a[4] = a5;
-	fx.f.a[5] = a6;
-	assert_int_equal(hv_hvcall_dispatch(&fx.hc, 0, g, fx.caller[g], &fx.f, &fx.res),
-			 HV_HVCALL_RESUME);
-	assert_int_equal(fx.f.ret[0], fx.res.status);
+	hv_status_t st = hfx_caller_call(g, nr, a1, a2, a3, a4, a5, a6);
+
 	/* The CPU's run loop between two exits: it holds no table any more. */
-	hv_evroute_quiescent(&fx.rt, 0);
-	return fx.res.status;
+	hv_evroute_quiescent(&ro.rt, 0);
+	return st;
 }
 
 /* Which domain handles guest @p g's access at @p addr, as the router answers it. */
@@ -182,7 +114,7 @@ static uint32_t routed(hv_guest_id_t g, uint64_t addr)
 		.origin = {.guest = g, .vp = HV_HANDLE_INVALID, .vmm = HV_EVENT_VMM_NONE},
 		.u.access = {.addr = addr, .size = 4}};
 
-	return hv_evroute_route(&fx.rt, &ev);
+	return hv_evroute_route(&ro.rt, &ev);
 }
 
 static void no_results(void)
@@ -199,32 +131,32 @@ static void service_adds_moves_looks_up_and_removes_a_rule(void **state)
 
 	(void)state;
 	assert_int_equal(routed(GA, RTC), HV_EVROUTE_MAIN);
-	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, fx.vmm_a,
+	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, ro.vmm_a,
 			      HV_ROUTE_FLAGS(FROM_GUEST, GA), 1),
 			 HV_OK);
 	id = fx.f.ret[1];
-	assert_int_equal(routed(GA, RTC), fx.vmm_a);
-	assert_int_equal(routed(GA, RTC_LAST), fx.vmm_a);
+	assert_int_equal(routed(GA, RTC), ro.vmm_a);
+	assert_int_equal(routed(GA, RTC_LAST), ro.vmm_a);
 	assert_int_equal(routed(GA, RTC_LAST + 1), HV_EVROUTE_MAIN);
 	/* The rule names GA only: the service VM's own accesses stay with main. */
 	assert_int_equal(routed(SVC, RTC), HV_EVROUTE_MAIN);
 
 	assert_int_equal(call(SVC, HV_HC_ROUTE_LOOKUP, MMIO, RTC + 8, GA, 0, 0, 0), HV_OK);
-	assert_int_equal(fx.f.ret[1], fx.vmm_a);
+	assert_int_equal(fx.f.ret[1], ro.vmm_a);
 	/* A VMM's own event (guest 0xffff): the rule is for guests, so main. */
 	assert_int_equal(call(SVC, HV_HC_ROUTE_LOOKUP, MMIO, RTC, 0xffff, 0, 0, 0), HV_OK);
 	assert_int_equal(fx.f.ret[1], HV_EVROUTE_MAIN);
 
-	assert_int_equal(call(SVC, HV_HC_ROUTE_MOVE, id, fx.vmm_b, 0, 0, 0, 0), HV_OK);
-	assert_int_equal(routed(GA, RTC), fx.vmm_b);
+	assert_int_equal(call(SVC, HV_HC_ROUTE_MOVE, id, ro.vmm_b, 0, 0, 0, 0), HV_OK);
+	assert_int_equal(routed(GA, RTC), ro.vmm_b);
 	assert_int_equal(call(SVC, HV_HC_ROUTE_LOOKUP, MMIO, RTC, GA, 0, 0, 0), HV_OK);
-	assert_int_equal(fx.f.ret[1], fx.vmm_b);
+	assert_int_equal(fx.f.ret[1], ro.vmm_b);
 
 	assert_int_equal(call(SVC, HV_HC_ROUTE_REMOVE, id, 0, 0, 0, 0, 0), HV_OK);
 	assert_int_equal(routed(GA, RTC), HV_EVROUTE_MAIN);
 	/* The id is stale now. */
 	assert_int_equal(call(SVC, HV_HC_ROUTE_REMOVE, id, 0, 0, 0, 0, 0), HV_ERR_NOT_FOUND);
-	assert_int_equal(call(SVC, HV_HC_ROUTE_MOVE, id, fx.vmm_a, 0, 0, 0, 0), HV_ERR_NOT_FOUND);
+	assert_int_equal(call(SVC, HV_HC_ROUTE_MOVE, id, ro.vmm_a, 0, 0, 0, 0), HV_ERR_NOT_FOUND);
 }
 
 static void other_guests_and_bad_arguments_are_refused_with_nothing_changed(void **state)
@@ -232,7 +164,7 @@ static void other_guests_and_bad_arguments_are_refused_with_nothing_changed(void
 	uint64_t id;
 
 	(void)state;
-	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, fx.vmm_a,
+	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, ro.vmm_a,
 			      HV_ROUTE_FLAGS(FROM_GUEST, HV_GUEST_NONE), 1),
 			 HV_OK);
 	id = fx.f.ret[1];
@@ -240,53 +172,53 @@ static void other_guests_and_bad_arguments_are_refused_with_nothing_changed(void
 	do {                                                                                       \
 		assert_int_equal(call((g), (nr), (a1), (a2), (a3), (a4), (a5), (a6)), (st));       \
 		no_results();                                                                      \
-		assert_int_equal(routed(GA, RTC), fx.vmm_a);                                       \
+		assert_int_equal(routed(GA, RTC), ro.vmm_a);                                       \
 		assert_int_equal(routed(GA, 0x1000), HV_EVROUTE_MAIN);                             \
 	} while (0)
 	/* Not the route guest, even privileged or with valid arguments. */
-	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_ADD, MMIO, 0, 0xfff, fx.vmm_b, 0, 0);
-	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_MOVE, id, fx.vmm_b, 0, 0, 0, 0);
+	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_ADD, MMIO, 0, 0xfff, ro.vmm_b, 0, 0);
+	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_MOVE, id, ro.vmm_b, 0, 0, 0, 0);
 	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_REMOVE, id, 0, 0, 0, 0, 0);
 	REFUSED(HV_ERR_PERM, GA, HV_HC_ROUTE_LOOKUP, MMIO, RTC, GA, 0, 0, 0);
 	/* Arguments a call does not use must be zero. */
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_REMOVE, id, 1, 0, 0, 0, 0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_MOVE, id, fx.vmm_b, 0, 0, 0, 7);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_MOVE, id, ro.vmm_b, 0, 0, 0, 7);
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_LOOKUP, MMIO, RTC, GA, 1, 0, 0);
 	/* Types, flags and 32-bit fields are checked before the router sees them. */
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, HV_EVENT_NONE, 0, 1, fx.vmm_b, 0, 0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, HV_EVENT_TYPE_COUNT, 0, 1, fx.vmm_b, 0,
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, HV_EVENT_NONE, 0, 1, ro.vmm_b, 0, 0);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, HV_EVENT_TYPE_COUNT, 0, 1, ro.vmm_b, 0,
 		0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, (1ull << 32) | MMIO, 0, 1, fx.vmm_b, 0,
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, (1ull << 32) | MMIO, 0, 1, ro.vmm_b, 0,
 		0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, (1ull << 32) | fx.vmm_b, 0,
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, (1ull << 32) | ro.vmm_b, 0,
 		0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b, 3, 0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b, 0x100, 0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b, 1ull << 32, 0);
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b, 0, 1ull << 32);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b, 3, 0);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b, 0x100, 0);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b, 1ull << 32, 0);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b, 0, 1ull << 32);
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_LOOKUP, HV_EVENT_NONE, RTC, GA, 0, 0, 0);
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_LOOKUP, MMIO, RTC, 0x10000, 0, 0, 0);
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_LOOKUP, HV_EVENT_MSR, 1ull << 32, GA, 0, 0, 0);
 	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_MOVE, id, 1ull << 32, 0, 0, 0, 0);
 	/* What the router itself refuses: first > last, unknown target, overlap. */
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 2, 1, fx.vmm_b, 0, 0);
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 2, 1, ro.vmm_b, 0, 0);
 	/* A guest filter needs "guests only"; a guest beyond the router's table is out of range. */
-	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b,
+	REFUSED(HV_ERR_INVALID_ARG, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b,
 		HV_ROUTE_FLAGS(HV_EVROUTE_FROM_ANY, GA), 0);
-	REFUSED(HV_ERR_RANGE, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, fx.vmm_b,
+	REFUSED(HV_ERR_RANGE, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, ro.vmm_b,
 		HV_ROUTE_FLAGS(FROM_GUEST, RT_GUESTS), 0);
 	REFUSED(HV_ERR_NOT_FOUND, SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, 9, 0, 0);
 	REFUSED(HV_ERR_NOT_FOUND, SVC, HV_HC_ROUTE_MOVE, id, 9, 0, 0, 0, 0);
-	REFUSED(HV_ERR_NOT_FOUND, SVC, HV_HC_ROUTE_MOVE, 1ull << 32, fx.vmm_b, 0, 0, 0, 0);
+	REFUSED(HV_ERR_NOT_FOUND, SVC, HV_HC_ROUTE_MOVE, 1ull << 32, ro.vmm_b, 0, 0, 0, 0);
 	REFUSED(HV_ERR_NOT_FOUND, SVC, HV_HC_ROUTE_REMOVE, 1ull << 32, 0, 0, 0, 0, 0);
-	REFUSED(HV_ERR_CONFLICT, SVC, HV_HC_ROUTE_ADD, MMIO, RTC + 0x10, RTC + 0x20, fx.vmm_b,
+	REFUSED(HV_ERR_CONFLICT, SVC, HV_HC_ROUTE_ADD, MMIO, RTC + 0x10, RTC + 0x20, ro.vmm_b,
 		HV_ROUTE_FLAGS(FROM_GUEST, HV_GUEST_NONE), 1);
 	/* The same overlap with an explicit, different priority is taken. */
-	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC + 0x10, RTC + 0x1f, fx.vmm_b,
+	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC + 0x10, RTC + 0x1f, ro.vmm_b,
 			      HV_ROUTE_FLAGS(FROM_GUEST, HV_GUEST_NONE), 0),
 			 HV_OK);
-	assert_int_equal(routed(GA, RTC + 0x10), fx.vmm_b);
-	assert_int_equal(routed(GA, RTC + 0x20), fx.vmm_a);
+	assert_int_equal(routed(GA, RTC + 0x10), ro.vmm_b);
+	assert_int_equal(routed(GA, RTC + 0x20), ro.vmm_a);
 #undef REFUSED
 }
 
@@ -296,19 +228,19 @@ static void flags_of_zero_mean_any_origin_and_any_guest(void **state)
 
 	(void)state;
 	assert_int_equal(HV_ROUTE_FLAGS(HV_EVROUTE_FROM_ANY, HV_GUEST_NONE), 0);
-	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, fx.vmm_a, 0, 0), HV_OK);
-	assert_int_equal(hv_evroute_rule_get(&fx.rt, (uint32_t)fx.f.ret[1], &rule), HV_OK);
+	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, RTC, RTC_LAST, ro.vmm_a, 0, 0), HV_OK);
+	assert_int_equal(hv_evroute_rule_get(&ro.rt, (uint32_t)fx.f.ret[1], &rule), HV_OK);
 	assert_int_equal(rule.from, HV_EVROUTE_FROM_ANY);
 	assert_int_equal(rule.guest, HV_GUEST_NONE);
-	assert_int_equal(routed(GA, RTC), fx.vmm_a);
-	assert_int_equal(routed(SVC, RTC), fx.vmm_a);
+	assert_int_equal(routed(GA, RTC), ro.vmm_a);
+	assert_int_equal(routed(SVC, RTC), ro.vmm_a);
 	/* Guest 0 is named as 0 + 1. */
-	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, 0, 0xfff, fx.vmm_b,
+	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, 0, 0xfff, ro.vmm_b,
 			      HV_ROUTE_FLAGS(FROM_GUEST, GA), 0),
 			 HV_OK);
-	assert_int_equal(hv_evroute_rule_get(&fx.rt, (uint32_t)fx.f.ret[1], &rule), HV_OK);
+	assert_int_equal(hv_evroute_rule_get(&ro.rt, (uint32_t)fx.f.ret[1], &rule), HV_OK);
 	assert_int_equal(rule.guest, GA);
-	assert_int_equal(routed(GA, 0x10), fx.vmm_b);
+	assert_int_equal(routed(GA, 0x10), ro.vmm_b);
 	assert_int_equal(routed(SVC, 0x10), HV_EVROUTE_MAIN);
 }
 
@@ -319,22 +251,25 @@ static void without_a_router_the_calls_do_not_exist(void **state)
 	assert_int_equal(call(SVC, HV_HC_ROUTE_ADD, MMIO, 0, 1, 1, 0, 0), HV_ERR_NOT_SUPPORTED);
 	assert_int_equal(call(SVC, HV_HC_ROUTE_LOOKUP, MMIO, 0, GA, 0, 0, 0), HV_ERR_NOT_SUPPORTED);
 	no_results();
-	assert_string_equal(hv_hvcall_name(HV_HC_ROUTE_ADD), "ROUTE_ADD");
-	assert_string_equal(hv_hvcall_name(HV_HC_ROUTE_LOOKUP), "ROUTE_LOOKUP");
+	/* The dispatcher names the calls of the tables it serves. */
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_ADD), "?");
+	init(true);
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_ADD), "ROUTE_ADD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_ROUTE_LOOKUP), "ROUTE_LOOKUP");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(service_adds_moves_looks_up_and_removes_a_rule,
-						setup, teardown),
+						setup, hfx_teardown),
 		cmocka_unit_test_setup_teardown(
 			other_guests_and_bad_arguments_are_refused_with_nothing_changed, setup,
-			teardown),
+			hfx_teardown),
 		cmocka_unit_test_setup_teardown(flags_of_zero_mean_any_origin_and_any_guest, setup,
-						teardown),
+						hfx_teardown),
 		cmocka_unit_test_setup_teardown(without_a_router_the_calls_do_not_exist, setup,
-						teardown),
+						hfx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

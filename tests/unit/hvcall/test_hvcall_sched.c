@@ -28,13 +28,12 @@
 #include <sys/mman.h>
 
 #include <libhvcore/base/sha256.h>
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
+#include <libhvcore/sched_service.h>
+
+#include "hvcall_fixture.h"
 
 #define VP_CAP	     8u
 #define GUEST_CAP    2u
-#define MAX_CPUS     2u
 #define ARENA_MAX    (1024u * 1024u)
 #define SCRATCH_SIZE (64u * 1024u)
 #define RAM_GPA	     0x40000000u
@@ -61,18 +60,8 @@ struct image {
 	size_t size;
 };
 
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu cpus[MAX_CPUS];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-
+/* The scheduler manager, loader and service, and the VPs the tests look at. */
+static struct {
 	struct hv_sched_mgr m;
 	struct hv_sched_portable portable[VP_CAP];
 	struct hv_sched_mgr_saved saved[VP_CAP];
@@ -81,18 +70,12 @@ struct fixture {
 	uint32_t fp; /* built-in default */
 	uint32_t ncpu;
 	size_t arena_size;
-
 	hv_handle_t vp[NVP]; /* vp[0]: the service VM's, running on CPU 0 and making the calls */
-	struct hv_hvcall_frame f;
-	struct hv_hvcall_result res;
-};
+} sm;
 
 static const char *const paths[NMOD] = {HVSCHED_ELF_RR, HVSCHED_ELF_BVT, HVSCHED_ELF_FP};
 static struct image mods[NMOD];
 static uint8_t allow[NMOD + 1][HV_SHA256_DIGEST_SIZE];
-static struct fixture fx;
-static _Alignas(16) uint8_t storage[MAX_CPUS * HV_SCHED_CPU_PRIV_MAX];
-static _Alignas(16) uint8_t spare[MAX_CPUS * HV_SCHED_CPU_PRIV_MAX];
 static uint8_t scratch[SCRATCH_SIZE];
 static uint8_t ram[GUEST_CAP][RAM_SIZE];
 static uint8_t *arena;
@@ -105,6 +88,7 @@ static const struct hv_guest_desc svc_desc = {.name = "svc",
 					      .prio_max = 4,
 					      .vp_quota = 2,
 					      .privileged = true};
+static const struct hv_guest_desc *const descs[GUEST_CAP] = {&ga_desc, &svc_desc};
 
 /* ---- harness ---- */
 
@@ -132,65 +116,28 @@ static uint64_t gpa_of(uint32_t slot)
 	return RAM_GPA + (uint64_t)slot * IMG_STRIDE;
 }
 
-static hv_handle_t spawn(hv_guest_id_t g, uint32_t prio)
-{
-	struct hv_vp_create_req req = {.entry = 0x10000, .stack = 0x21000, .prio = prio};
-	hv_handle_t h = HV_HANDLE_INVALID;
-
-	assert_int_equal(hv_vproc_create(&fx.reg, g, &req, &h, NULL), HV_OK);
-	return h;
-}
-
 static struct hv_hvcall_config hc_config(struct hv_sched_service *svc)
 {
-	struct hv_hvcall_config c = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.sched = svc,
-	};
+	struct hv_hvcall_config c = hfx_config();
+
+	if (svc == NULL)
+		c.provider_count = 0;
 	return c;
 }
 
 static void fixture_init(uint32_t cpus, size_t arena_size)
 {
+	struct hfx_opts o = {.cpus = cpus,
+			     .vp_cap = VP_CAP,
+			     .guest_cap = GUEST_CAP,
+			     .guests = descs,
+			     .changeable = true};
 	struct hv_sched_mgr_config mc = {
-		.portable = fx.portable,
-		.saved = fx.saved,
+		.portable = sm.portable,
+		.saved = sm.saved,
 		.entity_cap = VP_CAP,
 		.park_timeout_ns = HV_MS(30),
 		.stall_bound_ns = HV_MS(5),
-	};
-
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	fx.ncpu = cpus;
-	fx.arena_size = arena_size;
-	assert_int_equal(hv_sched_mgr_init(&fx.m, &mc), HV_OK);
-	assert_int_equal(hv_sched_mgr_register(&fx.m, &hv_sched_fp_ops, NULL, &fx.fp), HV_OK);
-
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = cpus,
-		.cpus = fx.cpus,
-		.priv_storage = storage,
-		.priv_storage_size = cpus * HV_SCHED_CPU_PRIV_MAX,
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(1),
-		.spare_storage = spare,
-		.spare_storage_size = cpus * HV_SCHED_CPU_PRIV_MAX,
-		.activation = HV_SCHED_ACT_FNPTR,
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = GUEST_CAP,
 	};
 	struct hv_sched_loader_config lc = {
 		.arena = arena,
@@ -201,17 +148,20 @@ static void fixture_init(uint32_t cpus, size_t arena_size)
 		.scratch_size = sizeof(scratch),
 	};
 	struct hv_sched_service_config sc = {
-		.mgr = &fx.m, .loader = &fx.ld, .domain = &fx.dom, .service_guest = SVC};
-	struct hv_hvcall_config hcc = hc_config(&fx.svc);
+		.mgr = &sm.m, .loader = &sm.ld, .domain = &fx.dom, .service_guest = SVC};
 
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_sched_mgr_add_domain(&fx.m, &fx.dom, fx.fp), HV_OK);
-	assert_int_equal(hv_sched_loader_init(&fx.ld, &lc), HV_OK);
-	assert_int_equal(hv_sched_service_init(&fx.svc, &sc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, SVC, &svc_desc), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hcc), HV_OK);
+	hfx_begin(&o);
+	memset(&sm, 0, sizeof(sm));
+	sm.ncpu = cpus;
+	sm.arena_size = arena_size;
+	assert_int_equal(hv_sched_mgr_init(&sm.m, &mc), HV_OK);
+	assert_int_equal(hv_sched_mgr_register(&sm.m, &hv_sched_fp_ops, NULL, &sm.fp), HV_OK);
+	assert_int_equal(hv_sched_mgr_add_domain(&sm.m, &fx.dom, sm.fp), HV_OK);
+	assert_int_equal(hv_sched_loader_init(&sm.ld, &lc), HV_OK);
+	assert_int_equal(hv_sched_service_init(&sm.svc, &sc), HV_OK);
+	/* The service checks its guest itself. */
+	hfx_provide(&hv_sched_service_hvcalls, &sm.svc, HV_GUEST_NONE);
+	hfx_finish();
 
 	/* Both guests hold the images at the same addresses. */
 	memset(ram, 0, sizeof(ram));
@@ -226,17 +176,17 @@ static void fixture_init(uint32_t cpus, size_t arena_size)
 	}
 
 	/* The service VM's VP runs on CPU 0 and makes the calls; GA's wait. */
-	fx.vp[0] = spawn(SVC, 1);
+	sm.vp[0] = hfx_spawn(SVC, 1, false);
 	for (uint32_t i = 1; i < NVP; i++)
-		fx.vp[i] = spawn(GA, 1 + i % 3);
+		sm.vp[i] = hfx_spawn(GA, 1 + i % 3, false);
 	for (uint32_t c = 0; c < cpus; c++) {
 		struct hv_sched_entity *e = NULL;
 
 		assert_int_equal(hv_sched_schedule(&fx.dom, c, &e), HV_OK);
 		assert_non_null(e);
 	}
-	assert_true(hv_handle_eq(hv_vproc_from_entity(atomic_load(&fx.cpus[0].curr))->handle,
-				 fx.vp[0]));
+	assert_true(hv_handle_eq(hv_vproc_from_entity(atomic_load(&fx.dom_cpus[0].curr))->handle,
+				 sm.vp[0]));
 }
 
 static int setup_with(uint32_t cpus, size_t arena_size)
@@ -300,21 +250,7 @@ static int group_teardown(void **state)
 static hv_status_t call(hv_guest_id_t g, uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
 			uint64_t a4, uint64_t a5, uint64_t a6)
 {
-	hv_hvcall_action_t act;
-
-	memset(&fx.f, 0xa5, sizeof(fx.f)); /* results must be written, not left over */
-	memset(&fx.res, 0xa5, sizeof(fx.res));
-	fx.f.nr = nr;
-	fx.f.a[0] = a1;
-	fx.f.a[1] = a2;
-	fx.f.a[2] = a3;
-	fx.f.a[3] = a4;
-	fx.f.a[4] = a5;
-	fx.f.a[5] = a6;
-	act = hv_hvcall_dispatch(&fx.hc, 0, g, g == SVC ? fx.vp[0] : fx.vp[1], &fx.f, &fx.res);
-	assert_int_equal(act, fx.res.action);
-	assert_int_equal(fx.f.ret[0], (uint64_t)fx.res.status);
-	return fx.res.status;
+	return hfx_dispatch(g, g == SVC ? sm.vp[0] : sm.vp[1], nr, a1, a2, a3, a4, a5, a6);
 }
 
 static hv_status_t svc_call(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3)
@@ -393,18 +329,18 @@ struct snap {
 static void snap_take(struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
-	memcpy(s->slots, fx.ld.slots, sizeof(s->slots));
-	memcpy(s->table, fx.m.table, sizeof(s->table));
+	memcpy(s->slots, sm.ld.slots, sizeof(s->slots));
+	memcpy(s->table, sm.m.table, sizeof(s->table));
 	s->ops = fx.dom.ops;
-	s->active = hv_sched_mgr_active(&fx.m, &fx.dom);
-	s->changes = fx.m.changes;
-	s->rollbacks = fx.m.rollbacks;
-	s->loads = fx.svc.loads;
-	s->unloads = fx.svc.unloads;
+	s->active = hv_sched_mgr_active(&sm.m, &fx.dom);
+	s->changes = sm.m.changes;
+	s->rollbacks = sm.m.rollbacks;
+	s->loads = sm.svc.loads;
+	s->unloads = sm.svc.unloads;
 	for (uint32_t i = 0; i < NVP; i++) {
 		struct hv_vp_info info;
 
-		assert_int_equal(hv_vproc_query(&fx.reg, SVC, fx.vp[i], &info), HV_OK);
+		assert_int_equal(hv_vproc_query(&fx.reg, SVC, sm.vp[i], &info), HV_OK);
 		s->state[i] = info.sched.state;
 	}
 }
@@ -434,18 +370,18 @@ static void assert_vps_intact(void)
 	uint32_t running = 0, ready = 0, members = 0;
 
 	assert_int_equal(atomic_load(&fx.dom.entities), NVP);
-	for (uint32_t c = 0; c < fx.ncpu; c++)
-		members += fx.cpus[c].member_count;
+	for (uint32_t c = 0; c < sm.ncpu; c++)
+		members += fx.dom_cpus[c].member_count;
 	assert_int_equal(members, NVP);
 	for (uint32_t i = 0; i < NVP; i++) {
 		struct hv_vp_info info;
 
-		assert_int_equal(hv_vproc_query(&fx.reg, SVC, fx.vp[i], &info), HV_OK);
+		assert_int_equal(hv_vproc_query(&fx.reg, SVC, sm.vp[i], &info), HV_OK);
 		running += info.sched.state == HV_SCHED_RUNNING;
 		ready += info.sched.state == HV_SCHED_READY;
 	}
-	assert_int_equal(running, fx.ncpu);
-	assert_int_equal(ready, NVP - fx.ncpu);
+	assert_int_equal(running, sm.ncpu);
+	assert_int_equal(ready, NVP - sm.ncpu);
 }
 
 /* The caller's CPU reschedules (as RESCHED asks) and finds a VP under the new scheduler. */
@@ -473,12 +409,12 @@ static uint64_t name_word(const char *name)
 static void sched_calls_have_names(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_LOAD), "SCHED_LOAD");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_ACTIVATE), "SCHED_ACTIVATE");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_UNLOAD), "SCHED_UNLOAD");
-	assert_string_equal(hv_hvcall_name(HV_HC_SCHED_INFO), "SCHED_INFO");
-	assert_string_equal(hv_hvcall_name(0x44), "?");
-	assert_string_equal(hv_hvcall_name(0x4f), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_LOAD), "SCHED_LOAD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_ACTIVATE), "SCHED_ACTIVATE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_UNLOAD), "SCHED_UNLOAD");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_SCHED_INFO), "SCHED_INFO");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x44), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x4f), "?");
 }
 
 static void without_a_service_the_calls_are_not_supported(void **state)
@@ -494,7 +430,7 @@ static void without_a_service_the_calls_are_not_supported(void **state)
 			HV_SCHED_LOAD_ACTIVATE, 4, 5, 6);
 	}
 	/* The range stays unassigned past the four calls. */
-	c = hc_config(&fx.svc);
+	c = hc_config(&sm.svc);
 	assert_int_equal(hv_hvcall_init(&fx.hc, &c), HV_OK);
 	refused(HV_ERR_NOT_SUPPORTED, SVC, 0x44, 0, 0, 0, 0, 0, 0);
 	refused(HV_ERR_NOT_SUPPORTED, SVC, 0x4f, 1, 0, 0, 0, 0, 0);
@@ -514,8 +450,8 @@ static void a_guest_other_than_the_service_vm_gets_perm_for_every_call(void **st
 	refused(HV_ERR_PERM, GA, HV_HC_SCHED_ACTIVATE, id, 0, 0, 0, 0, 0);
 	refused(HV_ERR_PERM, GA, HV_HC_SCHED_UNLOAD, id, 0, 0, 0, 0, 0);
 	refused(HV_ERR_PERM, GA, HV_HC_SCHED_INFO, id, 0, 0, 0, 0, 0);
-	refused(HV_ERR_PERM, GA, HV_HC_SCHED_INFO, fx.fp, 0, 0, 0, 0, 0);
-	assert_int_equal(hv_sched_mgr_active(&fx.m, &fx.dom), fx.fp);
+	refused(HV_ERR_PERM, GA, HV_HC_SCHED_INFO, sm.fp, 0, 0, 0, 0, 0);
+	assert_int_equal(hv_sched_mgr_active(&sm.m, &fx.dom), sm.fp);
 	assert_vps_intact();
 }
 
@@ -583,7 +519,7 @@ static void ids_and_flags_beyond_32_bits_and_bad_flags_are_invalid(void **state)
 	refused(HV_ERR_NOT_FOUND, SVC, HV_HC_SCHED_UNLOAD, HV_SCHED_MGR_MAX, 0, 0, 0, 0, 0);
 	refused(HV_ERR_NOT_FOUND, SVC, HV_HC_SCHED_INFO, 6, 0, 0, 0, 0, 0);
 	/* The default cannot go. */
-	refused(HV_ERR_PERM, SVC, HV_HC_SCHED_UNLOAD, fx.fp, 0, 0, 0, 0, 0);
+	refused(HV_ERR_PERM, SVC, HV_HC_SCHED_UNLOAD, sm.fp, 0, 0, 0, 0, 0);
 	/* Bad image ranges: the loader's statuses come back unchanged. */
 	refused(HV_ERR_RANGE, SVC, HV_HC_SCHED_LOAD, gpa_of(BVT), SCRATCH_SIZE + 1, 0, 0, 0, 0);
 	refused(HV_ERR_FAULT, SVC, HV_HC_SCHED_LOAD, RAM_GPA + RAM_SIZE - 8, mods[BVT].size, 0, 0,
@@ -605,12 +541,12 @@ static void service_vm_loads_activates_describes_and_unloads(void **state)
 	(void)state;
 	assert_int_equal(load(BVT, HV_SCHED_LOAD_ACTIVATE), HV_OK);
 	bvt = fx.f.ret[1];
-	assert_true(bvt < HV_SCHED_MGR_MAX && bvt != fx.fp);
+	assert_true(bvt < HV_SCHED_MGR_MAX && bvt != sm.fp);
 	assert_int_equal(fx.f.ret[2], NONE);
 	assert_int_equal(fx.f.ret[3], HV_HVCALL_SCHED_FB(0, false, NVP));
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_string_equal(fx.dom.ops->name, "bvt");
-	assert_ptr_equal(hv_sched_mgr_table(&fx.m)[bvt], fx.dom.ops);
+	assert_ptr_equal(hv_sched_mgr_table(&sm.m)[bvt], fx.dom.ops);
 	assert_vps_intact();
 	reschedule_cpu0();
 
@@ -619,7 +555,7 @@ static void service_vm_loads_activates_describes_and_unloads(void **state)
 	assert_int_equal(fx.f.ret[2], name_word("bvt"));
 	assert_int_equal(fx.f.ret[3], HV_SCHED_INFO_ACTIVE | HV_SCHED_INFO_LOADED);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
-	assert_int_equal(svc_call(HV_HC_SCHED_INFO, fx.fp, 0, 0), HV_OK);
+	assert_int_equal(svc_call(HV_HC_SCHED_INFO, sm.fp, 0, 0), HV_OK);
 	assert_int_equal(fx.f.ret[1], bvt);
 	assert_int_equal(fx.f.ret[2], name_word("fp"));
 	assert_int_equal(fx.f.ret[3], HV_SCHED_INFO_DEFAULT);
@@ -657,11 +593,11 @@ static void service_vm_loads_activates_describes_and_unloads(void **state)
 
 	/* seed 000 claim 7: unloading the active one re-activates the default. */
 	assert_int_equal(svc_call(HV_HC_SCHED_UNLOAD, rr, 0, 0), HV_OK);
-	assert_int_equal(fx.f.ret[1], fx.fp);
+	assert_int_equal(fx.f.ret[1], sm.fp);
 	assert_int_equal(fx.f.ret[3], HV_HVCALL_SCHED_FB(0, false, NVP));
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_ptr_equal(fx.dom.ops, &hv_sched_fp_ops);
-	assert_int_equal(hv_sched_loader_free_slots(&fx.ld), HV_SCHED_LOADER_SLOTS);
+	assert_int_equal(hv_sched_loader_free_slots(&sm.ld), HV_SCHED_LOADER_SLOTS);
 	reschedule_cpu0();
 }
 
@@ -677,8 +613,8 @@ static void unload_old_reports_the_replaced_scheduler(void **state)
 	assert_int_equal(fx.f.ret[2], rr);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_string_equal(fx.dom.ops->name, "bvt");
-	assert_null(hv_sched_mgr_table(&fx.m)[rr]);
-	assert_int_equal(hv_sched_loader_free_slots(&fx.ld), HV_SCHED_LOADER_SLOTS - 1);
+	assert_null(hv_sched_mgr_table(&sm.m)[rr]);
+	assert_int_equal(hv_sched_loader_free_slots(&sm.ld), HV_SCHED_LOADER_SLOTS - 1);
 	reschedule_cpu0();
 }
 
@@ -701,7 +637,7 @@ static void forced_unload_is_reported_in_r2(void **state)
 	assert_int_equal(fx.f.ret[3], HV_HVCALL_SCHED_FB(0, false, NVP));
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_string_equal(fx.dom.ops->name, "bvt");
-	assert_int_equal(fx.svc.forced, 1u);
+	assert_int_equal(sm.svc.forced, 1u);
 	reschedule_cpu0();
 
 	/*
@@ -723,8 +659,8 @@ static void forced_unload_is_reported_in_r2(void **state)
 	assert_int_equal(fx.f.ret[3], HV_HVCALL_SCHED_FB(0, false, NVP));
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_ptr_equal(fx.dom.ops, &hv_sched_fp_ops);
-	assert_null(hv_sched_mgr_table(&fx.m)[bvt]);
-	assert_int_equal(hv_sched_loader_free_slots(&fx.ld), HV_SCHED_LOADER_SLOTS);
+	assert_null(hv_sched_mgr_table(&sm.m)[bvt]);
+	assert_int_equal(hv_sched_loader_free_slots(&sm.ld), HV_SCHED_LOADER_SLOTS);
 	reschedule_cpu0();
 }
 
@@ -748,19 +684,19 @@ static void failed_activation_returns_its_feedback(void **state)
 	assert_vps_intact();
 
 	assert_int_equal(svc_call(HV_HC_SCHED_ACTIVATE, rr, 0, 0), HV_ERR_TIMEOUT);
-	assert_int_equal(fx.f.ret[1], fx.fp);
-	assert_int_equal(fx.f.ret[2], fx.fp);
+	assert_int_equal(fx.f.ret[1], sm.fp);
+	assert_int_equal(fx.f.ret[2], sm.fp);
 	assert_int_equal(fx.f.ret[3], HV_HVCALL_SCHED_FB(HV_SCHED_STEP_CEASE, true, 0));
 	assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
 	assert_ptr_equal(fx.dom.ops, &hv_sched_fp_ops);
-	assert_int_equal(fx.m.rollbacks, 2u);
+	assert_int_equal(sm.m.rollbacks, 2u);
 	assert_vps_intact();
 
 	/* Refused before any change ran: no results at all. */
 	refused(HV_ERR_NOT_FOUND, SVC, HV_HC_SCHED_ACTIVATE, 7, 0, 0, 0, 0, 0);
 	/* The image stays loaded: unloading it needs no change (it is not active). */
 	assert_int_equal(svc_call(HV_HC_SCHED_UNLOAD, rr, 0, 0), HV_OK);
-	assert_int_equal(fx.f.ret[1], fx.fp);
+	assert_int_equal(fx.f.ret[1], sm.fp);
 	assert_int_equal(fx.f.ret[3], 0);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
 }
@@ -771,7 +707,7 @@ int main(void)
 #define T2(fn) cmocka_unit_test_setup_teardown(fn, setup2, teardown)
 #define TS(fn) cmocka_unit_test_setup_teardown(fn, setup_small, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sched_calls_have_names),
+		T(sched_calls_have_names),
 		T(without_a_service_the_calls_are_not_supported),
 		T(a_guest_other_than_the_service_vm_gets_perm_for_every_call),
 		T(nonzero_unused_arguments_are_invalid),

@@ -6,7 +6,7 @@
  * results, resume the caller and change nothing.
  *
  * The port runs in simulator mode so hv_port_time_now() is a clock the test
- * sets (advance_to()). The domain has one CPU, 0, the calling CPU.
+ * sets (hfx_advance_to()). The domain has one CPU, 0, the calling CPU.
  * Priorities: lower is more urgent; GA's range is 1..3.
  */
 #include <setjmp.h>
@@ -16,12 +16,9 @@
 
 #include <cmocka.h>
 
-#include <string.h>
-
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
 #include <libhvcore/wait.h>
+
+#include "hvcall_fixture.h"
 
 #define VP_CAP	  8u
 #define GUEST_CAP 2u
@@ -33,77 +30,28 @@ enum {
 	GB = 1	/* priorities 1..3, quota 2 */
 };
 
-/* Guest-physical layout of GA and GB (different host memory). */
-#define CODE   0x10000u /* 4 KiB, read + exec */
-#define DATA   0x20000u /* 8 KiB, read + write */
-#define RODATA 0x30000u /* 4 KiB, read only */
-#define STACK  (DATA + 0x1000u)
-#define W1     (DATA + 0x100u) /* wait words */
-#define W2     (DATA + 0x104u)
-#define W3     (DATA + 0x108u)
-#define ROW    (RODATA + 0x10u)
+/* Wait words in GA's memory (the fixture's layout). */
+#define W1  (DATA + 0x100u)
+#define W2  (DATA + 0x104u)
+#define W3  (DATA + 0x108u)
+#define ROW (RODATA + 0x10u)
 
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[1];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-
+/* The wait module and its storage. */
+static struct {
 	struct hv_wait wait;
 	struct hv_wait_node nodes[VP_CAP];
 	struct hv_heap_node *wait_heap[VP_CAP];
 	struct hv_wait_queue queues[QUEUE_CAP];
 	struct hv_wait_queue *buckets[BUCKETS];
-
-	struct hv_sim sim;
-	struct hv_sim_cpu sim_cpus[1];
-	struct hv_heap_node *events[8];
-	struct hv_sim_event sentinel;
-
-	_Alignas(8) uint8_t mem[GUEST_CAP][3][0x2000]; /* [guest][region] */
-
-	struct hv_hvcall_frame f;
-	struct hv_hvcall_result res;
-	hv_handle_t boot; /* GA's running VP, priority 2 */
-};
-
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[HV_SCHED_CPU_PRIV_MAX];
-static struct fixture fx;
+} wm;
 
 static const struct hv_guest_desc ga_desc = {
 	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 6};
 static const struct hv_guest_desc gb_desc = {
 	.name = "gb", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 2};
+static const struct hv_guest_desc *const descs[GUEST_CAP] = {&ga_desc, &gb_desc};
 
 /* ---- harness ---- */
-
-static struct hv_sim_ctx *cb_pick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	(void)sim;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
-static const struct hv_sim_ops sim_ops = {.pick = cb_pick};
-
-static void map_guest(hv_guest_id_t g)
-{
-	assert_int_equal(hv_host_guest_register(g, 1), HV_OK);
-	assert_int_equal(hv_host_guest_map(g, hv_gpa(CODE), fx.mem[g][0], 0x1000,
-					   HV_ACCESS_READ | HV_ACCESS_EXEC),
-			 HV_OK);
-	assert_int_equal(hv_host_guest_map(g, hv_gpa(DATA), fx.mem[g][1], 0x2000, HV_ACCESS_RW),
-			 HV_OK);
-	assert_int_equal(hv_host_guest_map(g, hv_gpa(RODATA), fx.mem[g][2], 0x1000, HV_ACCESS_READ),
-			 HV_OK);
-}
 
 /* Host view of GA's word at guest address @p gpa. */
 static uint32_t *word(uint64_t gpa)
@@ -113,87 +61,33 @@ static uint32_t *word(uint64_t gpa)
 	return (uint32_t *)(void *)(fx.mem[GA][1] + (gpa - DATA));
 }
 
-static struct hv_vp *schedule(void)
-{
-	struct hv_sched_entity *e = NULL;
-
-	assert_int_equal(hv_sched_schedule(&fx.dom, 0, &e), HV_OK);
-	return e != NULL ? hv_vproc_from_entity(e) : NULL;
-}
-
-static hv_handle_t spawn(hv_guest_id_t g, uint32_t prio)
-{
-	struct hv_vp_create_req req = {.entry = CODE, .stack = STACK, .prio = prio};
-	hv_handle_t h = HV_HANDLE_INVALID;
-
-	assert_int_equal(hv_vproc_create(&fx.reg, g, &req, &h, NULL), HV_OK);
-	return h;
-}
-
 static void fixture_init(bool with_wait)
 {
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = 1,
-		.cpus = fx.dom_cpus,
-		.priv_storage = sched_priv,
-		.priv_storage_size = sizeof(sched_priv),
-		.prio_levels = 8,
-		.default_slice_ns = HV_MS(1),
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = GUEST_CAP,
-	};
-	struct hv_sim_config sc = {
-		.cpu_count = 1,
-		.cpus = fx.sim_cpus,
-		.event_slots = fx.events,
-		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(fx.events),
-		.ops = &sim_ops,
-	};
+	struct hfx_opts o = {.vp_cap = VP_CAP,
+			     .guest_cap = GUEST_CAP,
+			     .guests = descs,
+			     .sim = true,
+			     .wait = with_wait ? &wm.wait : NULL};
 	struct hv_wait_config wc = {
 		.vproc = &fx.reg,
-		.nodes = fx.nodes,
-		.heap_slots = fx.wait_heap,
+		.nodes = wm.nodes,
+		.heap_slots = wm.wait_heap,
 		.vp_cap = VP_CAP,
-		.queues = fx.queues,
+		.queues = wm.queues,
 		.queue_cap = QUEUE_CAP,
-		.buckets = fx.buckets,
+		.buckets = wm.buckets,
 		.bucket_count = BUCKETS,
 		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
 	};
-	struct hv_hvcall_config hcc = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.wait = with_wait ? &fx.wait : NULL,
-	};
 
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	assert_int_equal(hv_sim_init(&fx.sim, &sc), HV_OK);
-	assert_int_equal(hv_sim_attach(&fx.sim), HV_OK);
-	/* Keeps the queue non-empty so a run stops at its until time with the clock there. */
-	hv_sim_event_init(&fx.sentinel);
-	assert_int_equal(hv_sim_event_schedule(&fx.sim, &fx.sentinel, 0, HV_S(3600), 0), HV_OK);
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GB, &gb_desc), HV_OK);
-	assert_int_equal(hv_wait_init(&fx.wait, &wc), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hcc), HV_OK);
-	map_guest(GA);
-	map_guest(GB);
-	fx.boot = spawn(GA, 2);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	hfx_begin(&o);
+	memset(&wm, 0, sizeof(wm));
+	assert_int_equal(hv_wait_init(&wm.wait, &wc), HV_OK);
+	hfx_finish();
+	hfx_map(GA, GA, HFX_CODE | HFX_DATA | HFX_RODATA);
+	hfx_map(GB, GB, HFX_CODE | HFX_DATA | HFX_RODATA);
+	fx.boot = hfx_spawn(GA, 2, false);
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 }
 
 static int setup(void **state)
@@ -210,44 +104,15 @@ static int setup_no_wait(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	return hv_sim_detach(&fx.sim) == HV_OK ? 0 : -1;
-}
-
-static void advance_to(hv_time_ns_t t)
-{
-	assert_int_equal(hv_sim_run(&fx.sim, t, 100000, NULL), HV_OK);
-	assert_int_equal(hv_port_time_now(), t);
-}
-
-/* Hypercall @p nr of @p caller (of guest @p g) on CPU 0; the result lands in fx.f / fx.res. */
+/* hfx_call6(); a refused call (or a compare-only wait) also resumes. */
 static hv_status_t call6(hv_guest_id_t g, hv_handle_t caller, uint64_t nr, uint64_t a1, uint64_t a2,
 			 uint64_t a3, uint64_t a4, uint64_t a5, uint64_t a6)
 {
-	hv_hvcall_action_t act;
+	hv_status_t st = hfx_call6(g, caller, nr, a1, a2, a3, a4, a5, a6);
 
-	memset(&fx.f, 0xa5, sizeof(fx.f)); /* results must be written, not left over */
-	memset(&fx.res, 0xa5, sizeof(fx.res));
-	fx.f.nr = nr;
-	fx.f.a[0] = a1;
-	fx.f.a[1] = a2;
-	fx.f.a[2] = a3;
-	fx.f.a[3] = a4;
-	fx.f.a[4] = a5;
-	fx.f.a[5] = a6;
-	act = hv_hvcall_dispatch(&fx.hc, 0, g, caller, &fx.f, &fx.res);
-	assert_int_equal(act, fx.res.action);
-	assert_int_equal(fx.f.ret[0], (uint64_t)fx.res.status);
-	if (fx.res.status != HV_OK) {
-		/* A refused call (or a compare-only wait) returns no results and resumes. */
-		assert_int_equal(fx.f.ret[1], 0);
-		assert_int_equal(fx.f.ret[2], 0);
-		assert_int_equal(fx.f.ret[3], 0);
-		assert_int_equal(act, HV_HVCALL_RESUME);
-	}
-	return fx.res.status;
+	if (st != HV_OK)
+		assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
+	return st;
 }
 
 /* VP @p vp of GA waits on @p gpa for @p expected. */
@@ -273,7 +138,7 @@ static struct hv_sched_info info_of(hv_handle_t h)
 
 static uint32_t waiters(uint64_t gpa)
 {
-	return hv_wait_waiters(&fx.wait, GA, hv_gpa(gpa));
+	return hv_wait_waiters(&wm.wait, GA, hv_gpa(gpa));
 }
 
 /* ---- "nothing changed" ---- */
@@ -305,7 +170,7 @@ static void snap_take(struct snap *s)
 		s->words[i] = *word(ws[i]);
 	}
 	s->next = hv_hvcall_next_deadline(&fx.hc);
-	s->stats = hv_wait_get_stats(&fx.wait);
+	s->stats = hv_wait_get_stats(&wm.wait);
 	s->stats.mismatches = 0; /* refusals the module counts, by design */
 	s->stats.deadlocks = 0;
 }
@@ -327,9 +192,9 @@ static void refused6(hv_status_t want, hv_guest_id_t g, hv_handle_t caller, uint
 static void wait_and_wake_have_names(void **state)
 {
 	(void)state;
-	assert_string_equal(hv_hvcall_name(HV_HC_WAIT), "WAIT");
-	assert_string_equal(hv_hvcall_name(HV_HC_WAKE), "WAKE");
-	assert_string_equal(hv_hvcall_name(0x32), "?");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_WAIT), "WAIT");
+	assert_string_equal(hv_hvcall_name(&fx.hc, HV_HC_WAKE), "WAKE");
+	assert_string_equal(hv_hvcall_name(&fx.hc, 0x32), "?");
 	assert_int_equal(HV_HC_WAIT, 0x30);
 	assert_int_equal(HV_HC_WAKE, 0x31);
 }
@@ -434,7 +299,7 @@ static void zero_timeout_only_compares(void **state)
  * call names the word and the most threads to wake */
 static void wait_blocks_caller_and_wake_delivers_ok_on_its_next_run(void **state)
 {
-	hv_handle_t b = spawn(GA, 3);
+	hv_handle_t b = hfx_spawn(GA, 3, false);
 	hv_status_t st = HV_ERR_INTERNAL;
 
 	(void)state;
@@ -446,7 +311,7 @@ static void wait_blocks_caller_and_wake_delivers_ok_on_its_next_run(void **state
 	assert_int_equal(waiters(W1), 1);
 	/* No deadline: nothing for the timer. */
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	/* Not yet woken: nothing to deliver. */
 	assert_false(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 
@@ -455,7 +320,7 @@ static void wait_blocks_caller_and_wake_delivers_ok_on_its_next_run(void **state
 	assert_int_equal(fx.f.ret[1], 1);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_int_equal(waiters(W1), 0);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_OK);
 	/* Delivered once. */
@@ -464,16 +329,16 @@ static void wait_blocks_caller_and_wake_delivers_ok_on_its_next_run(void **state
 
 static void wake_of_less_urgent_vp_resumes_the_waker(void **state)
 {
-	hv_handle_t b = spawn(GA, 3);
+	hv_handle_t b = hfx_spawn(GA, 3, false);
 
 	(void)state;
 	*word(W1) = 1;
 	/* b sleeps; boot (more urgent) wakes it and runs on. */
 	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	assert_int_equal(wait_call(b, W1, 1, HV_HVCALL_FOREVER, 0), HV_OK);
 	assert_int_equal(hv_vproc_unblock(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_int_equal(wake_call(fx.boot, W1, 1, 0), HV_OK);
 	assert_int_equal(fx.f.ret[1], 1);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESUME);
@@ -487,13 +352,13 @@ static void wake_wakes_at_most_n_and_reports_the_number(void **state)
 	(void)state;
 	*word(W1) = 0;
 	for (int i = 0; i < 3; i++)
-		v[i] = spawn(GA, 1);
+		v[i] = hfx_spawn(GA, 1, false);
 	/* Each more urgent VP runs in turn and goes to sleep on W1. */
 	for (int i = 0; i < 3; i++) {
-		assert_true(hv_handle_eq(schedule()->handle, v[i]));
+		assert_true(hv_handle_eq(hfx_schedule()->handle, v[i]));
 		assert_int_equal(wait_call(v[i], W1, 0, HV_HVCALL_FOREVER, 0), HV_OK);
 	}
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_int_equal(waiters(W1), 3);
 	assert_int_equal(wake_call(fx.boot, W1, 0, 0), HV_OK);
 	assert_int_equal(fx.f.ret[1], 0);
@@ -515,34 +380,34 @@ static void wake_wakes_at_most_n_and_reports_the_number(void **state)
  * automatically if it is not released within a timeout */
 static void timed_wait_expires_through_the_dispatchers_timer(void **state)
 {
-	hv_handle_t b = spawn(GA, 3);
+	hv_handle_t b = hfx_spawn(GA, 3, false);
 	hv_status_t st = HV_ERR_INTERNAL;
 
 	(void)state;
 	*word(W1) = 5;
-	advance_to(HV_US(10));
+	hfx_advance_to(HV_US(10));
 	assert_int_equal(wait_call(fx.boot, W1, 5, HV_US(40), 0), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	/* One timer for both kinds of sleep: the earliest deadline wins. */
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(50));
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	assert_int_equal(call6(GA, b, HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_US(100), 0, 0, 0, 0),
 			 HV_OK);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(50));
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 
-	advance_to(HV_US(49));
+	hfx_advance_to(HV_US(49));
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(49)), 0);
-	advance_to(HV_US(50));
+	hfx_advance_to(HV_US(50));
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(50)), 1);
 	assert_int_equal(waiters(W1), 0);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(110));
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_ERR_TIMEOUT);
 
 	/* The dispatcher's own sleeper still expires as before; counts add up. */
-	advance_to(HV_US(110));
+	hfx_advance_to(HV_US(110));
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(110)), 1);
 	assert_true(hv_hvcall_resume(&fx.hc, b, &st));
 	assert_int_equal(st, HV_ERR_TIMEOUT);
@@ -551,32 +416,32 @@ static void timed_wait_expires_through_the_dispatchers_timer(void **state)
 
 static void wait_and_vp_block_deadlines_expire_together(void **state)
 {
-	hv_handle_t b = spawn(GA, 3);
+	hv_handle_t b = hfx_spawn(GA, 3, false);
 
 	(void)state;
 	*word(W1) = 5;
 	assert_int_equal(wait_call(fx.boot, W1, 5, HV_US(20), 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	assert_int_equal(call6(GA, b, HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_US(10), 0, 0, 0, 0),
 			 HV_OK);
 	/* The dispatcher's deadline comes first now. */
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(10));
-	advance_to(HV_US(30));
+	hfx_advance_to(HV_US(30));
 	assert_int_equal(hv_hvcall_expire(&fx.hc, HV_US(30)), 2);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
 }
 
 static void vp_unblocked_while_waiting_resumes_with_ok_and_leaves_the_queue(void **state)
 {
-	hv_handle_t b = spawn(GA, 3);
+	hv_handle_t b = hfx_spawn(GA, 3, false);
 	hv_status_t st = HV_ERR_INTERNAL;
 
 	(void)state;
 	*word(W1) = 5;
 	assert_int_equal(wait_call(fx.boot, W1, 5, HV_US(20), 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	assert_int_equal(call6(GA, b, HV_HC_VP_UNBLOCK, fx.boot.raw, 0, 0, 0, 0, 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	/* A spurious wake-up: the guest re-reads its word. */
 	assert_true(hv_hvcall_resume(&fx.hc, fx.boot, &st));
 	assert_int_equal(st, HV_OK);
@@ -586,13 +451,13 @@ static void vp_unblocked_while_waiting_resumes_with_ok_and_leaves_the_queue(void
 
 static void deleting_a_waiting_vp_takes_it_off_the_word(void **state)
 {
-	hv_handle_t b = spawn(GA, 1);
+	hv_handle_t b = hfx_spawn(GA, 1, false);
 
 	(void)state;
 	*word(W1) = 5;
-	assert_true(hv_handle_eq(schedule()->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, b));
 	assert_int_equal(wait_call(b, W1, 5, HV_US(20), 0), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	assert_int_equal(waiters(W1), 1);
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_US(20));
 	assert_int_equal(call6(GA, fx.boot, HV_HC_VP_DELETE, b.raw, 0, 0, 0, 0, 0), HV_OK);
@@ -616,7 +481,7 @@ static void waiter_sleeps_on_owners_mutex(hv_handle_t owner, hv_handle_t waiter)
 
 	assert_int_equal(tok, hv_wait_owner_token(owner));
 	*word(W1) = tok | HV_MUTEX_WAITERS; /* owner holds it, the waiter set the bit */
-	assert_true(hv_handle_eq(schedule()->handle, waiter));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, waiter));
 	assert_int_equal(
 		wait_call(waiter, W1, tok | HV_MUTEX_WAITERS, HV_HVCALL_FOREVER, HV_WAIT_PI),
 		HV_OK);
@@ -626,30 +491,30 @@ static void waiter_sleeps_on_owners_mutex(hv_handle_t owner, hv_handle_t waiter)
 
 static void pi_wait_lends_to_owner_and_owners_wake_gives_it_back(void **state)
 {
-	hv_handle_t owner = spawn(GA, 3);
-	hv_handle_t waiter = spawn(GA, 1);
+	hv_handle_t owner = hfx_spawn(GA, 3, false);
+	hv_handle_t waiter = hfx_spawn(GA, 1, false);
 	hv_status_t st = HV_ERR_INTERNAL;
 
 	(void)state;
 	waiter_sleeps_on_owners_mutex(owner, waiter);
 	/* Boot is kept out of the way: the owner runs (the scheduler's business). */
 	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, owner));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, owner));
 	/* The owner unlocks: word to 0, then its wake gives the word up. */
 	*word(W1) = 0;
 	assert_int_equal(wake_call(owner, W1, 1, HV_WAIT_PI), HV_OK);
 	assert_int_equal(fx.f.ret[1], 1);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED); /* the waiter preempts it */
 	assert_int_equal(info_of(owner).eff_prio, 3);
-	assert_true(hv_handle_eq(schedule()->handle, waiter));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, waiter));
 	assert_true(hv_hvcall_resume(&fx.hc, waiter, &st));
 	assert_int_equal(st, HV_OK);
 }
 
 static void set_prio_of_a_waiting_vp_moves_what_its_owner_is_lent(void **state)
 {
-	hv_handle_t owner = spawn(GA, 3);
-	hv_handle_t waiter = spawn(GA, 1);
+	hv_handle_t owner = hfx_spawn(GA, 3, false);
+	hv_handle_t waiter = hfx_spawn(GA, 1, false);
 
 	(void)state;
 	waiter_sleeps_on_owners_mutex(owner, waiter);
@@ -665,16 +530,16 @@ static void set_prio_of_a_waiting_vp_moves_what_its_owner_is_lent(void **state)
 
 static void pi_wait_that_closes_an_owner_cycle_is_deadlock(void **state)
 {
-	hv_handle_t a = spawn(GA, 1);
+	hv_handle_t a = hfx_spawn(GA, 1, false);
 	uint32_t ta = hv_mutex_owner_token(a.raw);
 	uint32_t tb = hv_mutex_owner_token(fx.boot.raw);
 
 	(void)state;
 	*word(W1) = ta; /* a holds W1 */
 	*word(W2) = tb; /* boot holds W2 */
-	assert_true(hv_handle_eq(schedule()->handle, a));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, a));
 	assert_int_equal(wait_call(a, W2, tb, HV_HVCALL_FOREVER, HV_WAIT_PI), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, fx.boot));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
 	/* boot waiting for a, which waits for boot: refused without blocking. */
 	refused6(HV_ERR_DEADLOCK, GA, fx.boot, HV_HC_WAIT, W1, ta, HV_HVCALL_FOREVER, HV_WAIT_PI, 0,
 		 0);
@@ -685,25 +550,25 @@ static void pi_wait_that_closes_an_owner_cycle_is_deadlock(void **state)
 
 static void exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot(void **state)
 {
-	hv_handle_t owner = spawn(GA, 3);
-	hv_handle_t waiter = spawn(GA, 1);
+	hv_handle_t owner = hfx_spawn(GA, 3, false);
+	hv_handle_t waiter = hfx_spawn(GA, 1, false);
 	hv_handle_t again;
 
 	(void)state;
 	waiter_sleeps_on_owners_mutex(owner, waiter);
 	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
-	assert_true(hv_handle_eq(schedule()->handle, owner));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, owner));
 	/* The owner's task ends holding the mutex. */
 	assert_int_equal(call6(GA, owner, HV_HC_VP_EXIT, 0, 0, 0, 0, 0, 0), HV_OK);
 	assert_true(fx.res.exited);
-	assert_null(schedule());
+	assert_null(hfx_schedule());
 	/* The next VP in its slot inherits nothing. */
-	again = spawn(GA, 3);
+	again = hfx_spawn(GA, 3, false);
 	assert_int_equal(hv_handle_index(again), hv_handle_index(owner));
 	assert_int_equal(info_of(again).eff_prio, 3);
 	/* The waiter still sleeps and can be woken by whoever frees the word. */
 	assert_int_equal(waiters(W1), 1);
-	assert_true(hv_handle_eq(schedule()->handle, again));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, again));
 	*word(W1) = 0;
 	assert_int_equal(wake_call(again, W1, 1, HV_WAIT_PI), HV_OK);
 	assert_int_equal(fx.f.ret[1], 1);
@@ -712,8 +577,8 @@ static void exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot(void
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define T0(fn) cmocka_unit_test_setup_teardown(fn, setup_no_wait, teardown)
+#define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, hfx_teardown)
+#define T0(fn) cmocka_unit_test_setup_teardown(fn, setup_no_wait, hfx_teardown)
 		T(wait_and_wake_have_names),
 		T0(without_wait_module_both_calls_are_not_supported_whatever_their_arguments),
 		T(stray_arguments_are_invalid),
