@@ -8,7 +8,8 @@
 # and the scheduler change: the service VM's corrupted image refused with
 # fixed priority carrying on, the BVT image loaded from its memory and
 # activated (every CPU parked, the console drained, every VP moved), the
-# other guests running under BVT, then BVT unloaded and fixed priority back;
+# other guests running under BVT, then BVT unloaded and fixed priority back,
+# each change with a blackout under 50 us;
 # and priority inheritance across guests: the RTOS's priority-1 task sleeps
 # on a mutex in a page shared with the peer guest, held by the peer's
 # priority-3 task while its priority-2 task runs; the holder is lent p1,
@@ -140,6 +141,13 @@ done
 ticks=$(sed -nE 's/^\[linux\/vp#[0-9]+\] linux: all threads done after ([0-9]+) ticks.*/\1/p' <<<"$out")
 [ "${ticks:-0}" -ge 5 ] || fail "virtual timer ticks did not reach the guest (ticks=${ticks:-none})"
 [ "$(count '^\[sched\] change complete')" = 2 ] || fail "expected exactly two scheduler changes"
+# Each change's blackout (first CPU parked to last resumed, on the guest
+# clock) stays under 50 us: the load's and the unload's alike.
+mapfile -t blackouts < <(sed -nE 's/^\[sched\] change complete: .*, blackout ([0-9]+) us$/\1/p' <<<"$out")
+[ "${#blackouts[@]}" = 2 ] || fail "expected a blackout figure on both scheduler changes"
+for b in "${blackouts[@]}"; do
+	[ "$b" -lt 50 ] || fail "a scheduler change's blackout was $b us (under 50 us expected)"
+done
 [ "$(count '^\[sched\] watchdog')" = 0 ] || fail "the watchdog fell back"
 [ "$(count '^\[panic\]')" = 0 ] || fail "hypervisor panic"
 
