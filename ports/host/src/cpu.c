@@ -56,6 +56,10 @@ static _Thread_local hv_cpu_t t_cpu;
 static _Thread_local uint64_t t_masked;
 static _Thread_local uint32_t t_relax_spins;
 
+/* hv_host_set_relax_hook(): set while nothing relaxes, read by every relax. */
+static _Atomic(hv_host_relax_fn) g_relax_hook;
+static void *_Atomic g_relax_arg;
+
 /* Spins of hv_port_cpu_relax() between two sched_yield() calls. */
 #define RELAX_SPINS_PER_YIELD 64u
 
@@ -304,12 +308,23 @@ void hv_port_cpu_kick(hv_cpu_t cpu)
 	(void)pthread_mutex_unlock(&g_cpus[cpu].lock);
 }
 
+void hv_host_set_relax_hook(hv_host_relax_fn fn, void *arg)
+{
+	atomic_store(&g_relax_arg, arg);
+	atomic_store(&g_relax_hook, fn);
+}
+
 void hv_port_cpu_relax(void)
 {
+	hv_host_relax_fn hook = atomic_load_explicit(&g_relax_hook, memory_order_acquire);
 	struct hv_host_machine *m = hv_host_machine_current();
 
 	if (m != NULL && hv_host_machine_relax(m))
 		return;
+	if (hook != NULL) {
+		hook(atomic_load_explicit(&g_relax_arg, memory_order_relaxed));
+		return;
+	}
 	if (++t_relax_spins % RELAX_SPINS_PER_YIELD == 0) {
 		(void)sched_yield();
 		return;

@@ -82,6 +82,26 @@ hv_status_t hv_host_cpu_wait(hv_time_ns_t max_wait, uint32_t *events);
  */
 bool hv_host_irq_masked(void);
 
+/** @brief Replacement for hv_port_cpu_relax()'s spin hint (see hv_host_set_relax_hook()). */
+typedef void (*hv_host_relax_fn)(void *arg);
+
+/**
+ * @brief Make hv_port_cpu_relax() call @p fn instead of its spin hint.
+ *
+ * For tests that model CPUs sharing one executor, as QEMU's round-robin
+ * TCG runs every vCPU on one host thread and switches on a `yield`: the
+ * hook can hand a baton to another thread and wait for it back, so the
+ * order in which spinning CPUs get to run is the test's. Pass NULL to
+ * restore the default (a pause, and sched_yield() every 64 calls).
+ *
+ * @param fn  Called on every hv_port_cpu_relax(), from the relaxing thread, or NULL.
+ * @param arg Passed to @p fn.
+ * @par Locking
+ * Set it while no other thread relaxes; the hook itself may be called from
+ * any thread at once.
+ */
+void hv_host_set_relax_hook(hv_host_relax_fn fn, void *arg);
+
 #ifdef __cplusplus
 }
 #endif
