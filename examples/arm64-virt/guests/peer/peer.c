@@ -5,12 +5,12 @@
  * 0x40400000 here and at 0x40200000 in the RTOS: the hypervisor keys the
  * mutex word by its host-physical address, so both meet on one queue.
  *
- *  holder (priority 3): takes the shared mutex at 20 ms and keeps it for a
+ *  holder (priority 3): takes the shared mutex at 30 ms and keeps it for a
  *         critical section of about 3 ms of work (work that needs the CPU:
  *         it does not advance while the task is preempted).
- *  hog    (priority 2): from 21 ms, 8 ms of work with no lock: the
+ *  hog    (priority 2): from 31 ms, 8 ms of work with no lock: the
  *         medium-priority task of the classic inversion.
- * At 22 ms the RTOS's urgent task (priority 1) asks for the mutex. With the
+ * At 32 ms the RTOS's urgent task (priority 1) asks for the mutex. With the
  * hypervisor's lazy priority inheritance the holder runs at priority 1
  * until it unlocks, ahead of the hog, so the urgent task's wait is bounded
  * by what is left of the critical section, not by the hog's 8 ms.
@@ -48,7 +48,7 @@ static void holder(uint64_t arg)
 {
 	(void)arg;
 	uint32_t self = hv_mutex_self_token();
-	sleep_until(MS(20));
+	sleep_until(MS(30));
 	hv_status_t st = hv_mutex_lock(SHARED, self);
 	if (st != HV_OK) {
 		say("holder: lock failed (status %u)", (unsigned)st);
@@ -66,7 +66,7 @@ static void holder(uint64_t arg)
 static void hog(uint64_t arg)
 {
 	(void)arg;
-	sleep_until(MS(21));
+	sleep_until(MS(31));
 	say("hog: 8 ms of work at priority 2");
 	work_ns(MS(8));
 	say("hog: done");

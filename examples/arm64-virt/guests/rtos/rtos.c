@@ -9,7 +9,7 @@
  *  log  (priority 3, CPU 0): long-running background work.
  *  bad  (priority 3, CPU 0): a misbehaving task that sends garbage
  *       hypercalls, then writes to memory the guest does not have.
- *  urgent (priority 1, CPU 0): at 22 ms takes a mutex in the page it shares
+ *  urgent (priority 1, CPU 0): at 32 ms takes a mutex in the page it shares
  *       with the peer guest (IPA 0x40200000 here), held by the peer's
  *       priority-3 task while the peer's priority-2 task runs.
  */
@@ -93,8 +93,8 @@ static void urgent(uint64_t arg)
 	(void)arg;
 	uint32_t self = hv_mutex_self_token();
 	uint64_t now = now_ns();
-	if (MS(22) > now)
-		(void)hv_vp_sleep(MS(22) - now);
+	if (MS(32) > now)
+		(void)hv_vp_sleep(MS(32) - now);
 	uint64_t t0 = now_ns();
 	say("urgent: taking the mutex shared with the peer guest");
 	hv_status_t st = hv_mutex_lock(SHARED, self);

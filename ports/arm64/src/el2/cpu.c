@@ -25,8 +25,7 @@ static void cpu_setup(void)
 	struct hv_arm64_percpu *pc = this_cpu();
 
 	pc->mpidr = hv_arm64_mpidr();
-	pc->deadline[HV_ARM64_TIMER_LIB] = HV_TIME_NEVER;
-	pc->deadline[HV_ARM64_TIMER_EMBEDDER] = HV_TIME_NEVER;
+	pc->deadline = HV_TIME_NEVER;
 	/* Guests use no FP/SIMD: trap it rather than leak another guest's registers. */
 	write_sysreg(HV_ARM64_CPTR_RES1 | HV_ARM64_CPTR_TFP, cptr_el2);
 	/* EL1 may read the physical counter, but its physical timer traps. */

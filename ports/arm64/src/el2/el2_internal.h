@@ -24,8 +24,9 @@ struct hv_arm64_percpu {
 	struct hv_arm64_regs *regs;
 	struct hv_arm64_vcpu *loaded;
 	uint64_t mpidr;
-	hv_time_ns_t deadline[HV_ARM64_TIMER_CHANNELS];
-	uintptr_t gicr; /* this CPU's redistributor (RD_base) */
+	hv_time_ns_t deadline; /* of the EL2 timer, HV_TIME_NEVER when disarmed */
+	uint64_t pad0_;	       /* keeps the block at 64 bytes (boot.S) */
+	uintptr_t gicr;	       /* this CPU's redistributor (RD_base) */
 	_Atomic uint32_t online;
 	uint32_t pad_;
 };

@@ -263,7 +263,7 @@ void hv_arm64_irq_poll(struct hv_arm64_irqs *out)
 	}
 	isb();
 	if (out) {
-		out->timers |= r.timers;
+		out->timer = out->timer || r.timer;
 		out->kick = out->kick || r.kick;
 		out->vtimer = out->vtimer || r.vtimer;
 		out->other += r.other;

@@ -1,8 +1,8 @@
 /*
- * Time and the EL2 physical timer (CNTHP). The comparator holds the earlier
- * of two per-CPU channels: the library's (hv_port_timer_arm) and the
- * embedder's. A deadline in nanoseconds is rounded up to the next counter
- * tick, so the interrupt never comes before the deadline it was armed for.
+ * Time and the EL2 physical timer (CNTHP): the port's one-shot timer
+ * (hv_port_timer_arm), which the library's timer queue multiplexes. A deadline in nanoseconds is
+ * rounded up to the next counter tick, so the interrupt never comes before the deadline it was
+ * armed for.
  */
 #include <libhvcore/arm64/regs.h>
 #include <libhvcore/port/time.h>
@@ -26,14 +26,10 @@ static uint64_t deadline_ticks(hv_time_ns_t deadline)
 
 static void program(struct hv_arm64_percpu *pc)
 {
-	hv_time_ns_t first = HV_TIME_NEVER;
-	for (uint32_t ch = 0; ch < HV_ARM64_TIMER_CHANNELS; ch++)
-		if (pc->deadline[ch] < first)
-			first = pc->deadline[ch];
-	if (first == HV_TIME_NEVER) {
+	if (pc->deadline == HV_TIME_NEVER) {
 		write_sysreg(0, cnthp_ctl_el2);
 	} else {
-		write_sysreg(deadline_ticks(first), cnthp_cval_el2);
+		write_sysreg(deadline_ticks(pc->deadline), cnthp_cval_el2);
 		write_sysreg(HV_ARM64_CNT_CTL_ENABLE, cnthp_ctl_el2);
 	}
 	isb();
@@ -47,25 +43,13 @@ void hv_arm64_timer_init_cpu(void)
 	isb();
 }
 
-void hv_arm64_timer_set(hv_arm64_timer_channel_t ch, hv_time_ns_t deadline)
-{
-	if ((uint32_t)ch >= HV_ARM64_TIMER_CHANNELS)
-		return;
-	struct hv_arm64_percpu *pc = this_cpu();
-	pc->deadline[ch] = deadline;
-	program(pc);
-}
-
 void hv_arm64_timer_expire(struct hv_arm64_irqs *out)
 {
 	struct hv_arm64_percpu *pc = this_cpu();
-	hv_time_ns_t now = hv_port_time_now();
 
-	for (uint32_t ch = 0; ch < HV_ARM64_TIMER_CHANNELS; ch++) {
-		if (pc->deadline[ch] <= now) {
-			pc->deadline[ch] = HV_TIME_NEVER;
-			out->timers |= 1u << ch;
-		}
+	if (pc->deadline <= hv_port_time_now()) {
+		pc->deadline = HV_TIME_NEVER;
+		out->timer = true;
 	}
 	program(pc);
 }
@@ -78,11 +62,14 @@ hv_time_ns_t hv_port_time_now(void)
 
 hv_status_t hv_port_timer_arm(hv_time_ns_t deadline)
 {
-	hv_arm64_timer_set(HV_ARM64_TIMER_LIB, deadline);
+	struct hv_arm64_percpu *pc = this_cpu();
+
+	pc->deadline = deadline;
+	program(pc);
 	return HV_OK;
 }
 
 void hv_port_timer_cancel(void)
 {
-	hv_arm64_timer_set(HV_ARM64_TIMER_LIB, HV_TIME_NEVER);
+	(void)hv_port_timer_arm(HV_TIME_NEVER);
 }

@@ -20,10 +20,9 @@
  * switched by hv_arm64_vcpu_load() / hv_arm64_vcpu_put() only when the CPU
  * changes vCPU; general-purpose registers are switched on every entry.
  *
- * The EL2 timer (CNTHP) is shared by two channels: ::HV_ARM64_TIMER_LIB is
- * the one hv_port_timer_arm() drives (lib/sched's per-CPU timer) and
- * ::HV_ARM64_TIMER_EMBEDDER is the embedder's (e.g. hypercall timeouts);
- * the comparator holds the earlier of the two.
+ * The EL2 timer (CNTHP) is the port's one-shot timer, hv_port_timer_arm():
+ * the library's timer queue (libhvcore/timer.h) multiplexes every deadline
+ * of the hypervisor onto it.
  *
  * Locking: per-CPU state is touched only by its CPU, except a vCPU's
  * pending-interrupt bits (atomic) and the console (a spinlock). The guest
@@ -147,19 +146,12 @@ struct hv_arm64_exit {
 	uint64_t hpfar;		   /**< HPFAR_EL2 (SYNC). */
 };
 
-/** @brief Timer channels of one CPU. */
-typedef enum hv_arm64_timer_channel {
-	HV_ARM64_TIMER_LIB = 0,	     /**< hv_port_timer_arm(): the library's. */
-	HV_ARM64_TIMER_EMBEDDER = 1, /**< The embedder's own deadline. */
-	HV_ARM64_TIMER_CHANNELS = 2  /**< Number of channels. */
-} hv_arm64_timer_channel_t;
-
 /** @brief Physical interrupts hv_arm64_irq_poll() saw (bit set = happened). */
 struct hv_arm64_irqs {
-	uint32_t timers; /**< Bit n: timer channel n expired (and is now disarmed). */
-	bool kick;	 /**< A kick SGI arrived. */
-	bool vtimer;	 /**< The loaded vCPU's virtual timer fired (already injected). */
-	uint32_t other;	 /**< Other interrupts acknowledged (routed or spurious). */
+	bool timer;	/**< The EL2 timer expired (and is now disarmed). */
+	bool kick;	/**< A kick SGI arrived. */
+	bool vtimer;	/**< The loaded vCPU's virtual timer fired (already injected). */
+	uint32_t other; /**< Other interrupts acknowledged (routed or spurious). */
 };
 
 /* ---- provided by the embedder ---- */
@@ -249,19 +241,11 @@ _Noreturn void hv_arm64_panic(const char *msg);
 /**
  * @brief Acknowledge every pending physical interrupt of this CPU.
  *
- * Expired timer channels are reported (and the comparator re-armed for the
- * rest); the loaded vCPU's virtual timer is masked and its interrupt made
- * pending on that vCPU; routed SPIs are injected into their guest.
+ * An expired EL2 timer is reported (and disarmed); the loaded vCPU's virtual timer is masked and
+ * its interrupt made pending on that vCPU; routed SPIs are injected into their guest.
  * @param out What happened.
  */
 void hv_arm64_irq_poll(struct hv_arm64_irqs *out);
-
-/**
- * @brief Arm timer channel @p ch of the calling CPU.
- * @param ch       Channel.
- * @param deadline Absolute time (hv_port_time_now() clock); ::HV_TIME_NEVER disarms.
- */
-void hv_arm64_timer_set(hv_arm64_timer_channel_t ch, hv_time_ns_t deadline);
 
 /** @brief Counter frequency in Hz (CNTFRQ_EL0). */
 uint64_t hv_arm64_counter_hz(void);
