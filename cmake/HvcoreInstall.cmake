@@ -26,3 +26,13 @@ if(NOT HVCORE_FREESTANDING)
   configure_file(${PROJECT_SOURCE_DIR}/cmake/libhvcore-port-host.pc.in ${CMAKE_BINARY_DIR}/libhvcore-port-host.pc @ONLY)
   install(FILES ${CMAKE_BINARY_DIR}/libhvcore-port-host.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 endif()
+
+# The guides and the examples go with the library, so a newcomer who has only
+# the installed tree can start from docs/getting-started.md and build the
+# examples' sources against it. The HTML API reference goes too when it was
+# built (`make docs`).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        FILES_MATCHING PATTERN "*.md")
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples
+        PATTERN "CMakeLists.txt" EXCLUDE)
+install(DIRECTORY ${CMAKE_BINARY_DIR}/docs/html/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/html OPTIONAL)
