@@ -242,13 +242,19 @@ static void yield_baton(struct hv_host_machine *m, uint32_t self)
 	m->cpus[self].state = CPU_RUNNING;
 }
 
-static void relax_locked(struct hv_host_machine *m, uint32_t self)
+/* Let @p ns of virtual time pass on CPU @p self, the others running meanwhile. */
+static void spend_locked(struct hv_host_machine *m, uint32_t self, hv_time_ns_t ns)
 {
 	struct hv_host_machine_cpu *c = &m->cpus[self];
 
-	c->resume_at = add_sat(m->now, m->cfg.relax_ns);
+	c->resume_at = add_sat(m->now, ns);
 	c->state = CPU_RELAX;
 	yield_baton(m, self);
+}
+
+static void relax_locked(struct hv_host_machine *m, uint32_t self)
+{
+	spend_locked(m, self, m->cfg.relax_ns);
 }
 
 static void unload(struct hv_host_machine_cpu *c)
@@ -803,6 +809,10 @@ hv_status_t hv_port_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 		v->loaded_cpu = (int32_t)self;
 	}
 	detail = execute(m, self, v, ev);
+	/* The exit itself takes time (a VM exit and the next entry), so a
+	 * guest that only exits still lets the clock, and its timers, move. */
+	if (ev->type != HV_EVENT_IRQ && m->cfg.exit_ns != 0)
+		spend_locked(m, self, m->cfg.exit_ns);
 	v->last = *ev;
 	v->exits++;
 	c->events++;

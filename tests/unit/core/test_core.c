@@ -201,6 +201,7 @@ static void board(void)
 	struct hv_host_machine_config mc = {.cpu_count = CPUS,
 					    .kick_latency = HV_US(1),
 					    .relax_ns = 100,
+					    .exit_ns = 50,
 					    .trace = trace,
 					    .trace_cap = HV_ARRAY_SIZE(trace)};
 
@@ -370,12 +371,94 @@ static void bad_descriptions_are_refused_with_their_cause(void **state)
 	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_RANGE);
 }
 
+/*
+ * A guest that only makes hypercalls, forever, at the same priority as
+ * another guest on the same CPU: it is preempted at the end of its slice
+ * like any VP (its exits take time, so its CPU's timer comes), and the
+ * other guest runs to its end.
+ */
+static void a_guest_that_only_exits_does_not_stall_the_others(void **state)
+{
+	static const struct hv_host_op spin_prog[] = {
+		HV_HOST_CALL(HV_HC_VP_SELF),
+		HV_HOST_LOOP(0, 100000000),
+		HV_HOST_CALL(HV_HC_VP_EXIT),
+	};
+	static const struct hv_host_op work_prog[] = {
+		HV_HOST_COMPUTE(HV_MS(2)),
+		HV_HOST_CALL(HV_HC_VP_EXIT),
+	};
+	static const struct hv_core_guest pair[] = {
+		{.id = 1,
+		 .desc = {.name = "spin",
+			  .kind = HV_GUEST_KIND_FULL,
+			  .prio_min = 4,
+			  .prio_max = 4,
+			  .vp_quota = 1},
+		 .boot = {.entry = OP(0), .stack = STACK_TOP},
+		 .boot_prio = 4,
+		 .boot_affinity = 1u << 0},
+		{.id = 2,
+		 .desc = {.name = "work",
+			  .kind = HV_GUEST_KIND_FULL,
+			  .prio_min = 4,
+			  .prio_max = 4,
+			  .vp_quota = 1},
+		 .boot = {.entry = OP(0), .stack = STACK_TOP},
+		 .boot_prio = 4,
+		 .boot_affinity = 1u << 0},
+	};
+	struct hv_core_mem mem = HV_CORE_MEM(storage);
+	struct hv_core_desc d = desc;
+
+	(void)state;
+	board();
+	/* Replace the programs: a fresh machine with these two. */
+	hv_host_reset();
+	{
+		static uint8_t code[2][0x1000];
+		struct hv_host_machine_config mc = {.cpu_count = CPUS,
+						    .kick_latency = HV_US(1),
+						    .relax_ns = 100,
+						    .exit_ns = 50,
+						    .trace = trace,
+						    .trace_cap = HV_ARRAY_SIZE(trace)};
+
+		assert_int_equal(hv_host_machine_init(&machine, &mc), HV_OK);
+		for (hv_guest_id_t g = 1; g <= 2; g++) {
+			assert_int_equal(hv_host_guest_register(g, 1), HV_OK);
+			assert_int_equal(hv_host_guest_map(g, hv_gpa(CODE), code[g - 1],
+							   sizeof(code[0]),
+							   HV_ACCESS_READ | HV_ACCESS_EXEC),
+					 HV_OK);
+		}
+		assert_int_equal(hv_host_machine_program(&machine, 1, CODE, spin_prog,
+							 HV_ARRAY_SIZE(spin_prog)),
+				 HV_OK);
+		assert_int_equal(hv_host_machine_program(&machine, 2, CODE, work_prog,
+							 HV_ARRAY_SIZE(work_prog)),
+				 HV_OK);
+	}
+	d.guests = pair;
+	d.guest_count = HV_ARRAY_SIZE(pair);
+	d.vmm_count = 0;
+	d.route_count = 0;
+	assert_int_equal(hv_core_init(&core, &d, &mem), HV_OK);
+	assert_int_equal(hv_host_machine_run(&machine, cpu_main, NULL, HV_MS(30)), HV_ERR_TIMEOUT);
+	/* work ended (it got CPU 0 at the spinner's slice end); spin did not. */
+	assert_int_equal(seen.guests_ended, 1);
+	assert_int_equal(seen.ended_count, 1);
+	assert_int_equal(seen.ended[0][0], 2);
+	assert_int_equal(seen.ended[0][1], HV_CORE_END_EXIT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(whole_stack_from_a_description_runs_two_guests),
 		cmocka_unit_test(same_description_gives_the_same_run),
 		cmocka_unit_test(bad_descriptions_are_refused_with_their_cause),
+		cmocka_unit_test(a_guest_that_only_exits_does_not_stall_the_others),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

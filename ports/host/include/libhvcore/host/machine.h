@@ -253,9 +253,15 @@ struct hv_host_trace_rec {
 
 /** @brief Configuration of a machine. */
 struct hv_host_machine_config {
-	uint32_t cpu_count;		 /**< 1 .. ::HV_HOST_MACHINE_MAX_CPUS. */
-	hv_time_ns_t kick_latency;	 /**< Delay of a kick; 0 is allowed. */
-	hv_time_ns_t relax_ns;		 /**< Virtual time one hv_port_cpu_relax() takes, >= 1. */
+	uint32_t cpu_count;	   /**< 1 .. ::HV_HOST_MACHINE_MAX_CPUS. */
+	hv_time_ns_t kick_latency; /**< Delay of a kick; 0 is allowed. */
+	hv_time_ns_t relax_ns;	   /**< Virtual time one hv_port_cpu_relax() takes, >= 1. */
+	/**
+	 * Virtual time a guest exit takes (the exit and the next entry); 0
+	 * makes exits free, and then a guest that exits in a loop without
+	 * computing stops the clock (its CPU's timer never comes).
+	 */
+	hv_time_ns_t exit_ns;
 	struct hv_host_trace_rec *trace; /**< Trace buffer, or NULL. */
 	uint32_t trace_cap;		 /**< Records it holds; later ones are counted, dropped. */
 };
