@@ -1,6 +1,6 @@
 /**
  * @file
- * @brief Routing privileged events to a main VMM and parallel VMMs (seed 003).
+ * @brief Routing privileged events to a main VMM and parallel VMMs.
  *
  * Model. A port decodes whatever stopped a guest (or a VMM) into a
  * ::hv_event. The router decides which VMM domain handles it and transfers
@@ -62,7 +62,7 @@
  * A removed domain's slot is reused only after the same grace period, so
  * a dispatch that resolved it before the removal still finds its handler.
  *
- * Usage-based choice (claim 8). Domains report usage figures
+ * Usage-based choice. Domains report usage figures
  * (hv_evroute_report_usage(), any CPU, lock-free). A group routes to its
  * current choice; a report recomputes the choice: the least-used member,
  * but the current choice is kept unless another member uses less by at
@@ -71,7 +71,7 @@
  * read in O(1) by dispatch; redefining a group (hv_evroute_group_set())
  * changes no table.
  *
- * Events a VMM raises (hv_event::origin.vmm set, claims 12 and 19) are
+ * Events a VMM raises (hv_event::origin.vmm set) are
  * routed like a guest's, by the rules that allow VMM origins, except that a
  * parallel VMM never receives its own events: those go to the main VMM.
  *
@@ -106,7 +106,7 @@ extern "C" {
 #define HV_EVROUTE_MAIN 0u
 /** @brief Bit of a target that names a group instead of a domain. */
 #define HV_EVROUTE_GROUP_BIT 0x80000000u
-/** @brief Target naming group @p g (chosen by usage, claim 8). */
+/** @brief Target naming group @p g (chosen by usage). */
 #define HV_EVROUTE_GROUP(g) (HV_EVROUTE_GROUP_BIT | (uint32_t)(g))
 /** @brief "No domain": hv_evroute_route() found nothing to deliver to. */
 #define HV_EVROUTE_NONE UINT32_MAX
@@ -163,7 +163,7 @@ typedef enum hv_evroute_policy {
 	HV_EVROUTE_LEAST_USED = 0 /**< Least reported usage, with hysteresis. */
 } hv_evroute_policy_t;
 
-/** @brief A group of domains that share events by usage (claim 8). */
+/** @brief A group of domains that share events by usage. */
 struct hv_evroute_group_desc {
 	uint32_t members[HV_EVROUTE_GROUP_MAX]; /**< Domain ids. */
 	uint32_t count;				/**< Members used (1 .. HV_EVROUTE_GROUP_MAX). */
@@ -374,8 +374,8 @@ hv_status_t hv_evroute_rule_add(struct hv_evroute *r, const struct hv_evroute_ru
 hv_status_t hv_evroute_rule_remove(struct hv_evroute *r, uint32_t id);
 
 /**
- * @brief Send the events of rule @p id to @p target from now on (claim 7:
- *        a field value changed at runtime), and publish.
+ * @brief Change the target of rule @p id at runtime: its events go to
+ *        @p target from now on; publish the change.
  * @return ::HV_OK; ::HV_ERR_NOT_FOUND (rule or target); ::HV_ERR_BUSY.
  */
 hv_status_t hv_evroute_rule_retarget(struct hv_evroute *r, uint32_t id, uint32_t target);
@@ -402,7 +402,7 @@ hv_status_t hv_evroute_report_usage(struct hv_evroute *r, uint32_t domain, uint3
 uint32_t hv_evroute_route(const struct hv_evroute *r, const struct hv_event *ev);
 
 /**
- * @brief Route @p ev and transfer control to its domain (claims 1, 13, 20).
+ * @brief Route @p ev and transfer control to its domain.
  * @param r      Router.
  * @param cpu    Calling CPU's index (0 .. cpu_count-1).
  * @param ev     Event; a handler may fill in read data.

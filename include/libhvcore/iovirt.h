@@ -1,6 +1,6 @@
 /**
  * @file
- * @brief Virtualizing and devirtualizing I/O devices at runtime (seed 004).
+ * @brief Virtualizing and devirtualizing I/O devices at runtime.
  *
  * A device starts passed through: the guest's accesses reach it without a
  * trap and its interrupts go to the guest. hv_iov_virtualize() makes the
@@ -313,7 +313,7 @@ struct hv_iov_dev {
 hv_status_t hv_iov_init(struct hv_iov_dev *dev, const struct hv_iov_config *cfg);
 
 /**
- * @brief Commence virtualization at runtime (seed 004 claims 1, 5, 6).
+ * @brief Commence virtualization at runtime.
  * @return ::HV_OK with the device EMULATED, or TRACKING until the
  *         sequence in progress ends (hv_iov_get_state() tells);
  *         ::HV_ERR_STATE unless passed through; the model's, backend's or
@@ -323,7 +323,7 @@ hv_status_t hv_iov_init(struct hv_iov_dev *dev, const struct hv_iov_config *cfg)
 hv_status_t hv_iov_virtualize(struct hv_iov_dev *dev);
 
 /**
- * @brief Begin devirtualizing at runtime (claims 17-27).
+ * @brief Begin devirtualizing at runtime.
  * @param now      Current time.
  * @param bound_ns Longest time the devirtualization may take, and so the
  *                 longest the guest is held off; 0 allows only an

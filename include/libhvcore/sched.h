@@ -25,7 +25,7 @@
  * priority inheritance; its effective priority is the more urgent of the
  * two. Setting tprio never touches a scheduler structure: schedulers read
  * the effective priority when the entity is next queued, i.e. when it is
- * next rescheduled or preempted (lazy priority inheritance, seed 002).
+ * next rescheduled or preempted (lazy priority inheritance).
  *
  * Requesters: the timer tick (hv_sched_tick()), a guest (hv_sched_yield(),
  * hv_sched_block(), hv_sched_wake()) and the service VM
@@ -361,7 +361,8 @@ struct hv_sched_cpu {
 };
 
 /**
- * @brief How a domain reaches its active scheduler (seed 000 claims 4-6).
+ * @brief How a domain reaches its active scheduler: through a function-pointer
+ *        array, by identifier, or through patched call addresses.
  *
  * All three route every scheduling request to the active scheduler; a
  * runtime change updates what they go through while every CPU is parked.
@@ -609,7 +610,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
  * and would never be picked ahead of what preempted it (the classic
  * inversion: the holder was preempted before the urgent task blocked), so
  * it is re-queued at its new effective priority at once and may preempt
- * its CPU (seed 002: the preempted holder is rescheduled with its
+ * its CPU (the preempted holder is rescheduled with its
  * temporary priority).
  * @param e     Entity.
  * @param tprio Lent priority, or ::HV_PRIO_NONE to withdraw.

@@ -9,7 +9,7 @@
  * descriptor's address, so no symbol table is needed. The project builds
  * its own schedulers this way (lib/sched/modules: hvsched-rr.elf,
  * hvsched-bvt.elf, hvsched-fp.elf). The service VM hands an image over as
- * a guest-physical range (seed 000 claims 1 and 2: a second scheduler is
+ * a guest-physical range (a second scheduler is
  * loaded while the VMM runs, chosen by the request's parameter, here the
  * image and its digest).
  *
@@ -59,7 +59,7 @@
  * ::HV_ERR_INTEGRITY for a digest not on the allowlist; ::HV_ERR_VERSION
  * for a descriptor or ops table of another ABI version; ::HV_ERR_NO_SPACE
  * when no slot is free or no arena range is large enough (unload an image
- * first: seed 000 claim 3); ::HV_ERR_RANGE for a guest image larger than
+ * first); ::HV_ERR_RANGE for a guest image larger than
  * the scratch buffer; guest copy statuses (::HV_ERR_FAULT,
  * ::HV_ERR_OVERFLOW, ::HV_ERR_NOT_FOUND) unchanged.
  *
@@ -277,7 +277,7 @@ hv_status_t hv_sched_loader_load_guest(struct hv_sched_loader *l, hv_guest_id_t 
  * hv_sched_loader_load_staged(). On success the image stays staged until
  * hv_sched_loader_load_staged(), the next stage or hv_sched_loader_load_guest();
  * the slots and the arena are never touched, so a caller can check a new
- * image before it unloads an old one to make room (seed 000 claim 3).
+ * image before it unloads an old one to make room.
  * @param l     Loader.
  * @param guest Guest whose memory holds the image.
  * @param gpa   First byte of the image.
@@ -318,8 +318,7 @@ hv_status_t hv_sched_loader_load_staged(struct hv_sched_loader *l,
  * fit hv_sched_loader_load() uses finds @p span bytes aligned to @p align
  * with @p ignore_slot's range counted as free: exactly when loading the
  * image after hv_sched_loader_unload(l, ignore_slot) finds room. Lets a
- * caller unload an old scheduler only when that makes room for the new one
- * (seed 000 claim 3).
+ * caller unload an old scheduler only when that makes room for the new one.
  * @param l           Loader.
  * @param span        hv_sched_image_info::span of the image.
  * @param align       hv_sched_image_info::align of the image.
@@ -338,8 +337,8 @@ bool hv_sched_loader_fits(const struct hv_sched_loader *l, uint64_t span, uint64
  *
  * The caller guarantees that nothing uses the image any more: no domain
  * runs its ops table and no CPU is inside its code (the scheduler manager
- * re-activates another scheduler first). Seed 000 claim 3: unloading the
- * first scheduler makes room to load the second.
+ * re-activates another scheduler first). Unloading an
+ * image makes room to load another.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p l; ::HV_ERR_RANGE for a
  *         slot index out of range; ::HV_ERR_NOT_FOUND for an empty slot; the
  *         port's protection status (the image then stays loaded).

@@ -1,7 +1,7 @@
 /**
  * @file
  * @brief The scheduler manager: changing the scheduler of a running
- *        hypervisor, per scheduling domain (seeds 000 and 001).
+ *        hypervisor, per scheduling domain.
  *
  * Model. The manager keeps a table of schedulers by identifier: built-in
  * ones registered by the embedder and images loaded at run time. One of
@@ -10,8 +10,8 @@
  * identifier, through the function-pointer array, or through patched call
  * addresses; ::hv_sched_activation).
  *
- * A change of a domain's scheduler (hv_sched_mgr_activate()) runs the
- * seed's protocol:
+ * A change of a domain's scheduler (hv_sched_mgr_activate()) runs this
+ * protocol:
  *  1. cease: every CPU of the domain is asked to park on its guest-resume
  *     path (the embedder calls hv_sched_cease_point() there) and the
  *     quiesce hooks flush the switch devices (console device models);
@@ -63,7 +63,7 @@ typedef enum hv_sched_change_step {
 	HV_SCHED_STEP_IMPORT = 4    /**< The new scheduler refused an entity. */
 } hv_sched_change_step_t;
 
-/** @brief What a change request reports to its requester (seed 001: feedback). */
+/** @brief What a change request reports to its requester. */
 struct hv_sched_change_fb {
 	hv_status_t status;	     /**< ::HV_OK if the new scheduler is active. */
 	hv_sched_change_step_t step; /**< Where it failed. */
@@ -139,7 +139,7 @@ hv_status_t hv_sched_mgr_register(struct hv_sched_mgr *m, const struct hv_sched_
 				  void *owner, uint32_t *id);
 
 /**
- * @brief Take a scheduler out of the table (seed 000 claim 7: unload).
+ * @brief Take a scheduler out of the table.
  * A domain where it is active first re-activates the default scheduler;
  * if that change fails the scheduler stays.
  * @param m     Manager.
@@ -233,7 +233,7 @@ bool hv_sched_mgr_watchdog(struct hv_sched_mgr *m, struct hv_sched_domain *d, hv
 
 /**
  * @brief A CPU's guest-resume path: park here while a change of @p d is in
- *        progress (seed 001: the cease sign on every VM resume path).
+ *        progress; every guest-resume path calls it.
  * @param d   Domain.
  * @param cpu The calling CPU's domain index.
  * @return true if the CPU parked (the scheduler may have changed: call

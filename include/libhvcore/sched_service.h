@@ -1,7 +1,7 @@
 /**
  * @file
  * @brief The scheduler service: what a service VM asks of the scheduler
- *        manager and loader (seed 000 claims 1-3, 7, 16-19; seed 001).
+ *        manager and loader.
  *
  * Model. One service ties a scheduler manager (sched_mgr.h), a scheduler
  * loader (sched_loader.h) and the scheduling domain its requester runs in.
@@ -13,7 +13,7 @@
  *    manager and, with ::HV_SCHED_LOAD_ACTIVATE, activate it in the domain.
  *    If the arena (or the loader's slot table) has no room for it and the
  *    domain's active scheduler is a loaded image, that image is unloaded
- *    first (seed 000 claim 3): the domain falls back to the default
+ *    first: the domain falls back to the default
  *    scheduler, the old image is unloaded, the new one loaded. This forced
  *    unload happens only once the new image has passed every check that
  *    can be made before it is placed (digest, headers, relocations, the
@@ -84,7 +84,7 @@ struct hv_sched_service {
 	uint64_t forced;  /**< Unloads forced by a full arena. */
 };
 
-/** @brief What a load request did (seed 001: feedback to the requester). */
+/** @brief What a load request did, as reported to the requester. */
 struct hv_sched_load_result {
 	hv_status_t status;		  /**< Overall status, also the call's return. */
 	uint32_t id;			  /**< New scheduler's id, or ::HV_SCHED_ID_NONE. */
@@ -169,7 +169,7 @@ hv_status_t hv_sched_service_activate(struct hv_sched_service *s, hv_guest_id_t 
 
 /**
  * @brief Unload scheduler @p id, re-activating the default where it is
- *        active (seed 000 claim 7).
+ *        active.
  * @param s     Service.
  * @param guest Requesting guest.
  * @param id    Scheduler.

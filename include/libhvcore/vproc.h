@@ -1,6 +1,6 @@
 /**
  * @file
- * @brief Guests and virtual processors: one VP per guest task (seed 002).
+ * @brief Guests and virtual processors: one VP per guest task.
  *
  * Model. Guests (partitions) register with a descriptor: a name, a kind, the
  * part of the global priority range they may use, and a VP quota. A thin

@@ -1,7 +1,7 @@
 /**
  * @file
  * @brief Hypervisor wait/wake on guest memory words, with timeouts and lazy
- *        priority inheritance (seed 002, second half).
+ *        priority inheritance.
  *
  * Model. A guest VP blocks on a 32-bit word of its memory only if the word
  * still holds the value it expects (hv_wait_block(); the word is read under

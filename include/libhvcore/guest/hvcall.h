@@ -158,7 +158,7 @@ typedef enum hv_hvcall_nr {
 	HV_HC_CONSOLE_WRITE = 0x20,
 	/**
 	 * Sleep on a 32-bit word of the caller's memory if it still holds a
-	 * value (seed 002): a1 = word address (4-byte aligned, readable), a2 =
+	 * value: a1 = word address (4-byte aligned, readable), a2 =
 	 * expected value (bits above 31 must be 0), a3 = timeout in ns from now
 	 * or ::HV_HVCALL_FOREVER (0: only compare, ::HV_ERR_TIMEOUT if equal),
 	 * a4 = flags (HV_WAIT_*). The word is compared under the hypervisor's
@@ -181,7 +181,7 @@ typedef enum hv_hvcall_nr {
 	HV_HC_WAKE = 0x31,
 	/**
 	 * Service VM only (others get ::HV_ERR_PERM). Load a scheduler image from
-	 * the caller's memory (seed 000 claims 1-3): a1 = guest-physical address,
+	 * the caller's memory: a1 = guest-physical address,
 	 * a2 = size in bytes, a3 = flags (HV_SCHED_LOAD_*). r1 = new scheduler
 	 * id; r2 = id of the scheduler unloaded to make room or by
 	 * ::HV_SCHED_LOAD_UNLOAD_OLD (::HV_HVCALL_SCHED_NONE if none); r3 =
@@ -197,7 +197,7 @@ typedef enum hv_hvcall_nr {
 	HV_HC_SCHED_ACTIVATE = 0x41,
 	/**
 	 * Service VM only. Unload scheduler a1; where it is active the default is
-	 * re-activated first (seed 000 claim 7). r1 = id active now, r3 = feedback
+	 * re-activated first. r1 = id active now, r3 = feedback
 	 * of the re-activation (0 if there was none).
 	 */
 	HV_HC_SCHED_UNLOAD = 0x42,
@@ -209,7 +209,7 @@ typedef enum hv_hvcall_nr {
 	HV_HC_SCHED_INFO = 0x43,
 	/**
 	 * Route service only (the guest the embedder names; others get
-	 * ::HV_ERR_PERM). Add an event routing rule (seed 003): a1 = event type
+	 * ::HV_ERR_PERM). Add an event routing rule: a1 = event type
 	 * (hv_event_type_t), a2 = first key, a3 = last key (inclusive; 0 and
 	 * UINT64_MAX route by type), a4 = target VMM domain id or
 	 * HV_EVROUTE_GROUP(g), a5 = ::HV_ROUTE_FLAGS(from, guest), a6 =
@@ -227,7 +227,7 @@ typedef enum hv_hvcall_nr {
 	HV_HC_ROUTE_LOOKUP = 0x53,
 	/**
 	 * Device service only (the guest the embedder names; others get
-	 * ::HV_ERR_PERM). Virtualize device a1 at runtime (seed 004): the
+	 * ::HV_ERR_PERM). Virtualize device a1 at runtime: the
 	 * hypervisor takes it over while its guest runs. ::HV_ERR_STATE unless
 	 * it is passed through.
 	 */

@@ -1,9 +1,9 @@
 /**
  * @file
  * @brief Guest mutexes and counting semaphores on one 32-bit word each, with
- *        the hypervisor's wait/wake calls as their slow paths (seed 002).
+ *        the hypervisor's wait/wake calls as their slow paths.
  *
- * Model. A mutex is the seed's multi-bit primitive with three states:
+ * Model. A mutex is a multi-bit primitive with three states:
  * unlocked (0), locked (the owner's token) and locked with waiters (the
  * token with ::HV_MUTEX_WAITERS). Taking a free mutex and releasing one
  * nobody waits for are single atomic instructions in the guest; only
