@@ -193,10 +193,8 @@ static const struct hv_core_desc desc = {
 };
 
 /* The board: what the port must know before the stack is built. */
-static void board(void)
+static void board_with(const struct hv_host_op *const *progs, const uint32_t *counts)
 {
-	static const struct hv_host_op *const progs[] = {alpha_prog, beta_prog};
-	static const uint32_t counts[] = {HV_ARRAY_SIZE(alpha_prog), HV_ARRAY_SIZE(beta_prog)};
 	static uint8_t code[2][0x1000];
 	struct hv_host_machine_config mc = {.cpu_count = CPUS,
 					    .kick_latency = HV_US(1),
@@ -208,8 +206,9 @@ static void board(void)
 	hv_host_reset();
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(hv_host_machine_init(&machine, &mc), HV_OK);
+	/* Guests 1 and 2: their program at CODE, a data page at DATA. */
 	for (uint32_t i = 0; i < 2; i++) {
-		hv_guest_id_t g = guests[i].id;
+		hv_guest_id_t g = (hv_guest_id_t)(i + 1u);
 
 		assert_int_equal(hv_host_guest_register(g, 1), HV_OK);
 		assert_int_equal(hv_host_guest_map(g, hv_gpa(CODE), code[i], sizeof(code[i]),
@@ -222,6 +221,14 @@ static void board(void)
 				 HV_OK);
 	}
 	memcpy(data_mem[0], "hello\n", 6);
+}
+
+static void board(void)
+{
+	static const struct hv_host_op *const progs[] = {alpha_prog, beta_prog};
+	static const uint32_t counts[] = {HV_ARRAY_SIZE(alpha_prog), HV_ARRAY_SIZE(beta_prog)};
+
+	board_with(progs, counts);
 }
 
 /* Machine CPUs are threads: they record their status, the test checks it. */
@@ -388,57 +395,27 @@ static void a_guest_that_only_exits_does_not_stall_the_others(void **state)
 		HV_HOST_COMPUTE(HV_MS(2)),
 		HV_HOST_CALL(HV_HC_VP_EXIT),
 	};
-	static const struct hv_core_guest pair[] = {
-		{.id = 1,
-		 .desc = {.name = "spin",
-			  .kind = HV_GUEST_KIND_FULL,
-			  .prio_min = 4,
-			  .prio_max = 4,
-			  .vp_quota = 1},
-		 .boot = {.entry = OP(0), .stack = STACK_TOP},
-		 .boot_prio = 4,
-		 .boot_affinity = 1u << 0},
-		{.id = 2,
-		 .desc = {.name = "work",
-			  .kind = HV_GUEST_KIND_FULL,
-			  .prio_min = 4,
-			  .prio_max = 4,
-			  .vp_quota = 1},
-		 .boot = {.entry = OP(0), .stack = STACK_TOP},
-		 .boot_prio = 4,
-		 .boot_affinity = 1u << 0},
-	};
+/* Two full guests at priority 4, both on CPU 0. */
+#define CPU0_GUEST(i, n)                                                                           \
+	{                                                                                          \
+		.id = (i),                                                                         \
+		.desc = {.name = (n),                                                              \
+			 .kind = HV_GUEST_KIND_FULL,                                               \
+			 .prio_min = 4,                                                            \
+			 .prio_max = 4,                                                            \
+			 .vp_quota = 1},                                                           \
+		.boot = {.entry = OP(0), .stack = STACK_TOP}, .boot_prio = 4,                      \
+		.boot_affinity = 1u << 0                                                           \
+	}
+	static const struct hv_core_guest pair[] = {CPU0_GUEST(1, "spin"), CPU0_GUEST(2, "work")};
 	struct hv_core_mem mem = HV_CORE_MEM(storage);
 	struct hv_core_desc d = desc;
 
-	(void)state;
-	board();
-	/* Replace the programs: a fresh machine with these two. */
-	hv_host_reset();
-	{
-		static uint8_t code[2][0x1000];
-		struct hv_host_machine_config mc = {.cpu_count = CPUS,
-						    .kick_latency = HV_US(1),
-						    .relax_ns = 100,
-						    .exit_ns = 50,
-						    .trace = trace,
-						    .trace_cap = HV_ARRAY_SIZE(trace)};
+	static const struct hv_host_op *const progs[] = {spin_prog, work_prog};
+	static const uint32_t counts[] = {HV_ARRAY_SIZE(spin_prog), HV_ARRAY_SIZE(work_prog)};
 
-		assert_int_equal(hv_host_machine_init(&machine, &mc), HV_OK);
-		for (hv_guest_id_t g = 1; g <= 2; g++) {
-			assert_int_equal(hv_host_guest_register(g, 1), HV_OK);
-			assert_int_equal(hv_host_guest_map(g, hv_gpa(CODE), code[g - 1],
-							   sizeof(code[0]),
-							   HV_ACCESS_READ | HV_ACCESS_EXEC),
-					 HV_OK);
-		}
-		assert_int_equal(hv_host_machine_program(&machine, 1, CODE, spin_prog,
-							 HV_ARRAY_SIZE(spin_prog)),
-				 HV_OK);
-		assert_int_equal(hv_host_machine_program(&machine, 2, CODE, work_prog,
-							 HV_ARRAY_SIZE(work_prog)),
-				 HV_OK);
-	}
+	(void)state;
+	board_with(progs, counts);
 	d.guests = pair;
 	d.guest_count = HV_ARRAY_SIZE(pair);
 	d.vmm_count = 0;
