@@ -116,6 +116,16 @@ extern "C" {
  */
 #define HV_SCHED_CPU_PRIV_MAX 163840u /* 160 KiB */
 /**
+ * @brief Per-CPU bytes of the built-in fixed-priority scheduler
+ *        (hv_sched_fp_ops.cpu_priv_size is at most this), for storage
+ *        declared at compile time: `CPUS * HV_SCHED_FP_CPU_PRIV_SIZE`.
+ */
+#define HV_SCHED_FP_CPU_PRIV_SIZE 66072u
+/** @brief Per-CPU bytes of the built-in round-robin scheduler (see ::HV_SCHED_FP_CPU_PRIV_SIZE). */
+#define HV_SCHED_RR_CPU_PRIV_SIZE 16936u
+/** @brief Per-CPU bytes of the built-in BVT scheduler (see ::HV_SCHED_FP_CPU_PRIV_SIZE). */
+#define HV_SCHED_BVT_CPU_PRIV_SIZE 158856u
+/**
  * @brief Alignment of hv_sched_domain_config::priv_storage. Each CPU's share
  *        is hv_sched_ops::cpu_priv_size rounded up to a multiple of it.
  */

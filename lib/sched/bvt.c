@@ -209,6 +209,11 @@ struct bvt_cpu {
 	struct hv_heap_node *wa_slots[BVT_WCAP];
 	struct hv_heap_node *uq_slots[BVT_CAP];
 };
+/* The public compile-time size covers this scheduler's per-CPU state. */
+HV_STATIC_ASSERT(sizeof(struct bvt_cpu) <= HV_SCHED_BVT_CPU_PRIV_SIZE,
+		 "HV_SCHED_BVT_CPU_PRIV_SIZE is too small");
+HV_STATIC_ASSERT(HV_SCHED_BVT_CPU_PRIV_SIZE <= HV_SCHED_CPU_PRIV_MAX,
+		 "HV_SCHED_CPU_PRIV_MAX is too small");
 
 /* Storage sized with HV_SCHED_CPU_PRIV_MAX must fit BVT (switching schedulers in place). */
 _Static_assert(sizeof(struct bvt_cpu) <= HV_SCHED_CPU_PRIV_MAX, "BVT per-CPU state too large");

@@ -26,6 +26,11 @@ struct fp_cpu {
 	uint32_t count;
 	struct hv_list q[HV_PRIO_BITMAP_MAX_LEVELS];
 };
+/* The public compile-time size covers this scheduler's per-CPU state. */
+HV_STATIC_ASSERT(sizeof(struct fp_cpu) <= HV_SCHED_FP_CPU_PRIV_SIZE,
+		 "HV_SCHED_FP_CPU_PRIV_SIZE is too small");
+HV_STATIC_ASSERT(HV_SCHED_FP_CPU_PRIV_SIZE <= HV_SCHED_CPU_PRIV_MAX,
+		 "HV_SCHED_CPU_PRIV_MAX is too small");
 
 _Static_assert(sizeof(struct fp_cpu) <= HV_SCHED_CPU_PRIV_MAX, "fp fits HV_SCHED_CPU_PRIV_MAX");
 

@@ -20,6 +20,11 @@ struct rr_cpu {
 	uint32_t count;
 	struct sched_prio_count levels;
 };
+/* The public compile-time size covers this scheduler's per-CPU state. */
+HV_STATIC_ASSERT(sizeof(struct rr_cpu) <= HV_SCHED_RR_CPU_PRIV_SIZE,
+		 "HV_SCHED_RR_CPU_PRIV_SIZE is too small");
+HV_STATIC_ASSERT(HV_SCHED_RR_CPU_PRIV_SIZE <= HV_SCHED_CPU_PRIV_MAX,
+		 "HV_SCHED_CPU_PRIV_MAX is too small");
 
 _Static_assert(sizeof(struct rr_cpu) <= HV_SCHED_CPU_PRIV_MAX, "rr fits HV_SCHED_CPU_PRIV_MAX");
 
