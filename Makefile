@@ -1,7 +1,7 @@
 # The README's commands. Everything real happens in CMake and ctest; this
 # file only names the steps.
 #   make demo    the main job: build the arm64 example hypervisor and boot it
-#                in QEMU (make demo-sim: the host-simulator scenario)
+#                in QEMU (make demo-sim: the host-machine example)
 #   make check   everything CI checks (build, unit, lint, docs, consumer,
 #                freestanding, sanitizers)
 #   make tsan    ThreadSanitizer run of the threaded tests (scheduler stress, manager, host port,

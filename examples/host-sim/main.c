@@ -1,759 +1,338 @@
 /*
- * hvcore-host-sim: four guests on two simulated pCPUs, scheduled by the
- * library (lib/vproc + lib/sched's fixed-priority scheduler) inside the host
- * port's deterministic simulator, printed as a timeline.
- *
- * Every thin guest boots on one VP whose script asks the hypervisor for one
- * VP per task (TASK_CREATE hypercall, seed 002) and then ends; every task's
- * VP is deleted when its script ends. The general-purpose guest also asks
- * for the real-time guest's elevated priority and is refused. A full guest
- * with its own scheduler runs on its single VP beside them. The hypervisor
- * schedules every VP of every guest by priority alone, so an urgent RTOS
- * task preempts a less urgent task of another guest.
- *
- * The guests and their tasks are const tables (data, not code); the code
- * below is only the hypervisor's side: hypercalls, the scheduling glue and
- * the printing. The output is the same on every run.
+ * hvcore-host-sim: the template for a hypervisor made of libhvcore's core
+ * (libhvcore/core.h): a board (the host port's deterministic 2-CPU machine,
+ * whose guests are scripts of the real guest ABI, libhvcore/guest/hvcall.h),
+ * a const description of the guests, and the story its hooks print, one
+ * tagged line per event. Scheduling, hypercalls, wait/wake, timeouts, routing
+ * and stopping a faulty VP are the core's. docs/getting-started.md walks
+ * through this file; its output is the same on every run.
  */
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-#include <libhvcore/base/bits.h>
-#include <libhvcore/base/fmt.h>
-#include <libhvcore/base/list.h>
-#include <libhvcore/host/host.h>
-#include <libhvcore/port.h>
-#include <libhvcore/sched.h>
-#include <libhvcore/vproc.h>
+#include <libhvcore/core.h>
+#include <libhvcore/guest/hvcall.h>
+#include <libhvcore/host/guest.h>
+#include <libhvcore/host/machine.h>
+#include <libhvcore/port/time.h>
 
-/* ---- the guests' side: data, not code ---- */
+/* The board's map, the same for each guest. */
+#define CPUS	 2u
+#define CODE	 0x1000ull	 /* the guest's program: op k at OP(k) */
+#define DATA	 0x100000ull	 /* RAM: messages, the wait word, stacks */
+#define WORD	 (DATA + 0x100u) /* the word the control task sleeps on */
+#define STACK(n) (DATA + 0x1000u * ((n) + 1u))
+#define CLOCK	 0x9000000ull  /* the clock device (parallel VMM "clock") */
+#define STRAY	 0x40000000ull /* neither memory nor a device */
+#define OP(k)	 (CODE + (uint64_t)(k)*HV_HOST_OP_BYTES)
+#define CPU(n)	 (1ull << (n))
+#define SAY(s)	 HV_HOST_CALL(HV_HC_CONSOLE_WRITE, DATA, sizeof(s) - 1u)
 
-enum demo_hypercall {
-	HC_TASK_CREATE = 1, /* new VP for task a0 (index in the guest's table) at priority a1 */
-	HC_BLOCK = 2,	    /* wait on channel a0 (a semaphore: a pending wake is consumed) */
-	HC_WAKE = 3,	    /* wake the most urgent waiter of channel a0 */
-	HC_SLEEP = 4	    /* sleep a0 nanoseconds */
-};
+#define RTOS	 1u /* guest ids */
+#define LINUX	 2u
 
-#define TASK_CREATE(entry, prio) HV_SIM_HYPERCALL(HC_TASK_CREATE, (entry), (prio), 0, 0)
-#define BLOCK(ch)		 HV_SIM_HYPERCALL(HC_BLOCK, (ch), 0, 0, 0)
-#define WAKE(ch)		 HV_SIM_HYPERCALL(HC_WAKE, (ch), 0, 0, 0)
-#define SLEEP(ns)		 HV_SIM_HYPERCALL(HC_SLEEP, (ns), 0, 0, 0)
+/* ---- the guests: programs of the real guest ABI ---- */
 
-enum {
-	CH_SENSOR = 0,
-	CH_REQUEST = 1,
-	CHANNEL_COUNT = 2
-};
+#define CTL_MSG	  "ctl: woken, actuating\n" /* at DATA in the RTOS's RAM */
+#define RT_CTL	  5			    /* task entries: op indexes in rtos_prog */
+#define RT_SENSOR 10
+#define RT_PROBE  15
 
-struct task_desc {
-	const char *name;
-	const struct hv_sim_op *ops;
-	uint32_t op_count;
+/* [rtos program] */
+static const struct hv_host_op rtos_prog[] = {
+	/* 0: init, the boot VP: one VP per task (entry, stack, arg, prio, CPUs, flags) */
+	HV_HOST_COMPUTE(HV_US(20)),
+	HV_HOST_CALL(HV_HC_VP_CREATE, OP(RT_CTL), STACK(1), 0, 1, CPU(1), 0),
+	HV_HOST_CALL(HV_HC_VP_CREATE, OP(RT_SENSOR), STACK(2), 0, 2, CPU(0), 0),
+	HV_HOST_CALL(HV_HC_VP_CREATE, OP(RT_PROBE), STACK(3), 0, 3, CPU(0), 0),
+	HV_HOST_CALL(HV_HC_VP_EXIT),
+	/* 5: ctl (p1): sleep on WORD until the sensor wakes it, act; three times */
+	HV_HOST_CALL(HV_HC_WAIT, WORD, 0, HV_HVCALL_FOREVER, 0),
+	SAY(CTL_MSG),
+	HV_HOST_COMPUTE(HV_US(200)),
+	HV_HOST_LOOP(RT_CTL, 2),
+	HV_HOST_CALL(HV_HC_VP_EXIT),
+	/* 10: sensor (p2): every 1.5 ms wake ctl, and log the sample; three times */
+	HV_HOST_CALL(HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_US(1500)),
+	HV_HOST_CALL(HV_HC_WAKE, WORD, 1, 0),
+	HV_HOST_COMPUTE(HV_US(50)),
+	HV_HOST_LOOP(RT_SENSOR, 2),
+	HV_HOST_CALL(HV_HC_VP_EXIT),
+	/* 15: probe (p3): read the clock, then a stray read outside its memory */
+	HV_HOST_MMIO_READ(CLOCK, 4, 1),
+	HV_HOST_COMPUTE(HV_US(30)),
+	HV_HOST_MMIO_READ(STRAY, 4, 2),
+	HV_HOST_CALL(HV_HC_VP_EXIT),
 };
+/* [rtos program] */
 
-struct guest_cfg {
-	hv_guest_id_t id;
-	struct hv_guest_desc desc; /* what lib/vproc enforces */
-	/* The VP the guest boots on: a thin guest's init, a full guest's vCPU. */
-	struct task_desc boot;
-	uint32_t boot_prio;
-	const struct task_desc *tasks; /* what TASK_CREATE's entry indexes */
-	uint32_t task_count;
-};
-
-#define TASK(n, ops)                                                                               \
-	{                                                                                          \
-		(n), (ops), (uint32_t)HV_ARRAY_SIZE(ops)                                           \
-	}
-
-/* RTOS (priorities 1-3): a control loop fed by a periodic sensor, and a logger. */
-enum {
-	RT_CTL,
-	RT_SENSOR,
-	RT_LOG
-};
-static const struct hv_sim_op rtos_init[] = {
-	TASK_CREATE(RT_CTL, 1),
-	TASK_CREATE(RT_SENSOR, 2),
-	TASK_CREATE(RT_LOG, 3),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op rtos_ctl[] = {
-	BLOCK(CH_SENSOR),
-	HV_SIM_COMPUTE(HV_US(400)),
-	HV_SIM_LOOP(0, 1),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op rtos_sensor[] = {
-	SLEEP(HV_MS(3)), HV_SIM_COMPUTE(HV_US(200)), WAKE(CH_SENSOR), HV_SIM_LOOP(0, 1),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op rtos_log[] = {
-	HV_SIM_COMPUTE(HV_MS(1)),
-	SLEEP(HV_MS(4)),
-	HV_SIM_COMPUTE(HV_US(300)),
-	HV_SIM_EXIT(),
-};
-static const struct task_desc rtos_tasks[] = {
-	[RT_CTL] = TASK("ctl", rtos_ctl),
-	[RT_SENSOR] = TASK("sensor", rtos_sensor),
-	[RT_LOG] = TASK("log", rtos_log),
+#define LINUX_TICK "linux: timer tick, reading the clock\n" /* at DATA in linux's RAM */
+static const struct hv_host_op linux_prog[] = {
+	HV_HOST_COMPUTE(HV_US(500)),
+	/* A task at the RTOS's priority: outside linux's range, refused. */
+	HV_HOST_CALL(HV_HC_VP_CREATE, OP(0), STACK(1), 0, 1, 0, 0),
+	HV_HOST_COMPUTE(HV_US(500)),
+	HV_HOST_CALL(HV_HC_VP_BLOCK, HV_HVCALL_SELF, HV_MS(1)), /* a timed sleep */
+	SAY(LINUX_TICK),
+	HV_HOST_MMIO_READ(CLOCK, 4, 1),
+	HV_HOST_COMPUTE(HV_MS(5)),
+	HV_HOST_CALL(HV_HC_VP_EXIT),
 };
 
-/* General-purpose OS (priorities 2-4): it also tries the RTOS's priority 1. */
-enum {
-	LX_WEB,
-	LX_TURBO,
-	LX_BATCH
-};
-static const struct hv_sim_op linux_init[] = {
-	TASK_CREATE(LX_WEB, 3),
-	TASK_CREATE(LX_TURBO, 1), /* refused: priority 1 is the RTOS's alone */
-	TASK_CREATE(LX_BATCH, 4),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op linux_web[] = {
-	HV_SIM_COMPUTE(HV_US(2500)),
-	WAKE(CH_REQUEST),
-	HV_SIM_COMPUTE(HV_MS(2)),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op linux_turbo[] = {
-	HV_SIM_COMPUTE(HV_MS(1)),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op linux_batch[] = {
-	HV_SIM_COMPUTE(HV_MS(4)),
-	HV_SIM_EXIT(),
-};
-static const struct task_desc linux_tasks[] = {
-	[LX_WEB] = TASK("web", linux_web),
-	[LX_TURBO] = TASK("turbo", linux_turbo),
-	[LX_BATCH] = TASK("batch", linux_batch),
-};
+/* ---- the description: guests, a parallel VMM, a boot route ---- */
 
-/* Service VM: a manager that serves the web task's requests. */
-enum {
-	SVC_MGR
-};
-static const struct hv_sim_op svc_init[] = {
-	TASK_CREATE(SVC_MGR, 2),
-	HV_SIM_EXIT(),
-};
-static const struct hv_sim_op svc_mgr[] = {
-	BLOCK(CH_REQUEST),
-	HV_SIM_COMPUTE(HV_US(600)),
-	HV_SIM_EXIT(),
-};
-static const struct task_desc svc_tasks[] = {
-	[SVC_MGR] = TASK("mgr", svc_mgr),
-};
+static struct hv_host_machine machine;
+/* [storage] */
+static HV_CORE_STORAGE(CPUS, 8, 3, 2, 1) storage; /* CPUs, VPs, guest ids, rules, VMMs */
+static struct hv_core core;
+/* [storage] */
 
-/* Full guest: its own scheduler multiplexes its threads on its one vCPU. */
-static const struct hv_sim_op full_vcpu[] = {
-	HV_SIM_COMPUTE(HV_MS(2)),
-	HV_SIM_LOOP(0, 2),
-	HV_SIM_EXIT(),
-};
-
-static const struct guest_cfg guests[] = {
-	{
-		.id = 1,
-		.desc = {.name = "rtos",
-			 .kind = HV_GUEST_KIND_THIN,
-			 .prio_min = 1,
-			 .prio_max = 3,
-			 .vp_quota = 4},
-		.boot = TASK("init", rtos_init),
-		.boot_prio = 1,
-		.tasks = rtos_tasks,
-		.task_count = (uint32_t)HV_ARRAY_SIZE(rtos_tasks),
-	},
-	{
-		.id = 2,
-		.desc = {.name = "linux",
-			 .kind = HV_GUEST_KIND_THIN,
-			 .prio_min = 2,
-			 .prio_max = 4,
-			 .vp_quota = 4},
-		.boot = TASK("init", linux_init),
-		.boot_prio = 2,
-		.tasks = linux_tasks,
-		.task_count = (uint32_t)HV_ARRAY_SIZE(linux_tasks),
-	},
-	{
-		.id = 3,
-		.desc = {.name = "svc",
-			 .kind = HV_GUEST_KIND_THIN,
-			 .prio_min = 2,
-			 .prio_max = 4,
-			 .vp_quota = 2,
-			 .privileged = true},
-		.boot = TASK("init", svc_init),
-		.boot_prio = 2,
-		.tasks = svc_tasks,
-		.task_count = (uint32_t)HV_ARRAY_SIZE(svc_tasks),
-	},
-	{
-		.id = 4,
-		.desc = {.name = "full-os",
-			 .kind = HV_GUEST_KIND_FULL,
-			 .prio_min = 4,
-			 .prio_max = 4,
-			 .vp_quota = 1},
-		.boot = TASK("vcpu0", full_vcpu),
-		.boot_prio = 4,
-		.tasks = NULL,
-		.task_count = 0,
-	},
-};
-
-#define GUEST_COUNT  ((uint32_t)HV_ARRAY_SIZE(guests))
-#define GUEST_CAP    5u /* guest ids 0 .. 4; 0 unused */
-#define TASK_SLOTS   4u /* per guest: the boot VP, then one per task of its table */
-#define VP_CAP	     (GUEST_COUNT * TASK_SLOTS)
-#define CPU_COUNT    2u
-#define PRIO_LEVELS  8u
-#define TIME_SLICE   HV_MS(2)
-#define KICK_LATENCY HV_US(5)
-#define SWITCH_COST  HV_US(2)
-
-/* ---- the hypervisor's side ---- */
-
-struct task {
-	struct hv_sim_ctx ctx;
-	struct hv_sim_event sleep;
-	struct hv_list node; /* on a channel's waiter list */
-	const struct guest_cfg *guest;
-	const struct task_desc *desc;
-	hv_handle_t handle;
-	uint32_t prio;
-	bool requested;	       /* a create was asked for (boot: by the hypervisor) */
-	hv_status_t create_st; /* its answer */
-	bool deleted;
-};
-
-struct channel {
-	struct hv_list waiters;
-	uint32_t pending;
-};
-
-struct demo {
-	struct task tasks[GUEST_COUNT][TASK_SLOTS];
-	struct channel channels[CHANNEL_COUNT];
-	const char *reason[CPU_COUNT]; /* why the CPU's next switch happens */
-	hv_status_t err;	       /* first unexpected library status */
-
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[CPU_COUNT];
-	_Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[CPU_COUNT * HV_SCHED_CPU_PRIV_MAX];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guest_tab[GUEST_CAP];
-
-	struct hv_sim sim;
-	struct hv_sim_cpu cpus[CPU_COUNT];
-	struct hv_heap_node *events[3 * CPU_COUNT + VP_CAP];
-};
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void out(const char *fmt, ...)
+/* One tagged line: "[  1.234 ms] cpu1 [tag] ..." ("boot" outside the machine's run). */
+static void say(const char *fmt, ...)
 {
-	char line[160];
+	static const char *const cpu[CPUS] = {"cpu0", "cpu1"};
+	hv_time_ns_t t = hv_host_machine_now(&machine);
 	va_list ap;
-	int n;
 
+	printf("[%4llu.%03llu ms] %s ", (unsigned long long)(t / 1000000u),
+	       (unsigned long long)(t / 1000u % 1000u),
+	       hv_host_machine_current() != NULL ? cpu[hv_port_cpu_id()] : "boot");
 	va_start(ap, fmt);
-	n = hv_vsnprintf(line, sizeof(line), fmt, ap);
+	vprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	hv_port_console_write(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	putchar('\n');
 }
 
-/* "[   3.000 ms] cpu1 " */
-static void out_prefix(hv_cpu_t cpu)
-{
-	hv_time_ns_t us = hv_port_time_now() / 1000u;
+#define VPF	  "%s/vp#%u" /* a VP in the story: its guest's name and its pool index */
+#define VPA(g, h) hv_core_guest_name(&core, (g)), (unsigned)hv_handle_index(h)
+#define CALL(nr)  hv_hvcall_name(&core.hvcall, (nr))
 
-	out("[%4llu.%03llu ms] cpu%u ", (unsigned long long)(us / 1000u),
-	    (unsigned long long)(us % 1000u), (unsigned)cpu);
+/* [vmm] */
+/* The parallel VMM "clock": a device model of one register, microseconds since boot. */
+static hv_status_t clock_vmm(void *ctx, uint32_t dom, struct hv_event *ev)
+{
+	(void)ctx;
+	(void)dom;
+	if (ev->type != HV_EVENT_MMIO || ev->u.access.write || ev->u.access.addr != CLOCK)
+		return HV_ERR_NOT_SUPPORTED; /* the core stops the VP */
+	ev->u.access.data = hv_port_time_now() / 1000u;
+	say("[route] clock: " VPF " reads COUNT = %llu us", VPA(ev->origin.guest, ev->origin.vp),
+	    (unsigned long long)ev->u.access.data);
+	return HV_OK; /* the core completes the read into the guest's register */
+}
+/* [vmm] */
+
+/* ---- the story: the core's hooks ---- */
+
+static void on_guest_created(void *ctx, const struct hv_core_guest *g, hv_handle_t boot_vp)
+{
+	(void)ctx;
+	say("[guest] %s: %s, priorities %u-%u, VP quota %u; boot VP " VPF " (p%u)", g->desc.name,
+	    g->desc.kind == HV_GUEST_KIND_THIN ? "thin" : "full", (unsigned)g->desc.prio_min,
+	    (unsigned)g->desc.prio_max, (unsigned)g->desc.vp_quota, VPA(g->id, boot_vp),
+	    (unsigned)g->boot_prio);
 }
 
-static const char *task_name(const struct task *t, char *buf, size_t len)
+static void on_console(void *ctx, hv_guest_id_t g, hv_handle_t vp, const char *buf, size_t len)
 {
-	if (t == NULL)
-		(void)hv_snprintf(buf, len, "idle");
-	else
-		(void)hv_snprintf(buf, len, "%s/%s", t->guest->desc.name, t->desc->name);
-	return buf;
+	(void)ctx;
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	say("[" VPF "] %.*s", VPA(g, vp), (int)len, buf);
 }
 
-static const char *task_name_prio(const struct task *t, char *buf, size_t len)
+static uint64_t asleep[8]; /* per VP pool slot: the blocking call it sleeps in, + 1 */
+
+/* Before a call: what the VP's last blocking call returned, now that it runs again. */
+static void on_hypercall_begin(void *ctx, struct hv_core_exit *x, const struct hv_hvcall_frame *f)
 {
-	if (t == NULL)
-		(void)hv_snprintf(buf, len, "idle");
-	else
-		(void)hv_snprintf(buf, len, "%s/%s(p%u)", t->guest->desc.name, t->desc->name,
-				  (unsigned)t->prio);
-	return buf;
+	uint64_t *slept = &asleep[hv_handle_index(x->vp->handle) % HV_ARRAY_SIZE(asleep)];
+
+	(void)ctx;
+	(void)f;
+	if (*slept != 0) /* on this board, r0 holds the status of the vCPU's last call */
+		say("[hvcall] " VPF " %s returned %s", VPA(x->vp->guest, x->vp->handle),
+		    CALL(*slept - 1u), hv_status_str((hv_status_t)hv_host_vcpu_reg(x->vcpu, 0)));
+	*slept = 0;
 }
 
-static unsigned long long handle_raw(hv_handle_t h)
+/* The RTOS task that starts at guest address @p entry. */
+static const char *task_name(uint64_t entry)
 {
-	return (unsigned long long)h.raw;
+	static const char *const names[] = {
+		[RT_CTL] = "ctl", [RT_SENSOR] = "sensor", [RT_PROBE] = "probe"};
+	uint64_t op = (entry - CODE) / HV_HOST_OP_BYTES;
+
+	return op < HV_ARRAY_SIZE(names) && names[op] != NULL ? names[op] : "?";
 }
 
-static void check(struct demo *d, hv_status_t st)
+static void on_hypercall(void *ctx, struct hv_core_exit *x, const struct hv_hvcall_frame *f,
+			 const struct hv_hvcall_result *res)
 {
-	if (st != HV_OK && d->err == HV_OK)
-		d->err = st;
+	hv_guest_id_t g = x->vp->guest;
+
+	(void)ctx;
+	if (f->nr == HV_HC_CONSOLE_WRITE || res->exited)
+		return; /* the console and vp_ended hooks tell those */
+	if (f->nr == HV_HC_VP_CREATE && res->status == HV_OK)
+		say("[vp] " VPF " creates " VPF " for task %s (p%llu, CPUs %#llx)",
+		    VPA(g, x->vp->handle), VPA(g, res->created), task_name(f->a[0]),
+		    (unsigned long long)f->a[3], (unsigned long long)f->a[4]);
+	else if (f->nr == HV_HC_VP_CREATE)
+		say("[hvcall] " VPF " VP_CREATE at p%llu -> %s", VPA(g, x->vp->handle),
+		    (unsigned long long)f->a[3], hv_status_str(res->status));
+	else if (f->nr == HV_HC_WAKE)
+		say("[hvcall] " VPF " WAKE -> %s, %llu woken", VPA(g, x->vp->handle),
+		    hv_status_str(res->status), (unsigned long long)f->ret[1]);
+	else if (res->status == HV_OK && res->action == HV_HVCALL_RESCHED &&
+		 (f->nr == HV_HC_WAIT || f->nr == HV_HC_VP_BLOCK)) {
+		say("[hvcall] " VPF " %s: sleeps", VPA(g, x->vp->handle), CALL(f->nr));
+		asleep[hv_handle_index(x->vp->handle) % HV_ARRAY_SIZE(asleep)] = f->nr + 1u;
+	} else
+		say("[hvcall] " VPF " %s -> %s", VPA(g, x->vp->handle), CALL(f->nr),
+		    hv_status_str(res->status));
 }
 
-static uint32_t ctx_id(uint32_t guest_index, uint32_t slot)
+/* [switched] */
+/* Priority scheduling across guests: a more urgent VP takes the CPU from a ready one. */
+static void on_switched(void *ctx, uint32_t cpu, struct hv_vp *prev, struct hv_vp *next)
 {
-	return guest_index * TASK_SLOTS + slot;
-}
-
-/*
- * Tell the CPUs concerned by a request why they will reschedule: the
- * caller's own CPU from @c resched, another one from @c kicked (the library
- * already sent that kick through the port).
- */
-static bool note_feedback(struct demo *d, hv_cpu_t cpu, const struct hv_sched_feedback *fb,
-			  const char *why)
-{
-	if (fb->kicked != HV_CPU_NONE && fb->kicked < CPU_COUNT)
-		d->reason[fb->kicked] = why;
-	if (fb->resched)
-		d->reason[cpu] = why;
-	return fb->resched;
-}
-
-/* Ask lib/vproc for a VP for task @p t of its guest; the guest's request or the boot VP. */
-static hv_status_t task_create(struct demo *d, struct task *t, uint32_t prio, uint64_t entry,
-			       struct hv_sched_feedback *fb)
-{
-	struct hv_vp_create_req req = {.entry = entry, .prio = prio};
-	struct hv_vp *vp = NULL;
-	hv_status_t st;
-
-	t->requested = true;
-	t->prio = prio;
-	st = hv_vproc_create(&d->reg, t->guest->id, &req, &t->handle, fb);
-	t->create_st = st;
-	if (st != HV_OK)
-		return st;
-	/* The pick callback gets back from the VP to the task through this. */
-	check(d, hv_vproc_lookup(&d->reg, t->guest->id, t->handle, &vp));
-	if (vp != NULL)
-		vp->embedder = t;
-	return HV_OK;
-}
-
-static struct task *task_of_vp_entity(struct hv_sched_entity *e)
-{
-	return e != NULL ? hv_vproc_from_entity(e)->embedder : NULL;
-}
-
-static struct hv_sim_ctx *demo_pick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	struct demo *d = arg;
-	struct hv_sched_entity *e = NULL;
-	struct task *t;
-
-	check(d, hv_sched_schedule(&d->dom, cpu, &e));
-	t = task_of_vp_entity(e);
-	/* No switch follows: a reason left for this CPU would go to a later one. */
-	if (t != NULL && &t->ctx == hv_sim_cpu_current(sim, cpu))
-		d->reason[cpu] = NULL;
-	return t != NULL ? &t->ctx : NULL;
-}
-
-static bool hc_task_create(struct demo *d, hv_cpu_t cpu, struct task *self,
-			   const struct hv_sim_op *op)
-{
-	struct hv_sched_feedback fb = {.status = HV_OK};
-	uint32_t gi = self->ctx.id / TASK_SLOTS;
-	const struct guest_cfg *g = self->guest;
-	/* Guest values are hostile: a priority that does not fit is out of every range. */
-	uint32_t prio = op->args[1] > UINT32_MAX ? UINT32_MAX : (uint32_t)op->args[1];
-	struct task *t;
-	hv_status_t st;
-	char a[48];
-
-	out_prefix(cpu);
-	if (op->args[0] >= g->task_count) {
-		out("vp create %s/? entry=%llu -> %s\n", g->desc.name,
-		    (unsigned long long)op->args[0], hv_status_str(HV_ERR_INVALID_ARG));
-		hv_sim_ctx_set_ret(&self->ctx, HV_ERR_INVALID_ARG);
-		return false;
-	}
-	t = &d->tasks[gi][1 + op->args[0]];
-	if (t->requested) {
-		out("vp create %s -> %s\n", task_name(t, a, sizeof(a)),
-		    hv_status_str(HV_ERR_EXISTS));
-		hv_sim_ctx_set_ret(&self->ctx, HV_ERR_EXISTS);
-		return false;
-	}
-	st = task_create(d, t, prio, op->args[0], &fb);
-	hv_sim_ctx_set_ret(&self->ctx, st);
-	if (st != HV_OK) {
-		out("vp create %s prio=%u -> %s (%s may use %u-%u)\n", task_name(t, a, sizeof(a)),
-		    (unsigned)prio, hv_status_str(st), g->desc.name, (unsigned)g->desc.prio_min,
-		    (unsigned)g->desc.prio_max);
-		return false;
-	}
-	out("vp create %s prio=%u -> handle 0x%llx\n", task_name(t, a, sizeof(a)), (unsigned)prio,
-	    handle_raw(t->handle));
-	check(d, hv_sim_ctx_init(&d->sim, &t->ctx, t->ctx.id, t->desc->name, t->desc->ops,
-				 t->desc->op_count, t));
-	return note_feedback(d, cpu, &fb, "preempt");
-}
-
-/* Wake @p t (off its channel or its sleep) on behalf of @p cpu. */
-static bool wake_task(struct demo *d, hv_cpu_t cpu, struct task *t)
-{
-	struct hv_sched_feedback fb;
-
-	/*
-	 * The channel and the sleep timer are the hypervisor's own objects,
-	 * acting for the waiter, so the waiter's guest is the requester (a
-	 * waker of another guest may not touch its VPs).
-	 */
-	check(d, hv_vproc_unblock(&d->reg, t->guest->id, t->handle, &fb));
-	return note_feedback(d, cpu, &fb, "preempt");
-}
-
-static bool hc_block(struct demo *d, hv_cpu_t cpu, struct task *t, struct channel *ch, unsigned chn)
-{
-	struct hv_sched_feedback fb;
-	char a[48];
-
-	out_prefix(cpu);
-	if (ch->pending > 0) {
-		ch->pending--;
-		out("%s block ch%u: wake already pending\n", task_name_prio(t, a, sizeof(a)), chn);
-		return false;
-	}
-	out("%s block ch%u\n", task_name_prio(t, a, sizeof(a)), chn);
-	hv_list_push_back(&ch->waiters, &t->node);
-	check(d, hv_vproc_block(&d->reg, t->guest->id, t->handle, &fb));
-	return note_feedback(d, cpu, &fb, "block");
-}
-
-static bool hc_wake(struct demo *d, hv_cpu_t cpu, struct task *t, struct channel *ch, unsigned chn)
-{
-	struct task *best = NULL;
-	struct hv_list *it;
-	char a[48], b[48];
-
-	hv_list_for_each (it, &ch->waiters) {
-		struct task *w = HV_CONTAINER_OF(it, struct task, node);
-
-		if (best == NULL || w->prio < best->prio)
-			best = w;
-	}
-	out_prefix(cpu);
-	if (best == NULL) {
-		ch->pending++;
-		out("%s wake ch%u: no waiter, kept pending\n", task_name_prio(t, a, sizeof(a)),
-		    chn);
-		return false;
-	}
-	hv_list_remove(&best->node);
-	out("%s wake ch%u -> %s\n", task_name_prio(t, a, sizeof(a)), chn,
-	    task_name_prio(best, b, sizeof(b)));
-	return wake_task(d, cpu, best);
-}
-
-static bool demo_hypercall(struct hv_sim *sim, hv_cpu_t cpu, struct hv_sim_ctx *ctx,
-			   const struct hv_sim_op *op, void *arg)
-{
-	struct demo *d = arg;
-	struct task *t = ctx->user;
-	struct hv_sched_feedback fb;
-	char a[48];
-
-	(void)sim;
-	hv_sim_ctx_set_ret(ctx, HV_OK);
-	switch (op->nr) {
-	case HC_TASK_CREATE:
-		return hc_task_create(d, cpu, t, op);
-	case HC_SLEEP:
-		out_prefix(cpu);
-		out("%s sleep %llu us\n", task_name_prio(t, a, sizeof(a)),
-		    (unsigned long long)(op->args[0] / 1000u));
-		check(d, hv_sim_event_schedule(&d->sim, &t->sleep, cpu,
-					       hv_port_time_now() + op->args[0], t->ctx.id));
-		check(d, hv_vproc_block(&d->reg, t->guest->id, t->handle, &fb));
-		return note_feedback(d, cpu, &fb, "sleep");
-	case HC_BLOCK:
-	case HC_WAKE:
-		if (op->args[0] >= CHANNEL_COUNT)
-			break;
-		if (op->nr == HC_BLOCK)
-			return hc_block(d, cpu, t, &d->channels[op->args[0]],
-					(unsigned)op->args[0]);
-		return hc_wake(d, cpu, t, &d->channels[op->args[0]], (unsigned)op->args[0]);
-	default:
-		break;
-	}
-	hv_sim_ctx_set_ret(ctx, HV_ERR_INVALID_ARG);
-	return false;
-}
-
-static bool demo_timer(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	struct demo *d = arg;
-	struct hv_sched_feedback fb = hv_sched_tick(&d->dom, cpu);
-
-	(void)sim;
-	check(d, fb.status);
-	if (fb.resched)
-		d->reason[cpu] = fb.top_prio < fb.prio ? "preempt" : "slice";
-	return fb.resched;
-}
-
-static bool demo_kick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	/* The library kicks a CPU only when it must look at its queue again. */
-	(void)sim;
+	(void)ctx;
 	(void)cpu;
-	(void)arg;
-	return true;
+	if (prev != NULL && next != NULL && prev->se.state == HV_SCHED_READY &&
+	    hv_sched_eff_prio(&next->se) < hv_sched_eff_prio(&prev->se))
+		say("[sched] " VPF " (p%u) preempts " VPF " (p%u)", VPA(next->guest, next->handle),
+		    (unsigned)hv_sched_eff_prio(&next->se), VPA(prev->guest, prev->handle),
+		    (unsigned)hv_sched_eff_prio(&prev->se));
 }
+/* [switched] */
 
-static bool demo_event(struct hv_sim *sim, hv_cpu_t cpu, struct hv_sim_event *ev, void *arg)
+static void on_vp_ended(void *ctx, hv_guest_id_t g, hv_handle_t vp, hv_core_end_t why,
+			const char *reason)
 {
-	struct demo *d = arg;
-	struct task *t = HV_CONTAINER_OF(ev, struct task, sleep);
-	char a[48];
-
-	(void)sim;
-	out_prefix(cpu);
-	out("%s sleep over\n", task_name_prio(t, a, sizeof(a)));
-	return wake_task(d, cpu, t);
+	(void)ctx;
+	if (why == HV_CORE_END_EXIT)
+		say("[vp] " VPF " exits", VPA(g, vp));
+	else
+		say("[fault] " VPF " stopped: %s; the rest of %s runs on", VPA(g, vp), reason,
+		    hv_core_guest_name(&core, g));
 }
 
-static void demo_exit(struct hv_sim *sim, hv_cpu_t cpu, struct hv_sim_ctx *ctx, void *arg)
+static void on_guest_ended(void *ctx, hv_guest_id_t g)
 {
-	struct demo *d = arg;
-	struct task *t = ctx->user;
-	struct hv_sched_feedback fb;
-	hv_status_t st;
-	char a[48];
-
-	(void)sim;
-	/* seed 002: the VP lives as long as its task. */
-	st = hv_vproc_delete(&d->reg, t->guest->id, t->handle, &fb);
-	check(d, st);
-	t->deleted = st == HV_OK;
-	out_prefix(cpu);
-	out("vp delete %s handle 0x%llx (task ended) -> %s\n", task_name(t, a, sizeof(a)),
-	    handle_raw(t->handle), hv_status_str(st));
-	d->reason[cpu] = "exit";
+	(void)ctx;
+	say("[guest] %s ended", hv_core_guest_name(&core, g));
 }
 
-static void demo_trace(void *arg, const struct hv_sim_trace_rec *rec)
+/* [all ended] */
+static void on_all_ended(void *ctx)
 {
-	struct demo *d = arg;
-	const struct task *from, *to;
-	const char *why;
-	char a[48], b[48];
-
-	if (rec->kind != HV_SIM_TR_SWITCH)
-		return;
-	from = rec->prev == HV_SIM_NO_CTX
-		       ? NULL
-		       : &d->tasks[rec->prev / TASK_SLOTS][rec->prev % TASK_SLOTS];
-	to = rec->ctx == HV_SIM_NO_CTX ? NULL
-				       : &d->tasks[rec->ctx / TASK_SLOTS][rec->ctx % TASK_SLOTS];
-	why = d->reason[rec->cpu];
-	if (from == NULL)
-		why = "wake";
-	else if (to == NULL && why == NULL)
-		why = "idle";
-	out_prefix(rec->cpu);
-	out("switch %s -> %s reason=%s\n", task_name_prio(from, a, sizeof(a)),
-	    task_name_prio(to, b, sizeof(b)), why != NULL ? why : "resched");
-	d->reason[rec->cpu] = NULL;
+	(void)ctx;
+	say("[halt] every guest ended: stop");
+	hv_core_stop(&core); /* each CPU's hv_core_cpu_run() returns at its next pass */
 }
+/* [all ended] */
 
-static const struct hv_sim_ops demo_ops = {
-	.pick = demo_pick,
-	.on_hypercall = demo_hypercall,
-	.on_timer = demo_timer,
-	.on_kick = demo_kick,
-	.on_event = demo_event,
-	.on_exit = demo_exit,
+/* [desc] */
+static const struct hv_core_guest guests[] = {
+	{.id = RTOS,
+	 .desc = {.name = "rtos",
+		  .kind = HV_GUEST_KIND_THIN,
+		  .prio_min = 1,
+		  .prio_max = 3,
+		  .vp_quota = 4},
+	 .boot = {.entry = OP(0), .stack = STACK(0)},
+	 .boot_prio = 3},
+	{.id = LINUX,
+	 .desc = {.name = "linux",
+		  .kind = HV_GUEST_KIND_FULL,
+		  .prio_min = 4,
+		  .prio_max = 6,
+		  .vp_quota = 1},
+	 .boot = {.entry = OP(0), .stack = STACK(0)},
+	 .boot_prio = 4,
+	 .boot_affinity = CPU(1)},
 };
 
-static hv_status_t demo_setup(struct demo *d)
+static const struct hv_evroute_domain_desc vmms[] = {{.name = "clock", .handler = clock_vmm}};
+
+static const struct hv_core_route routes[] = {
+	{.type = HV_EVENT_MMIO, .first = CLOCK, .last = CLOCK + 0xfff, .vmm = "clock", .prio = 1},
+};
+
+static const struct hv_core_desc desc = {
+	.version = HV_CORE_DESC_VERSION,
+	.cpu_count = CPUS,
+	.prio_levels = 8,
+	.slice_ns = HV_MS(4),
+	.guests = guests,
+	.guest_count = HV_ARRAY_SIZE(guests),
+	.service_guest = HV_GUEST_NONE,
+	.vmms = vmms,
+	.vmm_count = HV_ARRAY_SIZE(vmms),
+	.routes = routes,
+	.route_count = HV_ARRAY_SIZE(routes),
+	.entry_align = HV_HOST_OP_BYTES,
+	.stack_align = 16,
+	.hooks = {.console = on_console,
+		  .hypercall_begin = on_hypercall_begin,
+		  .hypercall = on_hypercall,
+		  .vp_ended = on_vp_ended,
+		  .guest_ended = on_guest_ended,
+		  .all_ended = on_all_ended,
+		  .guest_created = on_guest_created,
+		  .switched = on_switched},
+};
+/* [desc] */
+
+/* [board] */
+/* The board: the port must know each guest, its memory and its program first. */
+static hv_status_t board(void)
 {
-	struct hv_sim_config sc = {
-		.cpu_count = CPU_COUNT,
-		.cpus = d->cpus,
-		.event_slots = d->events,
-		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(d->events),
-		.kick_latency = KICK_LATENCY,
-		.switch_cost = SWITCH_COST,
-		.ops = &demo_ops,
-		.ops_arg = d,
-		.trace_hook = demo_trace,
-		.trace_arg = d,
-	};
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = CPU_COUNT,
-		.cpus = d->dom_cpus,
-		.priv_storage = d->sched_priv,
-		.priv_storage_size = sizeof(d->sched_priv),
-		.prio_levels = PRIO_LEVELS,
-		.default_slice_ns = TIME_SLICE,
-		.balance = true,
-	};
-	struct hv_vproc_config rc = {
-		.domain = &d->dom,
-		.vps = d->vps,
-		.slots = d->slots,
-		.vp_cap = VP_CAP,
-		.guests = d->guest_tab,
-		.guest_cap = GUEST_CAP,
-	};
-	hv_status_t st = hv_sim_init(&d->sim, &sc);
+	static const struct hv_host_op *const progs[] = {rtos_prog, linux_prog};
+	static const uint32_t counts[] = {HV_ARRAY_SIZE(rtos_prog), HV_ARRAY_SIZE(linux_prog)};
+	static const char *const msgs[] = {CTL_MSG, LINUX_TICK};
+	static uint8_t code[2][0x1000], ram[2][0x8000];
+	const struct hv_host_machine_config mc = {
+		.cpu_count = CPUS, .kick_latency = HV_US(1), .relax_ns = 100};
+	hv_status_t st = hv_host_machine_init(&machine, &mc);
 
-	/* Attach first: the domain reads the simulator's clock and kicks its CPUs. */
-	if (st == HV_OK)
-		st = hv_sim_attach(&d->sim);
-	if (st == HV_OK)
-		st = hv_sched_domain_init(&d->dom, &dc);
-	if (st == HV_OK)
-		st = hv_vproc_init(&d->reg, &rc);
-	for (uint32_t c = 0; c < CHANNEL_COUNT; c++)
-		hv_list_init(&d->channels[c].waiters);
+	for (uint32_t i = 0; st == HV_OK && i < HV_ARRAY_SIZE(guests); i++) {
+		hv_guest_id_t g = guests[i].id;
 
-	for (uint32_t gi = 0; st == HV_OK && gi < GUEST_COUNT; gi++) {
-		const struct guest_cfg *g = &guests[gi];
-		struct task *boot = &d->tasks[gi][0];
-
-		if (g->task_count + 1 > TASK_SLOTS)
-			return HV_ERR_NO_SPACE;
-		st = hv_vproc_guest_register(&d->reg, g->id, &g->desc);
-		if (st != HV_OK)
-			break;
-		out("guest %-7s %s prio %u-%u quota %u%s\n", g->desc.name,
-		    g->desc.kind == HV_GUEST_KIND_THIN ? "thin" : "full",
-		    (unsigned)g->desc.prio_min, (unsigned)g->desc.prio_max,
-		    (unsigned)g->desc.vp_quota, g->desc.privileged ? " privileged" : "");
-		for (uint32_t s = 0; s < TASK_SLOTS; s++) {
-			struct task *t = &d->tasks[gi][s];
-
-			t->guest = g;
-			t->desc = s == 0 ? &g->boot : s <= g->task_count ? &g->tasks[s - 1] : NULL;
-			t->ctx.id = ctx_id(gi, s);
-			t->handle = HV_HANDLE_INVALID;
-			hv_list_init(&t->node);
-			hv_sim_event_init(&t->sleep);
-		}
-		/* The boot VP is the hypervisor's doing; every later VP is the guest's request. */
-		st = task_create(d, boot, g->boot_prio, 0, NULL);
+		memcpy(ram[i], msgs[i], strlen(msgs[i]));
+		st = hv_host_guest_register(g, 1);
 		if (st == HV_OK)
-			st = hv_sim_ctx_init(&d->sim, &boot->ctx, boot->ctx.id, boot->desc->name,
-					     boot->desc->ops, boot->desc->op_count, boot);
+			st = hv_host_guest_map(g, hv_gpa(CODE), code[i], sizeof(code[i]),
+					       HV_ACCESS_READ | HV_ACCESS_EXEC);
+		if (st == HV_OK)
+			st = hv_host_guest_map(g, hv_gpa(DATA), ram[i], sizeof(ram[i]),
+					       HV_ACCESS_RW);
+		if (st == HV_OK)
+			st = hv_host_machine_program(&machine, g, CODE, progs[i], counts[i]);
 	}
 	return st;
 }
+/* [board] */
 
-static void print_summary(const struct demo *d, hv_sim_stop_t why)
+/* [run] */
+static void cpu_main(uint32_t cpu, void *arg)
 {
-	char a[48];
-
-	out("\nsummary at %llu us (%s)\n", (unsigned long long)(hv_sim_now(&d->sim) / 1000u),
-	    why == HV_SIM_STOP_EMPTY ? "all CPUs idle" : "stopped early");
-	out("  %-16s %4s %10s %9s %9s  %s\n", "task", "prio", "run_us", "switches", "exit_us",
-	    "vp");
-	for (uint32_t gi = 0; gi < GUEST_COUNT; gi++) {
-		for (uint32_t s = 0; s < TASK_SLOTS; s++) {
-			const struct task *t = &d->tasks[gi][s];
-
-			if (t->desc == NULL)
-				continue;
-			out("  %-16s %4u ", task_name(t, a, sizeof(a)), (unsigned)t->prio);
-			if (t->create_st != HV_OK) {
-				out("%10s %9s %9s  refused: %s\n", "-", "-", "-",
-				    hv_status_str(t->create_st));
-				continue;
-			}
-			out("%10llu %9llu ", (unsigned long long)(t->ctx.runtime / 1000u),
-			    (unsigned long long)t->ctx.switches_in);
-			if (hv_sim_ctx_exited(&t->ctx))
-				out("%9llu", (unsigned long long)(t->ctx.exit_time / 1000u));
-			else
-				out("%9s", "-");
-			out("  %s\n", t->deleted ? "deleted" : "live");
-		}
-	}
+	(void)arg;
+	(void)hv_core_cpu_run(&core, cpu); /* returns after hv_core_stop() */
 }
-
-/* seed 002: a deleted VP is gone; its handle must not reach a recycled VP. */
-static hv_status_t check_stale_handles(struct demo *d)
-{
-	uint32_t stale = 0, deleted = 0;
-
-	for (uint32_t gi = 0; gi < GUEST_COUNT; gi++) {
-		for (uint32_t s = 0; s < TASK_SLOTS; s++) {
-			const struct task *t = &d->tasks[gi][s];
-			struct hv_vp_info info;
-
-			if (!t->deleted)
-				continue;
-			deleted++;
-			if (hv_vproc_query(&d->reg, t->guest->id, t->handle, &info) ==
-			    HV_ERR_STALE_HANDLE)
-				stale++;
-		}
-	}
-	/* The last VPs deleted themselves on their own CPU; their slots are
-	 * recycled once that CPU rescheduled, which it has: settle them now. */
-	(void)hv_vproc_reap(&d->reg);
-	out("handles of ended tasks: %u of %u stale (%s), %u VPs live\n", (unsigned)stale,
-	    (unsigned)deleted, hv_status_str(HV_ERR_STALE_HANDLE),
-	    (unsigned)hv_htab_used(&d->reg.table));
-	return stale == deleted && hv_htab_used(&d->reg.table) == 0 ? HV_OK : HV_ERR_INTERNAL;
-}
-
-static struct demo g_demo;
 
 int main(void)
 {
-	struct demo *d = &g_demo;
-	hv_sim_stop_t why = HV_SIM_STOP_EMPTY;
-	hv_status_t st;
+	struct hv_core_mem mem = HV_CORE_MEM(storage);
+	hv_status_t st = board();
 
-	out("hvcore-host-sim: lib/vproc + fp scheduler on %u simulated pCPUs "
-	    "(slice %u us, kick latency %u us, switch cost %u us)\n",
-	    CPU_COUNT, (unsigned)(TIME_SLICE / 1000u), (unsigned)(KICK_LATENCY / 1000u),
-	    (unsigned)(SWITCH_COST / 1000u));
-	st = demo_setup(d);
-	if (st != HV_OK) {
-		(void)fprintf(stderr, "hvcore-host-sim: setup failed: %s\n", hv_status_str(st));
-		return 1;
-	}
-	for (hv_cpu_t c = 0; c < CPU_COUNT; c++)
-		(void)hv_sim_kick(&d->sim, c);
-	st = hv_sim_run(&d->sim, HV_S(1), 100000, &why);
 	if (st == HV_OK)
-		st = d->err;
-	if (st != HV_OK) {
-		(void)fprintf(stderr, "hvcore-host-sim: simulation failed: %s\n",
-			      hv_status_str(st));
-		return 1;
-	}
-	print_summary(d, why);
-	st = check_stale_handles(d);
-	(void)hv_sim_detach(&d->sim);
-	return st == HV_OK && why == HV_SIM_STOP_EMPTY ? 0 : 1;
+		st = hv_core_init(&core, &desc, &mem);
+	if (st == HV_OK)
+		st = hv_host_machine_run(&machine, cpu_main, NULL, HV_MS(100));
+	say("[halt] machine stopped: %s", hv_status_str(st));
+	return st == HV_OK && core.guests_left == 0 ? 0 : 1;
 }
+/* [run] */
