@@ -24,3 +24,15 @@ export PKG_CONFIG_PATH=$libdir
 cc -std=c11 -Wall -Werror -o "$scratch/consumer-pc" "$src/main.c" \
 	$(pkg-config --cflags --libs libhvcore libhvcore-port-host)
 "$scratch/consumer-pc"
+
+echo "== installed guides and examples"
+doc=$prefix/share/doc/libhvcore
+for f in getting-started.md porting.md mainpage.md examples/host-sim/main.c examples/arm64-virt/hv/main.c; do
+	[ -f "$doc/$f" ] || { echo "not installed: $doc/$f" >&2; exit 1; }
+done
+# The newcomer's template builds from the installed tree alone and runs.
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror -o "$scratch/host-sim" "$doc/examples/host-sim/main.c" \
+	$(pkg-config --cflags --libs libhvcore libhvcore-port-host)
+"$scratch/host-sim" >/dev/null
+echo "installed host-sim example built and ran"
