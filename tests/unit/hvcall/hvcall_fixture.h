@@ -1,16 +1,17 @@
 /*
  * Shared fixture of the lib/hvcall tests: a fixed-priority domain, the VP
  * registry with the guests a test describes, the dispatcher with the
- * module tables a test provides, optionally an idle host simulator whose
- * clock the test drives (timeouts), guest memory in a fixed layout, and
- * the calls that fill a frame, dispatch it and check what every call
- * returns. Header-only (static inline), like tests/unit/wait/wait_fixture.h.
- * Include after <cmocka.h>.
+ * module tables a test provides, optionally a host simulator whose clock
+ * the test drives (timeouts; idle unless the test gives its callbacks), a
+ * timer queue the domain and the dispatcher arm their timers on, and a wait
+ * module of the fixture's own, guest memory in a fixed layout, and the
+ * calls that fill a frame, dispatch it and check what every call returns. Header-only (static
+ * inline), like tests/unit/wait/wait_fixture.h. Include after <cmocka.h>.
  *
- * Set-up: hfx_begin() resets the host port and builds the domain, the
- * registry and the simulator; the test then initialises its modules and
- * lists their tables with hfx_provide(); hfx_finish() initialises the
- * dispatcher. hfx_init() is the two in one for tests without modules.
+ * Set-up: hfx_begin() resets the host port and builds the simulator, the
+ * timer queue, the domain, the registry and the wait module; the test then initialises its modules
+ * and lists their tables with hfx_provide(); hfx_finish() initialises the dispatcher. hfx_init() is
+ * the two in one for tests without modules.
  */
 #ifndef HVCALL_FIXTURE_H
 #define HVCALL_FIXTURE_H
@@ -20,11 +21,15 @@
 #include <libhvcore/host/host.h>
 #include <libhvcore/hvcall.h>
 #include <libhvcore/port.h>
+#include <libhvcore/timer.h>
+#include <libhvcore/wait.h>
 
 #define HFX_VP_CAP    8u
 #define HFX_GUEST_CAP 3u
-#define HFX_MAX_CPUS  2u
+#define HFX_MAX_CPUS  3u
 #define HFX_PROVIDERS 4u
+#define HFX_QUEUE_CAP 4u /* the fixture's wait module: queues */
+#define HFX_BUCKETS   4u /* ... and hash buckets */
 
 /* Guest-physical layout hfx_map() gives a guest (its own host memory per slot). */
 #define CODE	  0x10000u /* 4 KiB, read + exec */
@@ -48,8 +53,13 @@ struct hfx_opts {
 	uint32_t vp_cap;			   /* at most HFX_VP_CAP */
 	uint32_t guest_cap;			   /* at most HFX_GUEST_CAP */
 	const struct hv_guest_desc *const *guests; /* guest_cap descriptions, by id */
-	bool sim;				   /* an idle simulator (clock only) */
-	bool changeable; /* spare storage, activation through function pointers */
+	bool sim;				   /* a simulator (clock only, unless sim_ops) */
+	const struct hv_sim_ops *sim_ops;	   /* its callbacks; NULL: idle */
+	hv_time_ns_t kick_latency;		   /* its kick latency */
+	bool timers;	       /* fx.q: the domain's and the dispatcher's timer queue */
+	hv_time_ns_t slice_ns; /* the domain's default slice; 0: 1 ms */
+	uint32_t wait_queues;  /* 1..HFX_QUEUE_CAP: the queues of a wait module, fx.wm.wait */
+	bool changeable;       /* spare storage, activation through function pointers */
 	hv_hvcall_console_fn console;
 	void *console_ctx;
 	struct hv_wait *wait;
@@ -74,6 +84,17 @@ struct hfx {
 	struct hv_sim_cpu sim_cpus[HFX_MAX_CPUS];
 	struct hv_heap_node *events[3 * HFX_MAX_CPUS + 2];
 	struct hv_sim_event sentinel;
+
+	struct hv_timerq q;
+	struct hv_timerq_cpu qc[HFX_MAX_CPUS];
+
+	struct {
+		struct hv_wait wait;
+		struct hv_wait_node nodes[HFX_VP_CAP];
+		struct hv_heap_node *heap[HFX_VP_CAP];
+		struct hv_wait_queue queues[HFX_QUEUE_CAP];
+		struct hv_wait_queue *buckets[HFX_BUCKETS];
+	} wm;
 
 	_Alignas(8) uint8_t mem[2][4][0x2000]; /* [slot][region] */
 
@@ -129,7 +150,8 @@ static inline void hfx_begin(const struct hfx_opts *o)
 		.priv_storage = hfx_priv,
 		.priv_storage_size = cpus * HV_SCHED_CPU_PRIV_MAX,
 		.prio_levels = 8,
-		.default_slice_ns = HV_MS(1),
+		.default_slice_ns = o->slice_ns != 0 ? o->slice_ns : HV_MS(1),
+		.timers = o->timers ? &fx.q : NULL,
 	};
 	struct hv_vproc_config rc = {
 		.domain = &fx.dom,
@@ -144,11 +166,24 @@ static inline void hfx_begin(const struct hfx_opts *o)
 		.cpus = fx.sim_cpus,
 		.event_slots = fx.events,
 		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(fx.events),
-		.ops = &hfx_idle_ops,
+		.kick_latency = o->kick_latency,
+		.ops = o->sim_ops != NULL ? o->sim_ops : &hfx_idle_ops,
+	};
+	struct hv_timerq_config qc = {.cpus = fx.qc, .cpu_count = cpus};
+	struct hv_wait_config wc = {
+		.vproc = &fx.reg,
+		.nodes = fx.wm.nodes,
+		.heap_slots = fx.wm.heap,
+		.vp_cap = o->vp_cap,
+		.queues = fx.wm.queues,
+		.queue_cap = o->wait_queues,
+		.buckets = fx.wm.buckets,
+		.bucket_count = HFX_BUCKETS,
+		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
 	};
 
 	assert_true(cpus <= HFX_MAX_CPUS && o->vp_cap <= HFX_VP_CAP &&
-		    o->guest_cap <= HFX_GUEST_CAP);
+		    o->guest_cap <= HFX_GUEST_CAP && o->wait_queues <= HFX_QUEUE_CAP);
 	if (o->changeable) {
 		dc.spare_storage = hfx_spare;
 		dc.spare_storage_size = cpus * HV_SCHED_CPU_PRIV_MAX;
@@ -167,10 +202,14 @@ static inline void hfx_begin(const struct hfx_opts *o)
 		assert_int_equal(hv_sim_event_schedule(&fx.sim, &fx.sentinel, 0, HV_S(3600), 0),
 				 HV_OK);
 	}
+	if (o->timers)
+		assert_int_equal(hv_timerq_init(&fx.q, &qc), HV_OK);
 	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
 	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
 	for (hv_guest_id_t g = 0; g < o->guest_cap; g++)
 		assert_int_equal(hv_vproc_guest_register(&fx.reg, g, o->guests[g]), HV_OK);
+	if (o->wait_queues != 0)
+		assert_int_equal(hv_wait_init(&fx.wm.wait, &wc), HV_OK);
 }
 
 /* Module @p module's calls, served by the dispatcher hfx_finish() initialises. */
@@ -195,6 +234,7 @@ static inline struct hv_hvcall_config hfx_config(void)
 		.console = fx.o.console,
 		.console_ctx = fx.o.console_ctx,
 		.wait = fx.o.wait,
+		.timers = fx.o.timers ? &fx.q : NULL,
 		.providers = fx.providers,
 		.provider_count = fx.provider_count,
 	};
@@ -209,14 +249,30 @@ static inline void hfx_finish(void)
 }
 
 /* A VP made by the embedder (a guest's first task), not through a hypercall. */
+static inline hv_handle_t hfx_create(hv_guest_id_t g, const struct hv_vp_create_req *req)
+{
+	hv_handle_t h = HV_HANDLE_INVALID;
+
+	assert_int_equal(hv_vproc_create(&fx.reg, g, req, &h, NULL), HV_OK);
+	return h;
+}
+
+/* hfx_create() at the fixture's entry and stack. */
 static inline hv_handle_t hfx_spawn(hv_guest_id_t g, uint32_t prio, bool blocked)
 {
 	struct hv_vp_create_req req = {
 		.entry = CODE, .stack = STACK_TOP, .prio = prio, .start_blocked = blocked};
-	hv_handle_t h = HV_HANDLE_INVALID;
 
-	assert_int_equal(hv_vproc_create(&fx.reg, g, &req, &h, NULL), HV_OK);
-	return h;
+	return hfx_create(g, &req);
+}
+
+/* hfx_create() of a VP that runs only on CPU @p cpu. */
+static inline hv_handle_t hfx_spawn_on(hv_guest_id_t g, uint32_t cpu, uint32_t prio)
+{
+	struct hv_vp_create_req req = {
+		.entry = CODE, .stack = STACK_TOP, .prio = prio, .affinity = 1u << cpu};
+
+	return hfx_create(g, &req);
 }
 
 /* hfx_finish(), then one running-or-ready VP per guest at @p prio: fx.caller[g]. */
@@ -263,13 +319,19 @@ static inline void hfx_map(hv_guest_id_t g, uint32_t slot, unsigned regions)
 	}
 }
 
-/* What runs on CPU 0 next. */
-static inline struct hv_vp *hfx_schedule(void)
+/* What runs on CPU @p cpu next. */
+static inline struct hv_vp *hfx_schedule_on(uint32_t cpu)
 {
 	struct hv_sched_entity *e = NULL;
 
-	assert_int_equal(hv_sched_schedule(&fx.dom, 0, &e), HV_OK);
+	assert_int_equal(hv_sched_schedule(&fx.dom, cpu, &e), HV_OK);
 	return e != NULL ? hv_vproc_from_entity(e) : NULL;
+}
+
+/* What runs on CPU 0 next. */
+static inline struct hv_vp *hfx_schedule(void)
+{
+	return hfx_schedule_on(0);
 }
 
 static inline void hfx_advance_to(hv_time_ns_t t)
@@ -279,13 +341,13 @@ static inline void hfx_advance_to(hv_time_ns_t t)
 }
 
 /*
- * Hypercall @p nr of @p caller (of guest @p g) on CPU 0; the result lands in
- * fx.f / fx.res. The action returned is the result's, and the status is in
- * the guest's status register.
+ * Hypercall @p nr of @p caller (of guest @p g) on domain CPU @p cpu; the
+ * result lands in fx.f / fx.res. The action returned is the result's, and
+ * the status is in the guest's status register.
  */
-static inline hv_status_t hfx_dispatch(hv_guest_id_t g, hv_handle_t caller, uint64_t nr,
-				       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
-				       uint64_t a5, uint64_t a6)
+static inline hv_status_t hfx_dispatch_on(uint32_t cpu, hv_guest_id_t g, hv_handle_t caller,
+					  uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
+					  uint64_t a4, uint64_t a5, uint64_t a6)
 {
 	hv_hvcall_action_t act;
 
@@ -298,10 +360,18 @@ static inline hv_status_t hfx_dispatch(hv_guest_id_t g, hv_handle_t caller, uint
 	fx.f.a[3] = a4;
 	fx.f.a[4] = a5;
 	fx.f.a[5] = a6;
-	act = hv_hvcall_dispatch(&fx.hc, 0, g, caller, &fx.f, &fx.res);
+	act = hv_hvcall_dispatch(&fx.hc, cpu, g, caller, &fx.f, &fx.res);
 	assert_int_equal(act, fx.res.action);
 	assert_int_equal(fx.f.ret[0], (uint64_t)fx.res.status);
 	return fx.res.status;
+}
+
+/* hfx_dispatch_on() CPU 0. */
+static inline hv_status_t hfx_dispatch(hv_guest_id_t g, hv_handle_t caller, uint64_t nr,
+				       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+				       uint64_t a5, uint64_t a6)
+{
+	return hfx_dispatch_on(0, g, caller, nr, a1, a2, a3, a4, a5, a6);
 }
 
 /* hfx_dispatch(), and a refused call returns no results and asks for nothing. */

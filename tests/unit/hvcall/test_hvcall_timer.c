@@ -19,91 +19,31 @@
 #include <cmocka.h>
 /* clang-format on */
 
-#include <string.h>
+#include "hvcall_timer_fixture.h"
 
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
-#include <libhvcore/timer.h>
-#include <libhvcore/wait.h>
+#define NCPU 2u
+#define W1   (DATA + 0x100u) /* wait words */
+#define W2   (DATA + 0x104u)
 
-#define NCPU	  2u
-#define VP_CAP	  8u
-#define GUEST_CAP 1u
-#define QUEUE_CAP 4u
-#define BUCKETS	  4u
-#define GA	  0u
-
-#define CODE	  0x10000u /* 4 KiB, read + exec */
-#define DATA	  0x20000u /* 8 KiB, read + write */
-#define STACK	  (DATA + 0x1000u)
-#define W1	  (DATA + 0x100u) /* wait words */
-#define W2	  (DATA + 0x104u)
-
-struct fixture {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[NCPU];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[GUEST_CAP];
-
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-
-	struct hv_wait wait;
-	struct hv_wait_node nodes[VP_CAP];
-	struct hv_heap_node *wait_heap[VP_CAP];
-	struct hv_wait_queue queues[QUEUE_CAP];
-	struct hv_wait_queue *buckets[BUCKETS];
-
-	struct hv_timerq q;
-	struct hv_timerq_cpu qc[NCPU];
-
-	struct hv_sim sim;
-	struct hv_sim_cpu sim_cpus[NCPU];
-	struct hv_heap_node *events[3 * NCPU + 4];
-	struct hv_sim_event sentinel;
+/* What a call "on CPU n" does (run_on()), and what the port timers did. */
+static struct {
 	struct hv_sim_event ev;
-
-	_Alignas(8) uint8_t mem[2][0x2000];
-
-	/* What a call "on CPU n" does (run_on()). */
 	void (*fn)(void);
 	uint32_t expiries[NCPU];       /* hv_timerq_expire() calls from the port timer */
 	uint32_t expiry_resched[NCPU]; /* ... that asked to reschedule */
-
-	struct hv_hvcall_frame f;
-	struct hv_hvcall_result res;
-	hv_handle_t boot; /* GA's first VP, running on CPU 0 */
-};
-
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[NCPU * HV_SCHED_CPU_PRIV_MAX];
-static struct fixture fx;
-
-static const struct hv_guest_desc ga_desc = {
-	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 6};
+} tt;
 
 /* ---- harness ---- */
 
-static struct hv_sim_ctx *cb_pick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
-{
-	(void)sim;
-	(void)cpu;
-	(void)arg;
-	return NULL;
-}
-
 static bool cb_timer(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
 {
-	bool resched = hv_timerq_expire(&fx.q, cpu, hv_port_time_now());
+	bool resched = htfx_timer_fired(cpu);
 
 	(void)sim;
 	(void)arg;
-	fx.expiries[cpu]++;
+	tt.expiries[cpu]++;
 	if (resched)
-		fx.expiry_resched[cpu]++;
+		tt.expiry_resched[cpu]++;
 	return false;
 }
 
@@ -111,7 +51,7 @@ static bool cb_kick(struct hv_sim *sim, hv_cpu_t cpu, void *arg)
 {
 	(void)sim;
 	(void)arg;
-	hv_timerq_program(&fx.q, cpu);
+	htfx_kicked(cpu);
 	return false;
 }
 
@@ -120,33 +60,27 @@ static bool cb_event(struct hv_sim *sim, hv_cpu_t cpu, struct hv_sim_event *ev, 
 	(void)sim;
 	(void)cpu;
 	(void)arg;
-	if (ev == &fx.ev)
-		fx.fn();
+	if (ev == &tt.ev)
+		tt.fn();
 	return false;
 }
 
 static const struct hv_sim_ops sim_ops = {
-	.pick = cb_pick,
+	.pick = hfx_idle_pick,
 	.on_timer = cb_timer,
 	.on_kick = cb_kick,
 	.on_event = cb_event,
 };
-
-static void advance_to(hv_time_ns_t t)
-{
-	assert_int_equal(hv_sim_run(&fx.sim, t, 100000, NULL), HV_OK);
-	assert_int_equal(hv_port_time_now(), t);
-}
 
 /* Run @p fn on CPU @p cpu at the current time. */
 static void run_on(uint32_t cpu, void (*fn)(void))
 {
 	hv_time_ns_t now = hv_port_time_now();
 
-	fx.fn = fn;
-	assert_int_equal(hv_sim_event_schedule(&fx.sim, &fx.ev, cpu, now, 0), HV_OK);
-	advance_to(now);
-	assert_false(hv_heap_node_queued(&fx.ev.node));
+	tt.fn = fn;
+	assert_int_equal(hv_sim_event_schedule(&fx.sim, &tt.ev, cpu, now, 0), HV_OK);
+	hfx_advance_to(now);
+	assert_false(hv_heap_node_queued(&tt.ev.node));
 }
 
 /* What CPU @p cpu's port timer holds. */
@@ -167,14 +101,7 @@ static uint32_t timer_cpu(void)
 static hv_status_t call(uint32_t cpu, hv_handle_t caller, uint64_t nr, uint64_t a1, uint64_t a2,
 			uint64_t a3, uint64_t a4)
 {
-	memset(&fx.f, 0, sizeof(fx.f));
-	fx.f.nr = nr;
-	fx.f.a[0] = a1;
-	fx.f.a[1] = a2;
-	fx.f.a[2] = a3;
-	fx.f.a[3] = a4;
-	(void)hv_hvcall_dispatch(&fx.hc, cpu, GA, caller, &fx.f, &fx.res);
-	return fx.res.status;
+	return hfx_dispatch_on(cpu, GA, caller, nr, a1, a2, a3, a4, 0, 0);
 }
 
 static hv_status_t block_for(uint32_t cpu, hv_handle_t vp, hv_time_ns_t timeout)
@@ -185,24 +112,6 @@ static hv_status_t block_for(uint32_t cpu, hv_handle_t vp, hv_time_ns_t timeout)
 static hv_status_t wait_for(uint32_t cpu, hv_handle_t vp, uint64_t gpa, hv_time_ns_t timeout)
 {
 	return call(cpu, vp, HV_HC_WAIT, gpa, 0, timeout, 0);
-}
-
-static hv_handle_t spawn_on(uint32_t cpu, uint32_t prio)
-{
-	struct hv_vp_create_req req = {
-		.entry = CODE, .stack = STACK, .prio = prio, .affinity = 1u << cpu};
-	hv_handle_t h = HV_HANDLE_INVALID;
-
-	assert_int_equal(hv_vproc_create(&fx.reg, GA, &req, &h, NULL), HV_OK);
-	return h;
-}
-
-static struct hv_vp *schedule_on(uint32_t cpu)
-{
-	struct hv_sched_entity *e = NULL;
-
-	assert_int_equal(hv_sched_schedule(&fx.dom, cpu, &e), HV_OK);
-	return e != NULL ? hv_vproc_from_entity(e) : NULL;
 }
 
 static hv_status_t resume(hv_handle_t vp)
@@ -221,114 +130,43 @@ static hv_sched_state_t state_of(hv_handle_t h)
 	return info.sched.state;
 }
 
+/* GA's first VP, fx.boot, runs on CPU 0. */
 static int setup(void **state)
 {
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = NCPU,
-		.cpus = fx.dom_cpus,
-		.priv_storage = sched_priv,
-		.priv_storage_size = sizeof(sched_priv),
-		.prio_levels = 8,
-		.default_slice_ns = HV_S(100),
-		.timers = &fx.q,
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = GUEST_CAP,
-	};
-	struct hv_sim_config sc = {
-		.cpu_count = NCPU,
-		.cpus = fx.sim_cpus,
-		.event_slots = fx.events,
-		.event_slot_count = (uint32_t)HV_ARRAY_SIZE(fx.events),
-		.kick_latency = 1,
-		.ops = &sim_ops,
-	};
-	struct hv_wait_config wc = {
-		.vproc = &fx.reg,
-		.nodes = fx.nodes,
-		.heap_slots = fx.wait_heap,
-		.vp_cap = VP_CAP,
-		.queues = fx.queues,
-		.queue_cap = QUEUE_CAP,
-		.buckets = fx.buckets,
-		.bucket_count = BUCKETS,
-		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
-	};
-	struct hv_hvcall_config hcc = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.wait = &fx.wait,
-		.timers = &fx.q,
-	};
-	struct hv_timerq_config qc = {.cpus = fx.qc, .cpu_count = NCPU};
-
 	(void)state;
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	assert_int_equal(hv_sim_init(&fx.sim, &sc), HV_OK);
-	assert_int_equal(hv_sim_attach(&fx.sim), HV_OK);
-	/* Keeps the queue non-empty so a run stops at its until time with the clock there. */
-	hv_sim_event_init(&fx.sentinel);
-	hv_sim_event_init(&fx.ev);
-	assert_int_equal(hv_sim_event_schedule(&fx.sim, &fx.sentinel, 0, HV_S(3600), 0), HV_OK);
-	assert_int_equal(hv_timerq_init(&fx.q, &qc), HV_OK);
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_wait_init(&fx.wait, &wc), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hcc), HV_OK);
-	assert_int_equal(hv_host_guest_register(GA, 1), HV_OK);
-	assert_int_equal(hv_host_guest_map(GA, hv_gpa(CODE), fx.mem[0], 0x1000,
-					   HV_ACCESS_READ | HV_ACCESS_EXEC),
-			 HV_OK);
-	assert_int_equal(hv_host_guest_map(GA, hv_gpa(DATA), fx.mem[1], 0x2000, HV_ACCESS_RW),
-			 HV_OK);
-	fx.boot = spawn_on(0, 2);
-	assert_true(hv_handle_eq(schedule_on(0)->handle, fx.boot));
+	htfx_init(NCPU, &sim_ops);
+	memset(&tt, 0, sizeof(tt));
+	hv_sim_event_init(&tt.ev);
+	fx.boot = hfx_spawn_on(GA, 0, 2);
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, fx.boot));
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return hv_sim_detach(&fx.sim) == HV_OK ? 0 : -1;
 }
 
 /* ---- tests ---- */
 
 static void a_timed_block_and_a_timed_wait_time_out_in_one_expiry(void **state)
 {
-	hv_handle_t b = spawn_on(0, 3);
+	hv_handle_t b = hfx_spawn_on(GA, 0, 3);
 
 	(void)state;
-	advance_to(HV_US(10));
+	hfx_advance_to(HV_US(10));
 	assert_int_equal(wait_for(0, fx.boot, W1, HV_US(40)), HV_OK);
 	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
 	assert_true(hv_timer_armed(&fx.hc.timer));
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(50));
 	assert_int_equal(port_deadline(0), HV_US(50));
-	assert_true(hv_handle_eq(schedule_on(0)->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, b));
 	assert_int_equal(block_for(0, b, HV_US(40)), HV_OK);
-	assert_null(schedule_on(0));
+	assert_null(hfx_schedule_on(0));
 	assert_int_equal(port_deadline(0), HV_US(50));
 
-	advance_to(HV_US(49));
-	assert_int_equal(fx.expiries[0], 0);
-	advance_to(HV_US(60));
+	hfx_advance_to(HV_US(49));
+	assert_int_equal(tt.expiries[0], 0);
+	hfx_advance_to(HV_US(60));
 	/* One port timer interrupt, one queue expiry: both VPs woke, and the
 	 * expiry asked the CPU to reschedule. */
-	assert_int_equal(fx.expiries[0], 1);
-	assert_int_equal(fx.expiry_resched[0], 1);
+	assert_int_equal(tt.expiries[0], 1);
+	assert_int_equal(tt.expiry_resched[0], 1);
 	assert_int_equal(fx.qc[0].expired, 1);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 	assert_int_equal(state_of(b), HV_SCHED_READY);
@@ -337,43 +175,43 @@ static void a_timed_block_and_a_timed_wait_time_out_in_one_expiry(void **state)
 	/* Nothing left: the dispatcher's timer is off the queue. */
 	assert_false(hv_timer_armed(&fx.hc.timer));
 	assert_int_equal(hv_hvcall_next_deadline(&fx.hc), HV_TIME_NEVER);
-	assert_int_equal(fx.expiries[1], 0);
+	assert_int_equal(tt.expiries[1], 0);
 }
 
 static void the_earliest_of_several_deadlines_is_armed(void **state)
 {
-	hv_handle_t b = spawn_on(0, 3);
-	hv_handle_t c = spawn_on(0, 3);
+	hv_handle_t b = hfx_spawn_on(GA, 0, 3);
+	hv_handle_t c = hfx_spawn_on(GA, 0, 3);
 
 	(void)state;
 	assert_int_equal(block_for(0, fx.boot, HV_US(300)), HV_OK);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(300));
-	assert_true(hv_handle_eq(schedule_on(0)->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, b));
 	assert_int_equal(wait_for(0, b, W1, HV_US(100)), HV_OK);
 	/* Earlier: re-armed. */
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(100));
 	assert_int_equal(port_deadline(0), HV_US(100));
-	assert_true(hv_handle_eq(schedule_on(0)->handle, c));
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, c));
 	assert_int_equal(block_for(0, c, HV_US(200)), HV_OK);
 	/* Later: the timer stays at the earliest. */
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(100));
 	assert_int_equal(port_deadline(0), HV_US(100));
-	assert_null(schedule_on(0));
+	assert_null(hfx_schedule_on(0));
 
-	advance_to(HV_US(150));
+	hfx_advance_to(HV_US(150));
 	assert_int_equal(state_of(b), HV_SCHED_READY);
 	assert_int_equal(state_of(c), HV_SCHED_BLOCKED);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_BLOCKED);
 	/* The callback re-armed for what is left. */
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(200));
 	assert_int_equal(port_deadline(0), HV_US(200));
-	advance_to(HV_US(250));
+	hfx_advance_to(HV_US(250));
 	assert_int_equal(state_of(c), HV_SCHED_READY);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(300));
-	advance_to(HV_US(350));
+	hfx_advance_to(HV_US(350));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
-	assert_int_equal(fx.expiries[0], 3);
-	assert_int_equal(fx.expiry_resched[0], 3);
+	assert_int_equal(tt.expiries[0], 3);
+	assert_int_equal(tt.expiry_resched[0], 3);
 	assert_int_equal(resume(b), HV_ERR_TIMEOUT);
 	assert_int_equal(resume(c), HV_ERR_TIMEOUT);
 	assert_int_equal(resume(fx.boot), HV_ERR_TIMEOUT);
@@ -381,15 +219,15 @@ static void the_earliest_of_several_deadlines_is_armed(void **state)
 
 static void a_vp_woken_before_its_deadline_does_not_time_out(void **state)
 {
-	hv_handle_t b = spawn_on(0, 3);
-	hv_handle_t c = spawn_on(0, 3);
+	hv_handle_t b = hfx_spawn_on(GA, 0, 3);
+	hv_handle_t c = hfx_spawn_on(GA, 0, 3);
 
 	(void)state;
 	assert_int_equal(block_for(0, fx.boot, HV_US(100)), HV_OK);
-	assert_true(hv_handle_eq(schedule_on(0)->handle, b));
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, b));
 	assert_int_equal(wait_for(0, b, W1, HV_US(100)), HV_OK);
-	assert_true(hv_handle_eq(schedule_on(0)->handle, c));
-	advance_to(HV_US(50));
+	assert_true(hv_handle_eq(hfx_schedule_on(0)->handle, c));
+	hfx_advance_to(HV_US(50));
 	/* c unblocks boot and wakes b, both before their deadline. */
 	assert_int_equal(call(0, c, HV_HC_VP_UNBLOCK, fx.boot.raw, 0, 0, 0), HV_OK);
 	assert_int_equal(call(0, c, HV_HC_WAKE, W1, 1, 0, 0), HV_OK);
@@ -398,9 +236,9 @@ static void a_vp_woken_before_its_deadline_does_not_time_out(void **state)
 	assert_int_equal(state_of(b), HV_SCHED_READY);
 	/* The removals did not re-arm: the timer fires once for nothing,
 	 * wakes nobody, asks for nothing and is not re-armed. */
-	advance_to(HV_US(200));
-	assert_int_equal(fx.expiries[0], 1);
-	assert_int_equal(fx.expiry_resched[0], 0);
+	hfx_advance_to(HV_US(200));
+	assert_int_equal(tt.expiries[0], 1);
+	assert_int_equal(tt.expiry_resched[0], 0);
 	assert_false(hv_timer_armed(&fx.hc.timer));
 	assert_int_equal(resume(fx.boot), HV_OK);
 	assert_int_equal(resume(b), HV_OK);
@@ -413,44 +251,44 @@ static hv_handle_t x; /* GA's VP on CPU 1 */
 static void cpu1_schedules_x(void)
 {
 	assert_int_equal(hv_port_cpu_id(), 1);
-	assert_true(hv_handle_eq(schedule_on(1)->handle, x));
+	assert_true(hv_handle_eq(hfx_schedule_on(1)->handle, x));
 }
 
 static void cpu1_x_waits_100us(void)
 {
 	assert_int_equal(wait_for(1, x, W2, HV_US(100)), HV_OK);
-	assert_null(schedule_on(1));
+	assert_null(hfx_schedule_on(1));
 }
 
 static void cpu1_x_blocks_50us(void)
 {
 	assert_int_equal(block_for(1, x, HV_US(50)), HV_OK);
-	assert_null(schedule_on(1));
+	assert_null(hfx_schedule_on(1));
 }
 
 static void a_deadline_pushed_on_another_cpu_is_met(void **state)
 {
 	(void)state;
-	x = spawn_on(1, 2);
+	x = hfx_spawn_on(GA, 1, 2);
 	run_on(1, cpu1_schedules_x);
 	/* CPU 0 arms the dispatcher's timer on itself. */
 	assert_int_equal(block_for(0, fx.boot, HV_US(500)), HV_OK);
-	assert_null(schedule_on(0));
+	assert_null(hfx_schedule_on(0));
 	assert_int_equal(timer_cpu(), 0);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(500));
 	assert_int_equal(port_deadline(0), HV_US(500));
 	/* CPU 1 sleeps x with an earlier deadline: the timer moves to CPU 1,
 	 * whose port timer now holds it. */
-	advance_to(HV_US(10));
+	hfx_advance_to(HV_US(10));
 	run_on(1, cpu1_x_waits_100us);
 	assert_int_equal(hv_timerq_next(&fx.q, 1), HV_US(110));
 	assert_int_equal(port_deadline(1), HV_US(110));
 	assert_int_equal(timer_cpu(), 1);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_TIME_NEVER);
-	advance_to(HV_US(120));
+	hfx_advance_to(HV_US(120));
 	assert_int_equal(state_of(x), HV_SCHED_READY);
 	assert_int_equal(state_of(fx.boot), HV_SCHED_BLOCKED);
-	assert_int_equal(fx.expiry_resched[1], 1);
+	assert_int_equal(tt.expiry_resched[1], 1);
 	assert_int_equal(resume(x), HV_ERR_TIMEOUT);
 	/* Re-armed by the callback, on CPU 1, for boot's deadline. */
 	assert_int_equal(timer_cpu(), 1);
@@ -459,10 +297,10 @@ static void a_deadline_pushed_on_another_cpu_is_met(void **state)
 	run_on(1, cpu1_schedules_x);
 	run_on(1, cpu1_x_blocks_50us);
 	assert_int_equal(hv_timerq_next(&fx.q, 1), HV_US(170));
-	advance_to(HV_US(180));
+	hfx_advance_to(HV_US(180));
 	assert_int_equal(state_of(x), HV_SCHED_READY);
 	assert_int_equal(resume(x), HV_ERR_TIMEOUT);
-	advance_to(HV_US(600));
+	hfx_advance_to(HV_US(600));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 	assert_int_equal(resume(fx.boot), HV_ERR_TIMEOUT);
 	assert_false(hv_timer_armed(&fx.hc.timer));
@@ -473,31 +311,31 @@ static void a_deadline_pushed_on_another_cpu_is_met(void **state)
 static void a_deadline_pushed_while_the_timer_is_elsewhere_moves_it(void **state)
 {
 	(void)state;
-	x = spawn_on(1, 2);
+	x = hfx_spawn_on(GA, 1, 2);
 	run_on(1, cpu1_schedules_x);
-	advance_to(HV_US(10));
+	hfx_advance_to(HV_US(10));
 	run_on(1, cpu1_x_waits_100us);
 	assert_int_equal(hv_timerq_next(&fx.q, 1), HV_US(110));
 	/* CPU 0 blocks boot with an earlier deadline than the one on CPU 1. */
 	assert_int_equal(block_for(0, fx.boot, HV_US(30)), HV_OK);
-	assert_null(schedule_on(0));
+	assert_null(hfx_schedule_on(0));
 	assert_int_equal(timer_cpu(), 0);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(40));
 	assert_int_equal(port_deadline(0), HV_US(40));
 	assert_int_equal(hv_timerq_next(&fx.q, 1), HV_TIME_NEVER);
-	advance_to(HV_US(50));
+	hfx_advance_to(HV_US(50));
 	assert_int_equal(state_of(fx.boot), HV_SCHED_READY);
 	assert_int_equal(state_of(x), HV_SCHED_BLOCKED);
 	/* The callback ran on CPU 0: the timer stays there for x's deadline. */
 	assert_int_equal(timer_cpu(), 0);
 	assert_int_equal(hv_timerq_next(&fx.q, 0), HV_US(110));
-	advance_to(HV_US(200));
+	hfx_advance_to(HV_US(200));
 	assert_int_equal(state_of(x), HV_SCHED_READY);
 	assert_int_equal(resume(x), HV_ERR_TIMEOUT);
 	assert_int_equal(resume(fx.boot), HV_ERR_TIMEOUT);
 	/* CPU 1's port timer fired once for the deadline that moved away:
 	 * nothing was due there. */
-	assert_int_equal(fx.expiry_resched[1], 0);
+	assert_int_equal(tt.expiry_resched[1], 0);
 }
 
 static void an_uninitialised_queue_is_refused(void **state)
@@ -515,16 +353,18 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-			a_timed_block_and_a_timed_wait_time_out_in_one_expiry, setup, teardown),
+			a_timed_block_and_a_timed_wait_time_out_in_one_expiry, setup, hfx_teardown),
 		cmocka_unit_test_setup_teardown(the_earliest_of_several_deadlines_is_armed, setup,
-						teardown),
+						hfx_teardown),
 		cmocka_unit_test_setup_teardown(a_vp_woken_before_its_deadline_does_not_time_out,
-						setup, teardown),
+						setup, hfx_teardown),
 		cmocka_unit_test_setup_teardown(a_deadline_pushed_on_another_cpu_is_met, setup,
-						teardown),
+						hfx_teardown),
 		cmocka_unit_test_setup_teardown(
-			a_deadline_pushed_while_the_timer_is_elsewhere_moves_it, setup, teardown),
-		cmocka_unit_test_setup_teardown(an_uninitialised_queue_is_refused, setup, teardown),
+			a_deadline_pushed_while_the_timer_is_elsewhere_moves_it, setup,
+			hfx_teardown),
+		cmocka_unit_test_setup_teardown(an_uninitialised_queue_is_refused, setup,
+						hfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

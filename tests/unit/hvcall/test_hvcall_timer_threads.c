@@ -18,122 +18,27 @@
 /* clang-format on */
 
 #include <stdatomic.h>
-#include <string.h>
 
-#include <libhvcore/host/host.h>
-#include <libhvcore/hvcall.h>
-#include <libhvcore/port.h>
-#include <libhvcore/timer.h>
-#include <libhvcore/wait.h>
+#include "hvcall_timer_fixture.h"
 
-#define NCPU	  3u
-#define VP_CAP	  8u
-#define QUEUE_CAP 4u
-#define BUCKETS	  4u
-#define GA	  0u
-#define ROUNDS	  200u
+#define NCPU   3u
+#define ROUNDS 200u
 /* A VP still asleep this long after its deadline was missed (a loaded host
  * may stall a thread for a while: far above any scheduling hiccup). */
-#define LATE  HV_S(2)
+#define LATE HV_S(2)
+#define WORD (DATA + 0x100u) /* + 4 x cpu */
 
-#define CODE  0x10000u
-#define DATA  0x20000u
-#define STACK (DATA + 0x1000u)
-#define WORD  (DATA + 0x100u) /* + 4 x cpu */
-
-static struct {
-	struct hv_sched_domain dom;
-	struct hv_sched_cpu dom_cpus[NCPU];
-	struct hv_vproc reg;
-	struct hv_vp vps[VP_CAP];
-	struct hv_htab_slot slots[VP_CAP];
-	struct hv_vproc_guest guests[1];
-	struct hv_hvcall hc;
-	struct hv_hvcall_vp records[VP_CAP];
-	struct hv_heap_node *heap_slots[VP_CAP];
-	struct hv_wait wait;
-	struct hv_wait_node nodes[VP_CAP];
-	struct hv_heap_node *wait_heap[VP_CAP];
-	struct hv_wait_queue queues[QUEUE_CAP];
-	struct hv_wait_queue *buckets[BUCKETS];
-	struct hv_timerq q;
-	struct hv_timerq_cpu qc[NCPU];
-	_Alignas(8) uint8_t mem[2][0x2000];
-	hv_handle_t vp[NCPU];
-} fx;
-
-static _Alignas(HV_SCHED_PRIV_ALIGN) uint8_t sched_priv[NCPU * HV_SCHED_CPU_PRIV_MAX];
-static atomic_uint finished; /* CPUs done with their rounds */
-static atomic_uint missed;   /* deadlines slept past by LATE */
-static atomic_uint wrong;    /* a call failed or a status other than TIMEOUT */
+static hv_handle_t vps[NCPU]; /* GA's VP of each CPU */
+static atomic_uint finished;  /* CPUs done with their rounds */
+static atomic_uint missed;    /* deadlines slept past by LATE */
+static atomic_uint wrong;     /* a call failed or a status other than TIMEOUT */
 static atomic_uint timeouts;
-
-static const struct hv_guest_desc ga_desc = {
-	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 6};
 
 static void setup_all(void)
 {
-	struct hv_sched_domain_config dc = {
-		.ops = &hv_sched_fp_ops,
-		.cpu_count = NCPU,
-		.cpus = fx.dom_cpus,
-		.priv_storage = sched_priv,
-		.priv_storage_size = sizeof(sched_priv),
-		.prio_levels = 8,
-		.default_slice_ns = HV_S(100),
-		.timers = &fx.q,
-	};
-	struct hv_vproc_config rc = {
-		.domain = &fx.dom,
-		.vps = fx.vps,
-		.slots = fx.slots,
-		.vp_cap = VP_CAP,
-		.guests = fx.guests,
-		.guest_cap = 1,
-	};
-	struct hv_wait_config wc = {
-		.vproc = &fx.reg,
-		.nodes = fx.nodes,
-		.heap_slots = fx.wait_heap,
-		.vp_cap = VP_CAP,
-		.queues = fx.queues,
-		.queue_cap = QUEUE_CAP,
-		.buckets = fx.buckets,
-		.bucket_count = BUCKETS,
-		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
-	};
-	struct hv_hvcall_config hcc = {
-		.vproc = &fx.reg,
-		.records = fx.records,
-		.heap_slots = fx.heap_slots,
-		.vp_cap = VP_CAP,
-		.entry_align = 4,
-		.stack_align = 16,
-		.wait = &fx.wait,
-		.timers = &fx.q,
-	};
-	struct hv_timerq_config qc = {.cpus = fx.qc, .cpu_count = NCPU};
-
-	hv_host_reset();
-	memset(&fx, 0, sizeof(fx));
-	assert_int_equal(hv_timerq_init(&fx.q, &qc), HV_OK);
-	assert_int_equal(hv_sched_domain_init(&fx.dom, &dc), HV_OK);
-	assert_int_equal(hv_vproc_init(&fx.reg, &rc), HV_OK);
-	assert_int_equal(hv_vproc_guest_register(&fx.reg, GA, &ga_desc), HV_OK);
-	assert_int_equal(hv_wait_init(&fx.wait, &wc), HV_OK);
-	assert_int_equal(hv_hvcall_init(&fx.hc, &hcc), HV_OK);
-	assert_int_equal(hv_host_guest_register(GA, 1), HV_OK);
-	assert_int_equal(hv_host_guest_map(GA, hv_gpa(CODE), fx.mem[0], 0x1000,
-					   HV_ACCESS_READ | HV_ACCESS_EXEC),
-			 HV_OK);
-	assert_int_equal(hv_host_guest_map(GA, hv_gpa(DATA), fx.mem[1], 0x2000, HV_ACCESS_RW),
-			 HV_OK);
-	for (uint32_t c = 0; c < NCPU; c++) {
-		struct hv_vp_create_req req = {
-			.entry = CODE, .stack = STACK, .prio = 2, .affinity = 1u << c};
-
-		assert_int_equal(hv_vproc_create(&fx.reg, GA, &req, &fx.vp[c], NULL), HV_OK);
-	}
+	htfx_init(NCPU, NULL);
+	for (uint32_t c = 0; c < NCPU; c++)
+		vps[c] = hfx_spawn_on(GA, c, 2);
 }
 
 static bool blocked(hv_handle_t vp)
@@ -155,15 +60,15 @@ static void service(uint32_t cpu)
 	if (hv_host_cpu_wait(HV_US(200), &ev) != HV_OK)
 		atomic_fetch_add(&wrong, 1u);
 	if ((ev & HV_HOST_WAKE_KICK) != 0)
-		hv_timerq_program(&fx.q, cpu);
+		htfx_kicked(cpu);
 	if ((ev & HV_HOST_WAKE_TIMER) != 0)
-		(void)hv_timerq_expire(&fx.q, cpu, hv_port_time_now());
+		(void)htfx_timer_fired(cpu);
 }
 
 static void body(hv_cpu_t cpu, void *arg)
 {
 	uint64_t seed = 0x2545f4914f6cdd1dull * (cpu + 1u);
-	hv_handle_t vp = fx.vp[cpu];
+	hv_handle_t vp = vps[cpu];
 	struct hv_sched_entity *e = NULL;
 
 	(void)arg;

@@ -23,7 +23,6 @@
 #define VP_CAP	  8u
 #define GUEST_CAP 2u
 #define QUEUE_CAP 2u
-#define BUCKETS	  4u
 
 enum {
 	GA = 0, /* priorities 1..3, quota 6 */
@@ -35,15 +34,6 @@ enum {
 #define W2  (DATA + 0x104u)
 #define W3  (DATA + 0x108u)
 #define ROW (RODATA + 0x10u)
-
-/* The wait module and its storage. */
-static struct {
-	struct hv_wait wait;
-	struct hv_wait_node nodes[VP_CAP];
-	struct hv_heap_node *wait_heap[VP_CAP];
-	struct hv_wait_queue queues[QUEUE_CAP];
-	struct hv_wait_queue *buckets[BUCKETS];
-} wm;
 
 static const struct hv_guest_desc ga_desc = {
 	.name = "ga", .kind = HV_GUEST_KIND_THIN, .prio_min = 1, .prio_max = 3, .vp_quota = 6};
@@ -67,23 +57,10 @@ static void fixture_init(bool with_wait)
 			     .guest_cap = GUEST_CAP,
 			     .guests = descs,
 			     .sim = true,
-			     .wait = with_wait ? &wm.wait : NULL};
-	struct hv_wait_config wc = {
-		.vproc = &fx.reg,
-		.nodes = wm.nodes,
-		.heap_slots = wm.wait_heap,
-		.vp_cap = VP_CAP,
-		.queues = wm.queues,
-		.queue_cap = QUEUE_CAP,
-		.buckets = wm.buckets,
-		.bucket_count = BUCKETS,
-		.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
-	};
+			     .wait_queues = QUEUE_CAP,
+			     .wait = with_wait ? &fx.wm.wait : NULL};
 
-	hfx_begin(&o);
-	memset(&wm, 0, sizeof(wm));
-	assert_int_equal(hv_wait_init(&wm.wait, &wc), HV_OK);
-	hfx_finish();
+	hfx_init(&o);
 	hfx_map(GA, GA, HFX_CODE | HFX_DATA | HFX_RODATA);
 	hfx_map(GB, GB, HFX_CODE | HFX_DATA | HFX_RODATA);
 	fx.boot = hfx_spawn(GA, 2, false);
@@ -138,7 +115,7 @@ static struct hv_sched_info info_of(hv_handle_t h)
 
 static uint32_t waiters(uint64_t gpa)
 {
-	return hv_wait_waiters(&wm.wait, GA, hv_gpa(gpa));
+	return hv_wait_waiters(&fx.wm.wait, GA, hv_gpa(gpa));
 }
 
 /* ---- "nothing changed" ---- */
@@ -170,7 +147,7 @@ static void snap_take(struct snap *s)
 		s->words[i] = *word(ws[i]);
 	}
 	s->next = hv_hvcall_next_deadline(&fx.hc);
-	s->stats = hv_wait_get_stats(&wm.wait);
+	s->stats = hv_wait_get_stats(&fx.wm.wait);
 	s->stats.mismatches = 0; /* refusals the module counts, by design */
 	s->stats.deadlocks = 0;
 }
