@@ -180,6 +180,12 @@ struct hv_core_hooks {
 	 * their models after it).
 	 */
 	void (*quiesce)(void *ctx);
+	/**
+	 * The scheduler manager's watchdog found the active scheduler
+	 * misbehaving on CPU @p cpu and fell back to the default; @p fb says
+	 * to which scheduler and with what status.
+	 */
+	void (*watchdog)(void *ctx, uint32_t cpu, const struct hv_sched_change_fb *fb);
 	/** CPU @p cpu switched from @p prev to @p next (either may be NULL). */
 	void (*switched)(void *ctx, uint32_t cpu, struct hv_vp *prev, struct hv_vp *next);
 };

@@ -370,8 +370,11 @@ static void interrupts(struct hv_core *c, struct hv_core_cpu *cs, uint32_t cpu)
 		/* A kick may say a timer was armed on this CPU from another. */
 		hv_timerq_program(&c->timers, cpu);
 	}
-	if (c->managed && hv_sched_mgr_watchdog(&c->mgr, &c->domain, now, cpu, &cf))
+	if (c->managed && hv_sched_mgr_watchdog(&c->mgr, &c->domain, now, cpu, &cf)) {
 		cs->resched = true;
+		if (c->desc->hooks.watchdog != NULL)
+			c->desc->hooks.watchdog(c->desc->hooks.ctx, cpu, &cf);
+	}
 }
 
 /* Run the VP chosen on @p cpu until it exits, and handle the exit. */

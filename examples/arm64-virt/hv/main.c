@@ -302,6 +302,15 @@ static void on_switched(void *c, uint32_t cpu, struct hv_vp *prev, struct hv_vp 
 				(unsigned)pp);
 }
 
+/* A loaded scheduler that misbehaves gives way to the default. */
+static void on_watchdog(void *c, uint32_t cpu, const struct hv_sched_change_fb *fb)
+{
+	(void)c;
+	hv_arm64_printf("[sched] watchdog on cpu%u: active scheduler misbehaved; fell back to %s "
+			"(%s)\n",
+			(unsigned)cpu, sched_name(fb->new_id), hv_status_str(fb->status));
+}
+
 /* What the core leaves to the board: firmware calls and other instructions. */
 static hv_status_t on_exit(void *c, struct hv_core_exit *x)
 {
@@ -392,6 +401,7 @@ static const struct hv_core_desc desc = {
 		  .all_ended = on_all_ended,
 		  .guest_created = on_guest_created,
 		  .switched = on_switched,
+		  .watchdog = on_watchdog,
 		  .quiesce = on_quiesce},
 };
 
