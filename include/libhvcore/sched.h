@@ -624,11 +624,16 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
  * temporary priority).
  * @param e     Entity.
  * @param tprio Lent priority, or ::HV_PRIO_NONE to withdraw.
+ * @return Feedback: @c resched when the calling CPU must reschedule (its
+ *         running entity lost the priority that kept it ahead of a ready
+ *         one, or a re-queued entity preempts it), @c kicked when another
+ *         CPU was asked to; all clear when the effective priority did not
+ *         change or the entity is in no domain.
  * @par Locking
  * Takes the entity's CPU lock when its effective priority changes (never
  * call it holding a CPU lock of the domain); may kick a CPU.
  */
-void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio);
+struct hv_sched_feedback hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio);
 
 /** @brief Snapshot of an entity for hv_sched_query(). */
 struct hv_sched_info {

@@ -193,6 +193,13 @@ struct hv_wait {
 	struct hv_wait_queue *free; /**< Free queues (linked through next). */
 	uint64_t seq;		    /**< Arrival counter. */
 	struct hv_wait_stats stats; /**< Counters. */
+	/**
+	 * What the lends changed by the call in progress ask of the calling
+	 * CPU (@c resched, @c cpu): reported by the call, so the caller's CPU
+	 * reschedules at once when its running VP lost the priority that kept
+	 * it ahead of a ready one.
+	 */
+	struct hv_sched_feedback lend_fb;
 };
 
 /**
@@ -299,12 +306,18 @@ bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status);
  * among the waiters of its new priority; with ::HV_WAIT_PI, the owner of its
  * queue is lent the new priority (up the chain, pi_depth owners at most).
  * As an owner, its lend is recomputed against its new priority.
+ * @param w  Module.
+ * @param vp The VP whose priority changed.
+ * @param fb Out (may be NULL): @c resched (with @c cpu) when a lend this
+ *           changed means the calling CPU must reschedule: its running VP
+ *           lost lent priority and a ready VP is now more urgent, or a
+ *           ready owner now preempts it.
  * @return ::HV_OK (also when it neither waits nor owns anything, or the
  *         handle is stale); ::HV_ERR_INVALID_ARG for NULL @p w.
  * @par Locking
  * Takes lib/vproc's registry lock, then CPU locks.
  */
-hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp);
+hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp, struct hv_sched_feedback *fb);
 
 /**
  * @brief Forget VP @p vp (it is being deleted): leave any queue, withdraw
@@ -314,10 +327,15 @@ hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp);
  * hv_vproc_delete()); it never unblocks the VP. A record left behind by a
  * VP deleted without it is dropped when the next VP of that pool slot
  * blocks, or when a wake or expiry finds the VP gone.
+ * @param w  Module.
+ * @param vp The VP being deleted.
+ * @param fb Out (may be NULL): @c resched (with @c cpu) when a lend this
+ *           withdrew means the calling CPU must reschedule, as for
+ *           hv_wait_prio_changed().
  * @return ::HV_OK (also when it was not waiting); ::HV_ERR_INVALID_ARG for
  *         NULL @p w.
  */
-hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp);
+hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp, struct hv_sched_feedback *fb);
 
 /**
  * @brief Number of VPs waiting on the word at @p gpa of @p guest (for tests

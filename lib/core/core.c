@@ -147,7 +147,7 @@ static void vp_stop(struct hv_core_exit *x, hv_core_end_t why, const char *reaso
 	/* The core acts for the guest itself: its own VP, its own id. */
 	if (hv_vproc_delete(&c->vproc, x->vp->guest, x->vp->handle, NULL) != HV_OK)
 		return;
-	(void)hv_wait_cancel(&c->wait, x->vp->handle);
+	(void)hv_wait_cancel(&c->wait, x->vp->handle, NULL);
 	vp_gone(x, why, reason);
 }
 

@@ -421,6 +421,18 @@ static hv_status_t do_vp_create(struct call *c)
 }
 
 /* Delete @p vp for the caller's guest and forget its record. */
+/*
+ * A lend the call changed asks the calling CPU to reschedule: the call's own
+ * feedback says so too, unless it already reschedules this CPU.
+ */
+static void lend_feedback(struct call *c, const struct hv_sched_feedback *wfb)
+{
+	if (wfb->resched && wfb->cpu == c->cpu && !resched_here(c, &c->res.fb)) {
+		c->res.fb.resched = true;
+		c->res.fb.cpu = wfb->cpu;
+	}
+}
+
 static hv_status_t delete_vp(struct call *c, hv_handle_t vp)
 {
 	struct hv_hvcall *hc = c->hc;
@@ -439,8 +451,13 @@ static hv_status_t delete_vp(struct call *c, hv_handle_t vp)
 	/* Only once lib/vproc has checked the handle is the caller's guest's
 	 * and the VP is gone: it leaves the word it sleeps on, its lends are
 	 * withdrawn and the mutex words it owns are given up. */
-	if (st == HV_OK && hc->cfg.wait != NULL)
-		(void)hv_wait_cancel(hc->cfg.wait, vp);
+	if (st == HV_OK && hc->cfg.wait != NULL) {
+		struct hv_sched_feedback wfb;
+
+		(void)hv_wait_cancel(hc->cfg.wait, vp, &wfb);
+		/* The caller may have run on a priority the deleted VP lent it. */
+		lend_feedback(c, &wfb);
+	}
 	return st;
 }
 
@@ -556,8 +573,13 @@ static hv_status_t do_vp_set_prio(struct call *c)
 		return HV_ERR_RANGE;
 	st = hv_vproc_set_prio(c->hc->cfg.vproc, c->guest, h, (uint32_t)c->a[1], &c->res.fb);
 	/* A waiting VP moves to its new place in its queue, and lends from there. */
-	if (st == HV_OK && c->hc->cfg.wait != NULL)
-		(void)hv_wait_prio_changed(c->hc->cfg.wait, h);
+	if (st == HV_OK && c->hc->cfg.wait != NULL) {
+		struct hv_sched_feedback wfb;
+
+		(void)hv_wait_prio_changed(c->hc->cfg.wait, h, &wfb);
+		/* The caller may have run on a priority that VP lent it. */
+		lend_feedback(c, &wfb);
+	}
 	if (st == HV_OK && resched_here(c, &c->res.fb))
 		c->res.action = HV_HVCALL_RESCHED;
 	return st;

@@ -935,7 +935,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 	return fb;
 }
 
-void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
+struct hv_sched_feedback hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
 {
 	struct hv_sched_feedback fb = fb_init();
 	struct hv_sched_domain *d;
@@ -943,13 +943,15 @@ void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
 	uint32_t cpu, old;
 
 	if (e == NULL)
-		return;
+		return fb;
 	old = hv_sched_eff_prio(e);
 	/* Lazy inheritance: the next enqueue reads it. */
 	atomic_store_explicit(&e->tprio, tprio, memory_order_relaxed);
 	d = ent_domain(e);
 	if (d == NULL || hv_sched_eff_prio(e) == old || lock_entity(d, e, &cpu, &held) != HV_OK)
-		return;
+		return fb;
+	fb.done = true;
+	fb.cpu = cpu;
 	if (e->state == HV_SCHED_READY) {
 		hv_time_ns_t now = wake_time(d);
 
@@ -965,6 +967,7 @@ void hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t tprio)
 	}
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
+	return fb;
 }
 
 static void snapshot(const struct hv_sched_entity *e, hv_cpu_t cpu, struct hv_sched_info *out)

@@ -70,9 +70,23 @@ static struct hv_wait_node *slot_node(const struct hv_wait *w, hv_handle_t vp)
 }
 
 /* Take the lock that guards the module: lib/vproc's registry lock. */
+/* Every hold starts with no lend feedback: a call reports what it changed. */
 static struct hv_spin_held wait_lock(struct hv_wait *w)
 {
-	return hv_spin_lock(&w->cfg.vproc->lock);
+	struct hv_spin_held held = hv_spin_lock(&w->cfg.vproc->lock);
+
+	w->lend_fb.resched = false;
+	w->lend_fb.cpu = HV_CPU_NONE;
+	return held;
+}
+
+/* The lend feedback of the hold that ends (registry lock held). */
+static void lend_report(const struct hv_wait *w, struct hv_sched_feedback *fb)
+{
+	if (fb != NULL && w->lend_fb.resched) {
+		fb->resched = true;
+		fb->cpu = w->lend_fb.cpu;
+	}
 }
 
 /* ---- queues (registry lock held) ---- */
@@ -241,12 +255,19 @@ static bool lend_set(struct hv_wait *w, const struct hv_spin_held *rheld, struct
 	base = e->params.prio;
 	nt = t < base ? t : HV_PRIO_NONE;
 	if (nt != o->lent) {
+		struct hv_sched_feedback lf;
+
 		if (nt < o->lent)
 			w->stats.lends++;
 		else
 			w->stats.unlends++;
 		o->lent = nt;
-		hv_sched_lend_prio(e, nt);
+		lf = hv_sched_lend_prio(e, nt);
+		/* Lost here, the drop would wait for the end of the caller's slice. */
+		if (lf.resched) {
+			w->lend_fb.resched = true;
+			w->lend_fb.cpu = lf.cpu;
+		}
 	}
 	*eff = nt < base ? nt : base;
 	if (cpu != NULL)
@@ -728,6 +749,9 @@ hv_status_t hv_wait_wake(struct hv_wait *w, hv_guest_id_t guest, hv_handle_t vp,
 		pi_update(w, &held, owner);
 	if (heir != NULL)
 		pi_update(w, &held, heir);
+	/* Any lend this changed (a plain wake of PI waiters too) may free the caller's CPU. */
+	if (w->lend_fb.resched && !(here.resched && here.cpu == self_cpu))
+		lend_report(w, &here);
 out:
 	hv_spin_unlock(held);
 done:
@@ -843,14 +867,19 @@ bool hv_wait_resume(struct hv_wait *w, hv_handle_t vp, hv_status_t *status)
 	return got;
 }
 
-hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp)
+hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp, struct hv_sched_feedback *fb)
 {
 	struct hv_wait_node *n;
 	struct hv_spin_held held;
 	struct hv_vp *v = NULL;
 
-	if (w == NULL)
+	if (fb != NULL)
+		*fb = fb_init(HV_OK);
+	if (w == NULL) {
+		if (fb != NULL)
+			fb->status = HV_ERR_INVALID_ARG;
 		return HV_ERR_INVALID_ARG;
+	}
 	n = slot_node(w, vp);
 	if (n == NULL || hv_handle_eq(vp, HV_HANDLE_INVALID))
 		return HV_OK;
@@ -874,23 +903,30 @@ hv_status_t hv_wait_prio_changed(struct hv_wait *w, hv_handle_t vp)
 		if (n->pi && q->owner != NULL)
 			pi_update(w, &held, q->owner);
 	}
+	lend_report(w, fb);
 	hv_spin_unlock(held);
 	return HV_OK;
 }
 
-hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp)
+hv_status_t hv_wait_cancel(struct hv_wait *w, hv_handle_t vp, struct hv_sched_feedback *fb)
 {
 	struct hv_wait_node *n;
 	struct hv_spin_held held;
 
-	if (w == NULL)
+	if (fb != NULL)
+		*fb = fb_init(HV_OK);
+	if (w == NULL) {
+		if (fb != NULL)
+			fb->status = HV_ERR_INVALID_ARG;
 		return HV_ERR_INVALID_ARG;
+	}
 	n = slot_node(w, vp);
 	if (n == NULL)
 		return HV_OK;
 	held = wait_lock(w);
 	if (hv_handle_eq(n->vp, vp) && !hv_handle_eq(vp, HV_HANDLE_INVALID))
 		node_forget(w, &held, n);
+	lend_report(w, fb);
 	hv_spin_unlock(held);
 	return HV_OK;
 }

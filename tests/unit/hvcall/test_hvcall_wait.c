@@ -51,9 +51,10 @@ static uint32_t *word(uint64_t gpa)
 	return (uint32_t *)(void *)(fx.mem[GA][1] + (gpa - DATA));
 }
 
-static void fixture_init(bool with_wait)
+static void fixture_init_cpus(bool with_wait, uint32_t cpus)
 {
-	struct hfx_opts o = {.vp_cap = VP_CAP,
+	struct hfx_opts o = {.cpus = cpus,
+			     .vp_cap = VP_CAP,
 			     .guest_cap = GUEST_CAP,
 			     .guests = descs,
 			     .sim = true,
@@ -65,6 +66,18 @@ static void fixture_init(bool with_wait)
 	hfx_map(GB, GB, HFX_CODE | HFX_DATA | HFX_RODATA);
 	fx.boot = hfx_spawn(GA, 2, false);
 	assert_true(hv_handle_eq(hfx_schedule()->handle, fx.boot));
+}
+
+static void fixture_init(bool with_wait)
+{
+	fixture_init_cpus(with_wait, 1);
+}
+
+static int setup_two_cpus(void **state)
+{
+	(void)state;
+	fixture_init_cpus(true, 2);
+	return 0;
 }
 
 static int setup(void **state)
@@ -551,11 +564,90 @@ static void exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot(void
 	assert_int_equal(fx.f.ret[1], 1);
 }
 
+/*
+ * The scene of the three tests below. Owner O (GA, p3, CPU 0) holds W1; its
+ * waiter M (GA, p1, on CPU @p m_cpu) sleeps on W1 with PI, so O runs on
+ * CPU 0 at the lent p1; U (GB, p2, CPU 0) is ready there behind it. When a
+ * call of O's takes the lend away, U is the more urgent: seed 002 says the
+ * urgent task runs at once, so the call must reschedule O's CPU, not let O
+ * run on to the end of its slice.
+ */
+struct lent_scene {
+	hv_handle_t o, m, u;
+};
+
+static struct lent_scene owner_runs_on_a_lent_priority(uint32_t m_cpu)
+{
+	struct lent_scene s;
+	uint32_t tok;
+
+	s.o = hfx_spawn_on(GA, 0, 3);
+	s.m = hfx_spawn_on(GA, m_cpu, 1);
+	tok = hv_mutex_owner_token(s.o.raw);
+	*word(W1) = tok | HV_MUTEX_WAITERS;
+	assert_true(hv_handle_eq(hfx_schedule_on(m_cpu)->handle, s.m));
+	assert_int_equal(hfx_dispatch_on(m_cpu, GA, s.m, HV_HC_WAIT, W1, tok | HV_MUTEX_WAITERS,
+					 HV_HVCALL_FOREVER, HV_WAIT_PI, 0, 0),
+			 HV_OK);
+	assert_int_equal(info_of(s.o).eff_prio, 1);
+	s.u = hfx_spawn_on(GB, 0, 2);
+	assert_int_equal(hv_vproc_block(&fx.reg, GA, fx.boot, NULL), HV_OK);
+	if (m_cpu != 0)
+		assert_null(hfx_schedule_on(m_cpu));
+	assert_true(hv_handle_eq(hfx_schedule()->handle, s.o));
+	return s;
+}
+
+/* ...and after the call, CPU 0 runs U. */
+static void urgent_runs_at_once(const struct lent_scene *s)
+{
+	assert_int_equal(fx.res.action, HV_HVCALL_RESCHED);
+	assert_int_equal(info_of(s->o).eff_prio, 3);
+	assert_true(hv_handle_eq(hfx_schedule()->handle, s->u));
+}
+
+/* seed 002: lowering the waiter's priority withdraws the lend; the urgent task runs at once. */
+static void set_prio_that_withdraws_the_callers_lend_reschedules_it(void **state)
+{
+	struct lent_scene s = owner_runs_on_a_lent_priority(0);
+
+	(void)state;
+	assert_int_equal(call6(GA, s.o, HV_HC_VP_SET_PRIO, s.m.raw, 3, 0, 0, 0, 0), HV_OK);
+	urgent_runs_at_once(&s);
+}
+
+/* seed 002: deleting the waiter withdraws the lend; the urgent task runs at once. */
+static void delete_of_the_callers_lender_reschedules_it(void **state)
+{
+	struct lent_scene s = owner_runs_on_a_lent_priority(0);
+
+	(void)state;
+	assert_int_equal(call6(GA, s.o, HV_HC_VP_DELETE, s.m.raw, 0, 0, 0, 0, 0), HV_OK);
+	urgent_runs_at_once(&s);
+}
+
+/*
+ * seed 002: a wake without HV_WAIT_PI of the waiter (on the other CPU, so
+ * it does not preempt the caller itself) still ends its lend; the urgent
+ * task on the caller's CPU runs at once.
+ */
+static void plain_wake_of_the_callers_lender_reschedules_it(void **state)
+{
+	struct lent_scene s = owner_runs_on_a_lent_priority(1);
+
+	(void)state;
+	assert_int_equal(wake_call(s.o, W1, 1, 0), HV_OK);
+	assert_int_equal(fx.f.ret[1], 1);
+	urgent_runs_at_once(&s);
+	assert_true(hv_handle_eq(hfx_schedule_on(1)->handle, s.m));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, hfx_teardown)
 #define T0(fn) cmocka_unit_test_setup_teardown(fn, setup_no_wait, hfx_teardown)
+#define T2(fn) cmocka_unit_test_setup_teardown(fn, setup_two_cpus, hfx_teardown)
 		T(wait_and_wake_have_names),
 		T0(without_wait_module_both_calls_are_not_supported_whatever_their_arguments),
 		T(stray_arguments_are_invalid),
@@ -575,8 +667,12 @@ int main(void)
 		T(set_prio_of_a_waiting_vp_moves_what_its_owner_is_lent),
 		T(pi_wait_that_closes_an_owner_cycle_is_deadlock),
 		T(exit_of_an_owner_withdraws_its_inherited_priority_from_the_slot),
+		T2(set_prio_that_withdraws_the_callers_lend_reschedules_it),
+		T2(delete_of_the_callers_lender_reschedules_it),
+		T2(plain_wake_of_the_callers_lender_reschedules_it),
 #undef T
 #undef T0
+#undef T2
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,7 +189,7 @@ static void cb_exit(struct hv_sim *sim, hv_cpu_t cpu, struct hv_sim_ctx *ctx, vo
 	(void)sim;
 	(void)cpu;
 	(void)arg;
-	note(hv_wait_cancel(&fx.w, t->h));
+	note(hv_wait_cancel(&fx.w, t->h, NULL));
 	note(hv_vproc_delete(&fx.reg, t->guest, t->h, NULL));
 }
 
@@ -551,7 +551,7 @@ static void timeout_while_boosted_drops_the_boost(void **state)
 	assert_int_equal(wfx_eff(l), 3);
 	/* The remaining waiter is deleted: nothing is lent any more. */
 	assert_int_equal(hv_vproc_delete(&fx.reg, GA, m, NULL), HV_OK);
-	assert_int_equal(hv_wait_cancel(&fx.w, m), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, m, NULL), HV_OK);
 	assert_int_equal(wfx_tprio(l), HV_PRIO_NONE);
 	assert_int_equal(wfx_free_queues(), WFX_QUEUES);
 	assert_int_equal(hv_wait_get_stats(&fx.w).timeouts, 2);
@@ -602,7 +602,7 @@ static void owner_record_follows_the_word(void **state)
 	assert_int_equal(wfx_eff(l2), 2);
 	/* The owner is deleted: the record goes with it, the waiters stay. */
 	assert_int_equal(hv_vproc_delete(&fx.reg, GA, l2, NULL), HV_OK);
-	assert_int_equal(hv_wait_cancel(&fx.w, l2), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, l2, NULL), HV_OK);
 	assert_int_equal(hv_wait_waiters(&fx.w, GA, hv_gpa(SHARED_A + M0)), 1);
 	assert_non_null(wfx_queue(M0));
 	assert_null(wfx_queue(M0)->owner);
@@ -625,17 +625,17 @@ static void priority_changes_of_waiter_and_owner_move_the_lend(void **state)
 	assert_int_equal(wfx_eff(top), 4);
 	/* The waiter is made more urgent: the owner and the chain follow at once. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, h, 1, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, h), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, h, NULL), HV_OK);
 	assert_int_equal(wfx_eff(l), 1);
 	assert_int_equal(wfx_eff(top), 1);
 	/* Less urgent again: the lends shrink with it. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, h, 5, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, h), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, h, NULL), HV_OK);
 	assert_int_equal(wfx_eff(l), 5);
 	assert_int_equal(wfx_eff(top), 5);
 	/* The middle owner's own priority rises past what it is lent: no lend kept. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, l, 2, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, l), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, l, NULL), HV_OK);
 	assert_int_equal(wfx_tprio(l), HV_PRIO_NONE);
 	assert_int_equal(wfx_eff(l), 2);
 	assert_int_equal(wfx_eff(top), 2);
@@ -863,7 +863,7 @@ static void chain_longer_than_the_bound_stops_lending_there(void **state)
 	assert_int_equal(wfx_eff(v0), 1);
 	/* Unwind: v3 is deleted; what it fed is withdrawn, what it owned is free. */
 	assert_int_equal(hv_vproc_delete(&fx.reg, GA, v3, NULL), HV_OK);
-	assert_int_equal(hv_wait_cancel(&fx.w, v3), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, v3, NULL), HV_OK);
 	assert_int_equal(wfx_tprio(v0), HV_PRIO_NONE);
 	assert_null(wfx_queue(M3)->owner);
 	/* Someone wakes v2 off M3; it still holds M2 with v1 (boosted) waiting. */

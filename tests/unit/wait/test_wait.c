@@ -308,10 +308,10 @@ static void waiter_whose_priority_changes_moves_in_its_queue(void **state)
 	assert_int_equal(wfx_block(GA, c, W0 + 12, 9, HV_TIME_NEVER, 0), HV_OK);
 	/* The last to arrive becomes the most urgent: it is woken first. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, c, 1, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, c), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, c, NULL), HV_OK);
 	/* The first to arrive becomes the least urgent: b overtakes it. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, a, 5, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, a), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, a, NULL), HV_OK);
 	assert_int_equal(wfx_wake(GA, waker, W0 + 12, 1, 0, &woken), HV_OK);
 	assert_int_equal(wfx_state(c), HV_SCHED_READY);
 	assert_int_equal(wfx_state(b), HV_SCHED_BLOCKED);
@@ -320,14 +320,14 @@ static void waiter_whose_priority_changes_moves_in_its_queue(void **state)
 	assert_int_equal(wfx_state(a), HV_SCHED_BLOCKED);
 	/* Back to its arrival place among equals: a at 3 again is still behind nobody. */
 	assert_int_equal(hv_vproc_set_prio(&fx.reg, GA, a, 3, NULL), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, a), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, a, NULL), HV_OK);
 	assert_int_equal(hv_wait_waiters(&fx.w, GA, hv_gpa(W0 + 12)), 1);
 	assert_int_equal(wfx_wake(GA, waker, W0 + 12, 1, 0, &woken), HV_OK);
 	assert_int_equal(wfx_state(a), HV_SCHED_READY);
 	/* Not waiting, stale or missing: nothing to do, nothing changes. */
-	assert_int_equal(hv_wait_prio_changed(&fx.w, waker), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(&fx.w, HV_HANDLE_INVALID), HV_OK);
-	assert_int_equal(hv_wait_prio_changed(NULL, a), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, waker, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(&fx.w, HV_HANDLE_INVALID, NULL), HV_OK);
+	assert_int_equal(hv_wait_prio_changed(NULL, a, NULL), HV_ERR_INVALID_ARG);
 	for (uint32_t i = 0; i < 3; i++)
 		assert_int_equal(wfx_resume(i == 0 ? a : i == 1 ? b : c), HV_OK);
 	assert_int_equal(free_queues(), WFX_QUEUES);
@@ -533,7 +533,7 @@ static void refusals_change_nothing(void **state)
 			 HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_wait_wake(NULL, GA, a, hv_gpa(W1), 1, 0, NULL, NULL),
 			 HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_wait_cancel(NULL, a), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_wait_cancel(NULL, a, NULL), HV_ERR_INVALID_ARG);
 	assert_false(hv_wait_resume(NULL, a, NULL));
 	assert_int_equal(hv_wait_expire(NULL, 0), 0);
 	assert_int_equal(hv_wait_next_deadline(NULL), HV_TIME_NEVER);
@@ -588,13 +588,13 @@ static void deleted_waiter_is_cancelled_and_its_slot_reused_cleanly(void **state
 	assert_int_equal(wfx_block(GA, b, W0, 0, HV_TIME_NEVER, 0), HV_OK);
 	/* seed 002: a VP is deleted when its task ends; the embedder cancels its wait. */
 	assert_int_equal(hv_vproc_delete(&fx.reg, GA, a, NULL), HV_OK);
-	assert_int_equal(hv_wait_cancel(&fx.w, a), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, a, NULL), HV_OK);
 	assert_int_equal(hv_wait_waiters(&fx.w, GA, hv_gpa(W0)), 1);
 	assert_int_equal(hv_wait_next_deadline(&fx.w), HV_TIME_NEVER);
 	assert_int_equal(wfx_resume(a), -1);
 	/* Cancelling again, or a VP that never waited, is harmless. */
-	assert_int_equal(hv_wait_cancel(&fx.w, a), HV_OK);
-	assert_int_equal(hv_wait_cancel(&fx.w, waker), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, a, NULL), HV_OK);
+	assert_int_equal(hv_wait_cancel(&fx.w, waker, NULL), HV_OK);
 	/* The slot's next VP starts clean; the wake finds only b. */
 	n = wfx_spawn(GA, 2, false);
 	assert_int_equal(hv_handle_index(n), hv_handle_index(a));
@@ -879,7 +879,7 @@ static void randomized_ops_match_a_reference_model(void **state)
 			/* The VP is cancelled (and unblocked by its embedder). */
 			bool blocked = x->queued && !x->spurious;
 
-			assert_int_equal(hv_wait_cancel(&fx.w, x->h), HV_OK);
+			assert_int_equal(hv_wait_cancel(&fx.w, x->h, NULL), HV_OK);
 			x->queued = false;
 			x->spurious = false;
 			x->pending = -1;
