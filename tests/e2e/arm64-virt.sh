@@ -141,11 +141,15 @@ for c in 2 3; do
 		fail "ctl cycle $c woke after ${w:-?} us under fixed priority (4000-4099 us expected)"
 done
 grep -qE '^\[rtos/vp#[0-9]+\] ctl: cycle 1: ' <<<"$under_bvt" || fail "the control task's first wake-up was not under BVT"
-sed -n '/change complete: fp active/,$p' <<<"$out" | grep -qE '^\[rtos/vp#[0-9]+\] ctl: cycle 2: ' ||
+# (No "| grep -q" under pipefail: grep quits at the first match and the
+# writer's SIGPIPE would fail the pipeline at random.)
+after_unload=$(sed -n '/change complete: fp active/,$p' <<<"$out")
+grep -qE '^\[rtos/vp#[0-9]+\] ctl: cycle 2: ' <<<"$after_unload" ||
 	fail "the control task's second wake-up was not after the unload"
 preempts_linux='^\[sched\] cpu1: rtos/vp#[0-9]+ \(p1\) preempts linux/vp#[0-9]+ \(p4\)$'
 ! grep -qE "$preempts_linux" <<<"$under_bvt" || fail "the control task preempted linux under BVT"
-grep -B1 -E '^\[rtos/vp#[0-9]+\] ctl: cycle 2: ' <<<"$out" | grep -qE "$preempts_linux" ||
+before_cycle2=$(grep -B1 -E '^\[rtos/vp#[0-9]+\] ctl: cycle 2: ' <<<"$out")
+grep -qE "$preempts_linux" <<<"$before_cycle2" ||
 	fail "the control task's second wake-up did not preempt linux"
 
 count() { grep -cE "$1" <<<"$out" || true; }
