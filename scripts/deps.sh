@@ -13,6 +13,7 @@ pkgs=(
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu     # freestanding arm64
 	qemu-system-arm                                      # arm64 example hypervisor
 	linux-libc-dev                                       # linux/kvm.h, linux/vfio.h
+	gcovr                                                # make coverage
 )
 
 missing=()
