@@ -429,6 +429,136 @@ static void a_guest_that_only_exits_does_not_stall_the_others(void **state)
 	assert_int_equal(seen.ended[0][1], HV_CORE_END_EXIT);
 }
 
+/* ---- a device under lib/iovirt, and a loader arena ---- */
+
+#define COM1 0x3f8u
+
+/* The real 16550 behind the device: a register file; THR writes are kept. */
+static struct {
+	uint8_t regs[8];
+	char thr[16];
+	uint32_t thr_len;
+	char out[16]; /* what the model emulated the guest writing */
+	uint32_t out_len;
+} uart;
+
+static hv_status_t uart_read(void *ctx, uint32_t region, uint64_t off, uint8_t size, uint64_t *v)
+{
+	(void)ctx;
+	if (region != 0 || size != 1 || off >= 8)
+		return HV_ERR_INVALID_ARG;
+	*v = off == 5 ? 0x60u : uart.regs[off]; /* LSR: transmitter empty */
+	return HV_OK;
+}
+
+static hv_status_t uart_write(void *ctx, uint32_t region, uint64_t off, uint8_t size, uint64_t v)
+{
+	(void)ctx;
+	if (region != 0 || size != 1 || off >= 8)
+		return HV_ERR_INVALID_ARG;
+	if (off == 0 && (uart.regs[3] & 0x80u) == 0 && uart.thr_len < sizeof(uart.thr))
+		uart.thr[uart.thr_len++] = (char)v;
+	else
+		uart.regs[off] = (uint8_t)v;
+	return HV_OK;
+}
+
+static void uart_output(void *ctx, const uint8_t *buf, uint32_t len)
+{
+	(void)ctx;
+	for (uint32_t i = 0; i < len && uart.out_len < sizeof(uart.out); i++)
+		uart.out[uart.out_len++] = (char)buf[i];
+}
+
+static const struct hv_iov_backend_ops uart_ops = {.read = uart_read, .write = uart_write};
+
+/*
+ * A description with a loader arena (the manager, loader and service are
+ * built, every device's model drains at a change) and a 16550 under
+ * lib/iovirt owned by guest 1: its port accesses go to the device through
+ * the loop, passed to the real one while it is passed through and emulated
+ * after the service guest (2) virtualizes it with DEV_VIRTUALIZE.
+ */
+static void a_device_passes_through_then_is_emulated_after_dev_virtualize(void **state)
+{
+	static const struct hv_host_op owner_prog[] = {
+		HV_HOST_PIO_WRITE(COM1, 1, 'A'), HV_HOST_COMPUTE(HV_US(300)),
+		HV_HOST_PIO_WRITE(COM1, 1, 'B'), HV_HOST_PIO_READ(COM1 + 5u, 1, 5),
+		HV_HOST_CALL(HV_HC_VP_EXIT),
+	};
+	static const struct hv_host_op service_prog[] = {
+		HV_HOST_COMPUTE(HV_US(100)),
+		HV_HOST_CALL(HV_HC_DEV_VIRTUALIZE, 0),
+		HV_HOST_CALL(HV_HC_DEV_STATE, 0),
+		HV_HOST_CALL(HV_HC_VP_EXIT),
+	};
+	static const struct hv_host_op *const progs[] = {owner_prog, service_prog};
+	static const uint32_t counts[] = {HV_ARRAY_SIZE(owner_prog), HV_ARRAY_SIZE(service_prog)};
+	/* The owner on CPU 0; the service guest beside it on CPU 1. */
+	struct hv_core_guest two[] = {CPU0_GUEST(1, "owner"), CPU0_GUEST(2, "service")};
+	static _Alignas(65536) uint8_t arena[65536];
+	static uint8_t scratch[4096];
+	static _Alignas(8) uint8_t model_state[4096];
+	static struct hv_iov_log_entry log[8];
+	static struct hv_iov_dev dev;
+	const struct hv_core_loader loader = {.arena = arena,
+					      .arena_size = sizeof(arena),
+					      .scratch = scratch,
+					      .scratch_size = sizeof(scratch),
+					      .park_timeout_ns = HV_MS(5),
+					      .stall_bound_ns = HV_MS(5)};
+	const struct hv_core_device devs[] = {
+		{.dev = &dev, .guest = 1, .pio = true, .base = COM1, .size = 8}};
+	const struct hv_iov_config dc = {.model = &hv_iov_model_16550,
+					 .state = model_state,
+					 .backend = {.ops = &uart_ops, .ctx = NULL, .region = 0},
+					 .guest = 1,
+					 .space = HV_IOV_SPACE_PIO,
+					 .base = COM1,
+					 .trap_size = 8,
+					 .irq = HV_IOV_NO_IRQ,
+					 .log = log,
+					 .log_cap = HV_ARRAY_SIZE(log),
+					 .output = uart_output};
+	struct hv_core_mem mem = HV_CORE_MEM(storage);
+	struct hv_core_desc d = desc;
+	const struct hv_host_trace_rec *r;
+
+	(void)state;
+	two[1].boot_affinity = 1u << 1;
+	memset(&uart, 0, sizeof(uart));
+	board_with(progs, counts);
+	assert_true(hv_iov_model_16550.state_size <= sizeof(model_state));
+	assert_int_equal(hv_iov_init(&dev, &dc), HV_OK);
+	d.guests = two;
+	d.guest_count = HV_ARRAY_SIZE(two);
+	d.service_guest = 2;
+	d.vmm_count = 0;
+	d.route_count = 0;
+	d.devices = devs;
+	d.device_count = HV_ARRAY_SIZE(devs);
+	d.loader = &loader;
+	assert_int_equal(hv_core_init(&core, &d, &mem), HV_OK);
+	assert_true(core.managed);
+	assert_int_equal(hv_host_machine_run(&machine, cpu_main, NULL, HV_MS(20)), HV_OK);
+	assert_true(seen.all_ended);
+	/* 'A' went to the real device, 'B' to the model's output. */
+	assert_int_equal(uart.thr_len, 1);
+	assert_int_equal(uart.thr[0], 'A');
+	assert_int_equal(uart.out_len, 1);
+	assert_int_equal(uart.out[0], 'B');
+	assert_int_equal(hv_iov_get_state(&dev), HV_IOV_EMULATED);
+	/* The emulated LSR read completed into the owner's register. */
+	r = find(HV_HOST_TR_ACCESS, 1, COM1 + 5u);
+	assert_non_null(r);
+	assert_true((r->b & 0x20u) != 0); /* THRE */
+	/* The service guest's calls were carried out; a call of another guest would be PERM. */
+	for (uint32_t i = 0; i < seen.call_count; i++) {
+		if (seen.calls[i][0] == HV_HC_DEV_VIRTUALIZE || seen.calls[i][0] == HV_HC_DEV_STATE)
+			assert_int_equal(seen.calls[i][1], HV_OK);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +566,7 @@ int main(void)
 		cmocka_unit_test(same_description_gives_the_same_run),
 		cmocka_unit_test(bad_descriptions_are_refused_with_their_cause),
 		cmocka_unit_test(a_guest_that_only_exits_does_not_stall_the_others),
+		cmocka_unit_test(a_device_passes_through_then_is_emulated_after_dev_virtualize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
