@@ -352,6 +352,12 @@ static void bad_guest_descriptors_are_refused(void **state)
 	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
 	d = rtos_desc;
 	d.vp_quota = 0;
+	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
+	d = rtos_desc;
+	d.weight = HV_SCHED_MAX_WEIGHT + 1;
+	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
+	d = rtos_desc;
+	d.name = NULL;
 	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_INVALID_ARG);
 	d = rtos_desc;
 	d.kind = (hv_guest_kind_t)7;
