@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <libhvcore/base/diag.h>
+#include <libhvcore/core.h>
+#include <libhvcore/vproc.h>
 
 #include "sched_fixture.h"
 
@@ -156,6 +158,53 @@ static void each_mistake_reports_a_distinct_what(void **state)
 	hv_diag_set(NULL, NULL);
 }
 
+/* vproc and core report under their own module and function names. */
+static void vproc_and_core_name_their_refusals(void **state)
+{
+	static struct hv_vp vps[2];
+	static struct hv_htab_slot slots[2];
+	static struct hv_vproc_guest guests[2];
+	static struct hv_vproc reg;
+	struct hv_sched_domain_config cfg = with_mistake(MISTAKES);
+	const struct hv_vproc_config rcfg = {
+		.domain = &d,
+		.vps = vps,
+		.slots = slots,
+		.vp_cap = 2,
+		.guests = guests,
+		.guest_cap = 2,
+	};
+	struct hv_guest_desc desc = {.name = "g", .kind = HV_GUEST_KIND_THIN, .prio_max = 3};
+	const struct hv_vp_create_req req = {.prio = 1};
+	hv_handle_t h;
+
+	(void)state;
+	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_OK);
+	assert_int_equal(hv_vproc_init(&reg, &rcfg), HV_OK);
+	hv_diag_set(record, NULL);
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hv_vproc_guest_register(&reg, 1, &desc), HV_ERR_RANGE);
+	assert_int_equal(seen.calls, 1);
+	assert_string_equal(seen.module, "vproc");
+	assert_string_equal(seen.func, "hv_vproc_guest_register");
+	assert_string_equal(seen.what, "desc->vp_quota is 0");
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hv_vproc_create(&reg, 1, &req, &h, NULL), HV_ERR_NOT_FOUND);
+	assert_int_equal(seen.calls, 1);
+	assert_string_equal(seen.func, "hv_vproc_create");
+	assert_string_equal(seen.what, "guest is not registered");
+
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(hv_core_init(NULL, NULL, NULL), HV_ERR_INVALID_ARG);
+	assert_int_equal(seen.calls, 1);
+	assert_string_equal(seen.module, "core");
+	assert_string_equal(seen.func, "hv_core_init");
+	assert_string_equal(seen.what, "c is NULL");
+	hv_diag_set(NULL, NULL);
+}
+
 static void without_a_hook_a_refusal_reports_nothing(void **state)
 {
 	struct hv_sched_domain_config cfg = with_mistake(CPU_COUNT_65);
@@ -193,6 +242,7 @@ int main(void)
 #ifdef HVCORE_DIAG
 		cmocka_unit_test(each_mistake_reports_a_distinct_what),
 		cmocka_unit_test(without_a_hook_a_refusal_reports_nothing),
+		cmocka_unit_test(vproc_and_core_name_their_refusals),
 #else
 		cmocka_unit_test(compiled_out_the_hook_is_never_called),
 #endif
