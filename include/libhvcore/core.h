@@ -391,11 +391,13 @@ struct hv_core {
  * The port must know every guest of the description (its memory map) before
  * this call. Nothing runs until the CPUs enter hv_core_cpu_run().
  *
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a NULL argument, a description
- *         of another version, or storage whose vCPUs are smaller than the
- *         port's (hv_port_vcpu_size()); ::HV_ERR_RANGE for more CPUs,
- *         guests, VMMs, routes or devices than the storage holds, or a guest
- *         id beyond it; ::HV_ERR_NOT_FOUND for a route naming an unknown
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a NULL argument, NULL vCPU
+ *         storage, a NULL table with a count above 0 or a device without
+ *         its model; ::HV_ERR_VERSION for a description of another version;
+ *         ::HV_ERR_NO_SPACE for vCPU storage smaller than the port's
+ *         (hv_port_vcpu_size()); ::HV_ERR_RANGE for no CPU, or more CPUs,
+ *         guests, VMMs, routes or devices than the storage (or the library)
+ *         holds, or a guest id beyond it; ::HV_ERR_NOT_FOUND for a route naming an unknown
  *         VMM or guest; or the status of the module that refused its part
  *         (a guest's priority range, a rule, a scheduler). On failure the
  *         stack must not be used.

@@ -308,11 +308,13 @@ struct hv_evroute {
 /**
  * @brief Initialise the router over the caller's storage, with domain 0 =
  *        @c cfg->main and an empty rule set (everything to the main VMM).
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage, a zero
- *         capacity, fewer than 2 tables, a seg_cap below 1, or a main VMM
- *         without a handler; or a capacity beyond what ids can name
- *         (rule_cap above 2^24, domain_cap or group_cap above 2^31,
- *         guest_cap above 0xffff, seg_cap of UINT32_MAX).
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p r or @p cfg, missing
+ *         storage, or a main VMM without a handler; ::HV_ERR_RANGE for a
+ *         zero capacity or CPU count, fewer than 2 tables, a seg_cap below
+ *         1, or a capacity beyond what ids can name (rule_cap above 2^24,
+ *         domain_cap or group_cap above 2^31, guest_cap above 0xffff,
+ *         seg_cap of UINT32_MAX); ::HV_ERR_OVERFLOW if the tables' sizes
+ *         do not fit in a size_t.
  */
 hv_status_t hv_evroute_init(struct hv_evroute *r, const struct hv_evroute_config *cfg);
 
@@ -337,9 +339,11 @@ hv_status_t hv_evroute_domain_remove(struct hv_evroute *r, uint32_t id);
 
 /**
  * @brief Define (or redefine) group @p group.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a bad count, policy or a member
- *         that is not a registered domain (or is listed twice);
- *         ::HV_ERR_RANGE for a group index beyond group_cap.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers, an unknown
+ *         policy or a member listed twice; ::HV_ERR_RANGE for a group index
+ *         beyond group_cap or a member count outside 1 ..
+ *         ::HV_EVROUTE_GROUP_MAX; ::HV_ERR_NOT_FOUND for a member that is
+ *         not a registered domain.
  */
 hv_status_t hv_evroute_group_set(struct hv_evroute *r, uint32_t group,
 				 const struct hv_evroute_group_desc *desc);
@@ -408,8 +412,8 @@ uint32_t hv_evroute_route(const struct hv_evroute *r, const struct hv_event *ev)
  * @param ev     Event; a handler may fill in read data.
  * @param domain Out (may be NULL): the domain that handled it.
  * @return The handler's (or transition hook's) status;
- *         ::HV_ERR_INVALID_ARG for a NULL router or event or a CPU index
- *         out of range (nothing is delivered).
+ *         ::HV_ERR_INVALID_ARG for a NULL router or event, ::HV_ERR_RANGE
+ *         for a CPU index out of range (nothing is delivered).
  */
 hv_status_t hv_evroute_dispatch(struct hv_evroute *r, uint32_t cpu, struct hv_event *ev,
 				uint32_t *domain);

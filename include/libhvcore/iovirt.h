@@ -305,10 +305,13 @@ struct hv_iov_dev {
 /**
  * @brief Set up @p dev, passed through: its window does not trap and its
  *        interrupt goes to the guest.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a missing model, state,
- *         backend read/write, an unknown space, a window the trap range
- *         does not cover, a log pointer missing for @p log_cap > 0; the
- *         status of the port or backend if configuring them failed.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p dev or @p cfg, a
+ *         missing model (or model op, or a window of 0), state, backend
+ *         read/write, an unknown space, a log pointer missing for
+ *         @c log_cap > 0; ::HV_ERR_RANGE for a trap range smaller than the
+ *         model's window or, for port I/O, past port 0xffff;
+ *         ::HV_ERR_OVERFLOW for a trap range that wraps; the status of the
+ *         port or backend if configuring them failed.
  */
 hv_status_t hv_iov_init(struct hv_iov_dev *dev, const struct hv_iov_config *cfg);
 

@@ -231,8 +231,9 @@ static inline uint32_t hv_sched_eff_prio(const struct hv_sched_entity *e)
  * resched is set and the caller must call hv_sched_schedule(); otherwise it
  * is kicked through hv_port_cpu_kick() and @c kicked names it.
  * hv_sched_tick() and hv_sched_yield() concern their CPU and only set
- * @c resched. Every request answers ::HV_ERR_INVALID_ARG for NULL pointers
- * and CPU indexes out of range, and ::HV_ERR_BUSY as the locking rule says.
+ * @c resched. Every request answers ::HV_ERR_INVALID_ARG for NULL pointers,
+ * ::HV_ERR_RANGE for a CPU index out of range, and ::HV_ERR_BUSY as the
+ * locking rule says.
  */
 struct hv_sched_feedback {
 	hv_status_t status; /**< ::HV_OK if the request was carried out. */
@@ -455,13 +456,19 @@ static inline const struct hv_sched_ops *hv_sched_active(const struct hv_sched_d
 
 /**
  * @brief Initialise a domain and activate its scheduler on every CPU.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage or ops (or a
- *         required op missing), a CPU count or priority range out of bounds,
- *         a zero slice, a port CPU listed twice, a timer queue that is not
- *         initialised or lacks a port CPU of the domain; ::HV_ERR_ALIGN for
- *         misaligned @c priv_storage; ::HV_ERR_NO_SPACE if it is too small;
- *         ::HV_ERR_VERSION for an ops table of another ABI version; or the
- *         scheduler's cpu_init status.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p d, @p cfg, ops, cpus
+ *         or (when the scheduler needs it) priv_storage, a required op
+ *         missing, an unknown ops flag or activation, a port CPU listed
+ *         twice, a timer queue that is not initialised, an id table that is
+ *         NULL or does not hold @c ops at @c id, spare storage of another
+ *         size; ::HV_ERR_RANGE for a CPU count outside 1 ..
+ *         ::HV_SCHED_MAX_CPUS, a priority range outside 1 .. 4096, a zero
+ *         slice, a port CPU of ::HV_CPU_NONE or beyond the timer queue's
+ *         CPUs, an @c id not below @c id_count; ::HV_ERR_ALIGN for
+ *         misaligned @c priv_storage or @c spare_storage; ::HV_ERR_NO_SPACE
+ *         if @c priv_storage is too small; ::HV_ERR_VERSION for an ops table
+ *         of another ABI version; or the scheduler's cpu_init status. With
+ *         @c HVCORE_DIAG each refusal names its field (libhvcore/base/diag.h).
  * @par Locking
  * None: not thread-safe; finish it before any other call on the domain.
  */
@@ -493,9 +500,11 @@ void hv_sched_entity_init(struct hv_sched_entity *e, uint32_t id, hv_guest_id_t 
  * ::HV_ERR_INVALID_ARG); the entity is DETACHED (else ::HV_ERR_STATE, or
  * ::HV_ERR_BUSY while a CPU still runs it after hv_sched_detach());
  * prio below prio_levels (::HV_ERR_RANGE); weight 1 ..
- * ::HV_SCHED_MAX_WEIGHT (::HV_ERR_INVALID_ARG); an affinity with a CPU of
+ * ::HV_SCHED_MAX_WEIGHT (::HV_ERR_RANGE); an affinity with a CPU of
  * the domain (::HV_ERR_RANGE); then the scheduler's check_params, whose
- * status is returned (::HV_ERR_INVALID_ARG for the built-in schedulers).
+ * status is returned (BVT: ::HV_ERR_RANGE for a weight, warp, L or U
+ * beyond its bound, ::HV_ERR_INVALID_ARG for a combination that means
+ * nothing).
  * A BLOCKED entity is bound to the least loaded allowed CPU too, whose
  * lock guards it. Nothing changes on error.
  * @return Feedback with the status above.
@@ -584,7 +593,8 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu);
  * @param d   Domain.
  * @param cpu Domain CPU index; must be the calling CPU's.
  * @param out Out: entity to run, or NULL to idle.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a bad CPU or NULL @p out;
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p d or @p out;
+ *         ::HV_ERR_RANGE for @p cpu not below the domain's CPU count;
  *         ::HV_ERR_INTERNAL if the scheduler picked an entity that is not
  *         READY on @p cpu (the CPU then idles: @p out is NULL).
  * @par Locking
@@ -600,8 +610,8 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu,
  * CPU's running entity if the scheduler says so); a RUNNING one is
  * preempted if something ready is now more urgent (a top_prio below its
  * new effective priority).
- * @return Feedback; status ::HV_ERR_RANGE or ::HV_ERR_INVALID_ARG (or the
- *         scheduler's) as for hv_sched_attach(), ::HV_ERR_STATE if the
+ * @return Feedback; status ::HV_ERR_INVALID_ARG for NULL pointers,
+ *         ::HV_ERR_RANGE (or the scheduler's) as for hv_sched_attach(), ::HV_ERR_STATE if the
  *         entity is not in @p d; nothing changes on error.
  * @par Locking
  * Takes the entity's CPU lock; any CPU may call it.

@@ -28,19 +28,56 @@ extern "C" {
  *
  * Zero is success; every error is a distinct positive value. The values are
  * part of the guest ABI: a hypercall returns them unchanged to the guest.
+ *
+ * @par Which status means what
+ * One rule for every module, so a status alone tells the caller what kind
+ * of mistake it made (which argument it was is what the optional hook of
+ * libhvcore/base/diag.h adds):
+ * - ::HV_ERR_INVALID_ARG: an argument that no state of the library could
+ *   accept: a NULL pointer, an unknown flag bit or enum value, a missing
+ *   callback, a malformed combination (a list naming a CPU twice, a
+ *   minimum above its maximum, a bound given without its partner).
+ * - ::HV_ERR_RANGE: a number outside the bounds its documentation gives:
+ *   counts, priorities, weights, CPU and table indexes, sizes and
+ *   durations with a limit, including a zero where at least one is needed
+ *   (a CPU count or a slice of 0). Bounds that depend on the object, like
+ *   a priority outside a guest's range, are RANGE too.
+ * - ::HV_ERR_STALE_HANDLE: a handle that names no live object: freed,
+ *   deleted, of another generation, or one no pool slot could have issued
+ *   (index beyond the pool, generation 0, ::HV_HANDLE_INVALID). A handle is
+ *   never INVALID_ARG: a forged handle and a stale one look the same.
+ * - ::HV_ERR_NOT_FOUND: a name or id (guest id, rule id, scheduler id) that
+ *   is not registered; ::HV_ERR_EXISTS: one that already is.
+ * - ::HV_ERR_NO_SPACE: caller-sized storage is full or too small (a pool,
+ *   a queue, a quota, an arena).
+ * - ::HV_ERR_STATE: the arguments are fine but the object is not in a state
+ *   that allows the call (not attached, not initialised, already active);
+ *   ::HV_ERR_BUSY: the same, but it passes by itself (in use, still
+ *   running somewhere, a lock that keeps moving): retry later;
+ *   ::HV_ERR_AGAIN: a value the caller relied on changed under it (futex
+ *   word): re-read and retry.
+ * - ::HV_ERR_PERM: the caller may not do this (another guest's object, an
+ *   unprivileged guest); ::HV_ERR_FAULT: guest memory unmapped or without
+ *   the access; ::HV_ERR_ALIGN: an address or size not aligned;
+ *   ::HV_ERR_OVERFLOW: a size or address computation that wraps.
+ * - ::HV_ERR_VERSION, ::HV_ERR_BAD_FORMAT, ::HV_ERR_INTEGRITY: a versioned
+ *   table, a binary image or descriptor, a digest that does not check out.
+ *
+ * A call with two mistakes reports the first its checks find; where the
+ * order matters to a caller, the function's documentation gives it.
  */
 typedef enum hv_status {
 	HV_OK = 0,		   /**< Success. */
-	HV_ERR_INVALID_ARG = 1,	   /**< An argument is malformed or out of its domain. */
+	HV_ERR_INVALID_ARG = 1,	   /**< An argument no state could accept (NULL, unknown value). */
 	HV_ERR_NO_SPACE = 2,	   /**< A caller-sized pool, queue or arena is full. */
 	HV_ERR_NOT_FOUND = 3,	   /**< The named object does not exist. */
 	HV_ERR_BUSY = 4,	   /**< The object is in use; retry after it is released. */
 	HV_ERR_TIMEOUT = 5,	   /**< A deadline passed before the operation completed. */
 	HV_ERR_PERM = 6,	   /**< The caller is not allowed to do this. */
-	HV_ERR_STALE_HANDLE = 7,   /**< The handle's generation no longer matches: object gone. */
+	HV_ERR_STALE_HANDLE = 7,   /**< The handle names no live object (gone or never issued). */
 	HV_ERR_AGAIN = 8,	   /**< Condition changed under the caller (e.g. futex value). */
 	HV_ERR_EXISTS = 9,	   /**< An object with this identity already exists. */
-	HV_ERR_RANGE = 10,	   /**< A value lies outside the range allowed to the caller. */
+	HV_ERR_RANGE = 10,	   /**< A number lies outside its documented bounds. */
 	HV_ERR_FAULT = 11,	   /**< A guest address is unmapped or lacks the needed access. */
 	HV_ERR_ALIGN = 12,	   /**< An address or size is not suitably aligned. */
 	HV_ERR_OVERFLOW = 13,	   /**< An arithmetic overflow in a size or address computation. */

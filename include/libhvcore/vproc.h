@@ -111,7 +111,7 @@ struct hv_vproc {
 /**
  * @brief Initialise an empty registry.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for missing storage or domain or a
- *         zero capacity.
+ *         zero capacity; ::HV_ERR_RANGE for a @c vp_cap of 2^31 or more.
  * @par Locking
  * None: not thread-safe; finish it before any other call.
  */
@@ -119,9 +119,11 @@ hv_status_t hv_vproc_init(struct hv_vproc *r, const struct hv_vproc_config *cfg)
 
 /**
  * @brief Register a guest under id @p guest.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a bad descriptor (unknown kind,
- *         prio_min > prio_max, zero quota); ::HV_ERR_RANGE for an id outside
- *         the table or a priority range outside the domain's;
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p r, @p desc or name, or
+ *         a bad descriptor (unknown kind, prio_min > prio_max);
+ *         ::HV_ERR_RANGE for a zero quota, a weight above
+ *         ::HV_SCHED_MAX_WEIGHT, an id outside the table, a priority range
+ *         outside the domain's or an affinity with no CPU of the domain;
  *         ::HV_ERR_EXISTS if the id is taken.
  * @par Locking
  * Takes the registry lock.
@@ -149,7 +151,8 @@ hv_status_t hv_vproc_guest_unregister(struct hv_vproc *r, hv_guest_id_t guest);
  *         ::HV_ERR_RANGE for a priority outside the guest's range or an
  *         affinity outside the guest's; ::HV_ERR_NO_SPACE if the guest's
  *         quota or the pool is exhausted; ::HV_ERR_INVALID_ARG for NULL
- *         pointers.
+ *         pointers; or the scheduler's status for the insertion
+ *         (hv_sched_attach()).
  * @par Locking
  * Takes the registry lock, then the chosen CPU's lock.
  */
@@ -167,7 +170,8 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
  * @return ::HV_OK; ::HV_ERR_STALE_HANDLE for a deleted or forged handle
  *         (so a second delete fails); ::HV_ERR_PERM for another guest's VP
  *         when @p requester is not privileged; ::HV_ERR_NOT_FOUND for an
- *         unregistered requester.
+ *         unregistered requester; ::HV_ERR_INVALID_ARG for NULL @p r (or,
+ *         where there is one, NULL @p out).
  * @par Locking
  * Takes the registry lock, then the VP's CPU lock.
  */

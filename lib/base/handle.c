@@ -11,8 +11,10 @@
 
 hv_status_t hv_htab_init(struct hv_htab *t, struct hv_htab_slot *slots, uint32_t cap)
 {
-	if (t == NULL || slots == NULL || cap == 0 || cap >= ((uint32_t)1 << 31))
+	if (t == NULL || slots == NULL)
 		return HV_ERR_INVALID_ARG;
+	if (cap == 0 || cap >= ((uint32_t)1 << 31))
+		return HV_ERR_RANGE;
 	for (uint32_t i = 0; i < cap; i++) {
 		slots[i].gen = 1;
 		slots[i].next = i + 1;
@@ -51,8 +53,9 @@ hv_status_t hv_htab_lookup(const struct hv_htab *t, hv_handle_t handle, uint32_t
 	uint32_t i = hv_handle_index(handle);
 	uint32_t gen = hv_handle_gen(handle);
 
+	/* No slot could have issued it: as dead a handle as a freed one. */
 	if (i >= t->cap || gen == 0)
-		return HV_ERR_INVALID_ARG;
+		return HV_ERR_STALE_HANDLE;
 
 	const struct hv_htab_slot *s = &t->slots[i];
 

@@ -12,6 +12,7 @@
  * deleted by another through VP_DELETE): the port waits then until no CPU
  * has the old one loaded.
  */
+#include <libhvcore/base/diag.h>
 #include <libhvcore/base/fmt.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/core.h>
@@ -472,24 +473,36 @@ void hv_core_stop(struct hv_core *c)
 static hv_status_t check_desc(const struct hv_core_desc *d, const struct hv_core_mem *m)
 {
 	if (d->version != HV_CORE_DESC_VERSION)
-		return HV_ERR_INVALID_ARG;
-	if (m->vcpus == NULL || m->vcpu_size < hv_port_vcpu_size())
-		return HV_ERR_INVALID_ARG;
-	if (d->cpu_count == 0 || d->cpu_count > m->cpu_cap || d->guest_count > m->guest_cap ||
-	    d->vmm_count > m->vmm_cap || d->vmm_count > HV_CORE_MAX_VMMS ||
-	    d->route_count > m->rule_cap || d->device_count > HV_CORE_MAX_DEVICES)
-		return HV_ERR_RANGE;
+		return HV_REFUSE(HV_ERR_VERSION, "desc->version is not HV_CORE_DESC_VERSION");
+	if (m->vcpus == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "mem->vcpus is NULL");
+	if (m->vcpu_size < hv_port_vcpu_size())
+		return HV_REFUSE(HV_ERR_NO_SPACE, "mem->vcpu_size below hv_port_vcpu_size()");
+	if (d->cpu_count == 0)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->cpu_count is 0");
+	if (d->cpu_count > m->cpu_cap)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->cpu_count above mem->cpu_cap");
+	if (d->guest_count > m->guest_cap)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->guest_count above mem->guest_cap");
+	if (d->vmm_count > m->vmm_cap || d->vmm_count > HV_CORE_MAX_VMMS)
+		return HV_REFUSE(HV_ERR_RANGE,
+				 "desc->vmm_count above mem->vmm_cap or HV_CORE_MAX_VMMS");
+	if (d->route_count > m->rule_cap)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->route_count above mem->rule_cap");
+	if (d->device_count > HV_CORE_MAX_DEVICES)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->device_count above HV_CORE_MAX_DEVICES");
 	if ((d->guests == NULL && d->guest_count != 0) || (d->vmms == NULL && d->vmm_count != 0) ||
 	    (d->routes == NULL && d->route_count != 0) ||
 	    (d->devices == NULL && d->device_count != 0))
-		return HV_ERR_INVALID_ARG;
+		return HV_REFUSE(HV_ERR_INVALID_ARG,
+				 "a table of desc is NULL with a count above 0");
 	for (uint32_t i = 0; i < d->guest_count; i++) {
 		if (d->guests[i].id >= m->guest_cap)
-			return HV_ERR_RANGE;
+			return HV_REFUSE(HV_ERR_RANGE, "a guest id not below mem->guest_cap");
 	}
 	for (uint32_t i = 0; i < d->device_count; i++) {
 		if (d->devices[i].dev == NULL)
-			return HV_ERR_INVALID_ARG;
+			return HV_REFUSE(HV_ERR_INVALID_ARG, "a device's dev is NULL");
 	}
 	return HV_OK;
 }
@@ -646,11 +659,12 @@ static hv_status_t router_init(struct hv_core *c)
 		};
 
 		if (rule.target == HV_EVROUTE_NONE)
-			st = HV_ERR_NOT_FOUND;
+			st = HV_REFUSE(HV_ERR_NOT_FOUND, "a route names a VMM desc->vmms lacks");
 		if (st == HV_OK && r->guest != NULL) {
 			rule.guest = guest_by_name(c, r->guest);
 			if (rule.guest == HV_GUEST_NONE)
-				st = HV_ERR_NOT_FOUND;
+				st = HV_REFUSE(HV_ERR_NOT_FOUND,
+					       "a route names a guest desc->guests lacks");
 		}
 		if (st == HV_OK)
 			st = hv_evroute_rule_add(&c->router, &rule, NULL);
@@ -726,8 +740,12 @@ hv_status_t hv_core_init(struct hv_core *c, const struct hv_core_desc *desc,
 {
 	hv_status_t st;
 
-	if (c == NULL || desc == NULL || mem == NULL)
-		return HV_ERR_INVALID_ARG;
+	if (c == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "c is NULL");
+	if (desc == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "desc is NULL");
+	if (mem == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "mem is NULL");
 	st = check_desc(desc, mem);
 	if (st != HV_OK)
 		return st;

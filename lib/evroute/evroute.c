@@ -89,33 +89,28 @@ static bool fits(uint64_t count, uint64_t n, uint64_t size)
 	       bytes <= (uint64_t)SIZE_MAX;
 }
 
-static bool config_ok(const struct hv_evroute_config *c)
+/* The rule of libhvcore/types.h: missing storage is INVALID_ARG, a count
+ * beyond its bound RANGE, storage whose size does not compute OVERFLOW. */
+static hv_status_t config_check(const struct hv_evroute_config *c)
 {
 	uint64_t nslots = ((uint64_t)c->guest_cap + EVR_SCOPE_GUEST0) * HV_EVENT_TYPE_COUNT;
 
-	if (c->domains == NULL || c->domain_cap == 0 || c->domain_cap > HV_EVROUTE_GROUP_BIT)
-		return false;
-	if ((c->groups == NULL && c->group_cap != 0) || c->group_cap > HV_EVROUTE_GROUP_BIT)
-		return false;
-	if (c->rules == NULL || c->rule_cap == 0 || c->rule_cap > RULE_CAP_MAX)
-		return false;
-	if (c->tables == NULL || c->table_count < 2)
-		return false;
-	if (c->slots == NULL || c->segs == NULL || c->keys == NULL || c->scratch == NULL ||
-	    c->scratch_idx == NULL)
-		return false;
-	if (c->seg_cap == 0 || c->seg_cap == UINT32_MAX)
-		return false;
-	if (c->cpus == NULL || c->cpu_count == 0)
-		return false;
-	if (c->guest_cap > HV_GUEST_NONE)
-		return false;
-	if (c->main.handler == NULL)
-		return false;
-	return fits(c->table_count, nslots, sizeof(struct hv_evroute_slot)) &&
-	       fits(c->table_count, c->seg_cap, sizeof(struct hv_evroute_seg)) &&
-	       fits(c->table_count, (uint64_t)c->seg_cap + 1u, sizeof(uint64_t)) &&
-	       fits(2u, c->rule_cap, sizeof(uint32_t));
+	if (c->domains == NULL || (c->groups == NULL && c->group_cap != 0) || c->rules == NULL ||
+	    c->tables == NULL || c->slots == NULL || c->segs == NULL || c->keys == NULL ||
+	    c->scratch == NULL || c->scratch_idx == NULL || c->cpus == NULL ||
+	    c->main.handler == NULL)
+		return HV_ERR_INVALID_ARG;
+	if (c->domain_cap == 0 || c->domain_cap > HV_EVROUTE_GROUP_BIT ||
+	    c->group_cap > HV_EVROUTE_GROUP_BIT || c->rule_cap == 0 || c->rule_cap > RULE_CAP_MAX ||
+	    c->table_count < 2 || c->seg_cap == 0 || c->seg_cap == UINT32_MAX ||
+	    c->cpu_count == 0 || c->guest_cap > HV_GUEST_NONE)
+		return HV_ERR_RANGE;
+	if (!fits(c->table_count, nslots, sizeof(struct hv_evroute_slot)) ||
+	    !fits(c->table_count, c->seg_cap, sizeof(struct hv_evroute_seg)) ||
+	    !fits(c->table_count, (uint64_t)c->seg_cap + 1u, sizeof(uint64_t)) ||
+	    !fits(2u, c->rule_cap, sizeof(uint32_t)))
+		return HV_ERR_OVERFLOW;
+	return HV_OK;
 }
 
 /* ---- rule ids ---- */
@@ -435,9 +430,13 @@ hv_status_t hv_evroute_init(struct hv_evroute *r, const struct hv_evroute_config
 {
 	struct hv_evroute_table *t0;
 	uint32_t nslots;
+	hv_status_t st;
 
-	if (r == NULL || cfg == NULL || !config_ok(cfg))
+	if (r == NULL || cfg == NULL)
 		return HV_ERR_INVALID_ARG;
+	st = config_check(cfg);
+	if (st != HV_OK)
+		return st;
 	hv_memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
 	nslots = evr_slot_count(cfg);
@@ -551,13 +550,14 @@ hv_status_t hv_evroute_group_set(struct hv_evroute *r, uint32_t group,
 		return HV_ERR_INVALID_ARG;
 	if (group >= r->cfg.group_cap)
 		return HV_ERR_RANGE;
-	if (desc->count == 0 || desc->count > HV_EVROUTE_GROUP_MAX ||
-	    desc->policy != HV_EVROUTE_LEAST_USED)
+	if (desc->policy != HV_EVROUTE_LEAST_USED)
 		return HV_ERR_INVALID_ARG;
+	if (desc->count == 0 || desc->count > HV_EVROUTE_GROUP_MAX)
+		return HV_ERR_RANGE;
 	h = writer_lock(r);
 	for (uint32_t i = 0; i < desc->count && st == HV_OK; i++) {
 		if (!domain_live(r, desc->members[i]))
-			st = HV_ERR_INVALID_ARG;
+			st = HV_ERR_NOT_FOUND; /* as for a rule's target */
 		for (uint32_t j = 0; j < i; j++) {
 			if (desc->members[j] == desc->members[i])
 				st = HV_ERR_INVALID_ARG;
@@ -799,8 +799,10 @@ hv_status_t hv_evroute_dispatch(struct hv_evroute *r, uint32_t cpu, struct hv_ev
 	enum route_kind kind;
 	uint32_t id;
 
-	if (r == NULL || ev == NULL || cpu >= r->cfg.cpu_count)
+	if (r == NULL || ev == NULL)
 		return HV_ERR_INVALID_ARG;
+	if (cpu >= r->cfg.cpu_count)
+		return HV_ERR_RANGE;
 	id = resolve(r, ev, &kind);
 	d = &r->cfg.domains[id];
 	c = &r->cfg.cpus[cpu];

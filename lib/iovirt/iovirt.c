@@ -272,32 +272,42 @@ static hv_status_t drain_access(struct hv_iov_dev *dev, struct hv_iov_access *a,
 
 /* ---- API ---- */
 
-static bool config_ok(const struct hv_iov_config *c)
+/* The rule of libhvcore/types.h: a missing or malformed part is
+ * INVALID_ARG, a trap range that cannot hold the window or leaves the port
+ * space RANGE, one that wraps OVERFLOW. */
+static hv_status_t config_check(const struct hv_iov_config *c)
 {
 	const struct hv_iov_model_ops *m = c->model;
 
 	if (m == NULL || c->state == NULL || m->window == 0)
-		return false;
+		return HV_ERR_INVALID_ARG;
 	if (m->reset == NULL || m->sync == NULL || m->track == NULL || m->seq == NULL ||
 	    m->emulate == NULL || m->hold == NULL || m->restore == NULL)
-		return false;
+		return HV_ERR_INVALID_ARG;
 	if (c->backend.ops == NULL || c->backend.ops->read == NULL || c->backend.ops->write == NULL)
-		return false;
+		return HV_ERR_INVALID_ARG;
 	if (c->log == NULL && c->log_cap != 0)
-		return false;
-	if (c->trap_size < m->window || c->base + c->trap_size < c->base)
-		return false;
-	if (c->space == HV_IOV_SPACE_PIO)
-		return c->base + c->trap_size <= 0x10000u;
-	return c->space == HV_IOV_SPACE_MMIO;
+		return HV_ERR_INVALID_ARG;
+	if (c->space != HV_IOV_SPACE_PIO && c->space != HV_IOV_SPACE_MMIO)
+		return HV_ERR_INVALID_ARG;
+	if (c->base + c->trap_size < c->base)
+		return HV_ERR_OVERFLOW;
+	if (c->trap_size < m->window)
+		return HV_ERR_RANGE;
+	if (c->space == HV_IOV_SPACE_PIO && c->base + c->trap_size > 0x10000u)
+		return HV_ERR_RANGE;
+	return HV_OK;
 }
 
 hv_status_t hv_iov_init(struct hv_iov_dev *dev, const struct hv_iov_config *cfg)
 {
 	hv_status_t st;
 
-	if (dev == NULL || cfg == NULL || !config_ok(cfg))
+	if (dev == NULL || cfg == NULL)
 		return HV_ERR_INVALID_ARG;
+	st = config_check(cfg);
+	if (st != HV_OK)
+		return st;
 	hv_memset(dev, 0, sizeof(*dev));
 	dev->cfg = *cfg;
 	dev->env.backend = &dev->cfg.backend;

@@ -535,10 +535,10 @@ static hv_status_t bvt_check_params(const struct hv_sched_domain *d,
 	if (p == NULL)
 		return HV_ERR_INVALID_ARG;
 	if (p->weight == 0 || p->weight > HV_SCHED_MAX_WEIGHT)
-		return HV_ERR_INVALID_ARG;
+		return HV_ERR_RANGE;
 	if (p->warp_ns > BVT_WARP_MAX || p->warp_limit_ns > BVT_LIMIT_MAX ||
 	    p->unwarp_ns > BVT_LIMIT_MAX)
-		return HV_ERR_INVALID_ARG;
+		return HV_ERR_RANGE;
 	/* Asking to warp by nothing, or limiting a warp there is none of, is
 	 * a mistake in the request, not something to ignore. */
 	if (p->warp_ns == 0 && (p->warp_enabled || p->warp_limit_ns != 0 || p->unwarp_ns != 0))

@@ -17,6 +17,7 @@
  * CPU lock is dropped, so no port call ever runs under a domain lock and the
  * timer queue's lock stays innermost.
  */
+#include <libhvcore/base/diag.h>
 #include <libhvcore/base/prio_bitmap.h>
 #include <libhvcore/port/cpu.h>
 #include <libhvcore/port/time.h>
@@ -338,7 +339,7 @@ static hv_status_t check_params(const struct hv_sched_domain *d, const struct hv
 	if (p->prio >= d->prio_levels)
 		return HV_ERR_RANGE;
 	if (p->weight == 0 || p->weight > HV_SCHED_MAX_WEIGHT)
-		return HV_ERR_INVALID_ARG;
+		return HV_ERR_RANGE;
 	return HV_OK;
 }
 
@@ -350,65 +351,89 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 	const struct hv_sched_ops *ops;
 	uint64_t stride, need;
 
-	if (d == NULL || cfg == NULL || cfg->ops == NULL || cfg->cpus == NULL)
-		return HV_ERR_INVALID_ARG;
+	if (d == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "d is NULL");
+	if (cfg == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "cfg is NULL");
+	if (cfg->ops == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "ops is NULL");
+	if (cfg->cpus == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "cpus is NULL");
 	ops = cfg->ops;
 	/* A table of another version may have another layout: check it first. */
 	if (ops->abi_version != HV_SCHED_ABI_VERSION)
-		return HV_ERR_VERSION;
+		return HV_REFUSE(HV_ERR_VERSION, "ops->abi_version is not HV_SCHED_ABI_VERSION");
 	if (ops->check_params == NULL || ops->cpu_init == NULL || ops->entity_init == NULL ||
 	    ops->enqueue == NULL || ops->dequeue == NULL || ops->pick == NULL ||
 	    ops->tick == NULL || ops->preempts == NULL || ops->next_event == NULL ||
-	    ops->top_prio == NULL || (ops->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) != 0)
-		return HV_ERR_INVALID_ARG;
-	if (cfg->cpu_count == 0 || cfg->cpu_count > HV_SCHED_MAX_CPUS)
-		return HV_ERR_INVALID_ARG;
-	if (cfg->prio_levels == 0 || cfg->prio_levels > HV_PRIO_BITMAP_MAX_LEVELS)
-		return HV_ERR_INVALID_ARG;
+	    ops->top_prio == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "ops lacks a required callback");
+	if ((ops->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) != 0)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "ops->flags has an unknown bit");
+	if (cfg->cpu_count == 0)
+		return HV_REFUSE(HV_ERR_RANGE, "cpu_count is 0");
+	if (cfg->cpu_count > HV_SCHED_MAX_CPUS)
+		return HV_REFUSE(HV_ERR_RANGE, "cpu_count above HV_SCHED_MAX_CPUS");
+	if (cfg->prio_levels == 0)
+		return HV_REFUSE(HV_ERR_RANGE, "prio_levels is 0");
+	if (cfg->prio_levels > HV_PRIO_BITMAP_MAX_LEVELS)
+		return HV_REFUSE(HV_ERR_RANGE, "prio_levels above HV_PRIO_BITMAP_MAX_LEVELS");
 	if (cfg->default_slice_ns == 0)
-		return HV_ERR_INVALID_ARG;
+		return HV_REFUSE(HV_ERR_RANGE, "default_slice_ns is 0");
 	if (cfg->port_cpus != NULL) {
 		for (uint32_t i = 0; i < cfg->cpu_count; i++) {
 			if (cfg->port_cpus[i] == HV_CPU_NONE)
-				return HV_ERR_INVALID_ARG;
+				return HV_REFUSE(HV_ERR_RANGE, "port_cpus[i] is HV_CPU_NONE");
 			for (uint32_t j = 0; j < i; j++) {
 				if (cfg->port_cpus[j] == cfg->port_cpus[i])
-					return HV_ERR_INVALID_ARG;
+					return HV_REFUSE(HV_ERR_INVALID_ARG,
+							 "port_cpus lists a CPU twice");
 			}
 		}
 	}
 	if (cfg->timers != NULL) {
 		if (cfg->timers->cpus == NULL || cfg->timers->cpu_count == 0)
-			return HV_ERR_INVALID_ARG;
+			return HV_REFUSE(HV_ERR_INVALID_ARG, "timers is not initialised");
 		for (uint32_t i = 0; i < cfg->cpu_count; i++) {
 			hv_cpu_t pc = cfg->port_cpus != NULL ? cfg->port_cpus[i] : i;
 
 			if (pc >= cfg->timers->cpu_count)
-				return HV_ERR_INVALID_ARG;
+				return HV_REFUSE(
+					HV_ERR_RANGE,
+					"a port CPU of the domain is beyond timers->cpu_count");
 		}
 	}
 	if (cfg->activation != HV_SCHED_ACT_FNPTR && cfg->activation != HV_SCHED_ACT_ID &&
 	    cfg->activation != HV_SCHED_ACT_PATCHED)
-		return HV_ERR_INVALID_ARG;
-	if (cfg->activation == HV_SCHED_ACT_ID &&
-	    (cfg->id_table == NULL || cfg->id >= cfg->id_count || cfg->id_table[cfg->id] != ops))
-		return HV_ERR_INVALID_ARG;
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "activation is not an hv_sched_activation_t");
+	if (cfg->activation == HV_SCHED_ACT_ID) {
+		if (cfg->id_table == NULL)
+			return HV_REFUSE(HV_ERR_INVALID_ARG, "id_table is NULL");
+		if (cfg->id >= cfg->id_count)
+			return HV_REFUSE(HV_ERR_RANGE, "id not below id_count");
+		if (cfg->id_table[cfg->id] != ops)
+			return HV_REFUSE(HV_ERR_INVALID_ARG, "id_table[id] is not ops");
+	}
 	if (!hv_align_up(ops->cpu_priv_size, HV_SCHED_PRIV_ALIGN, &stride) ||
 	    !hv_mul_u64(stride, cfg->cpu_count, &need))
-		return HV_ERR_NO_SPACE;
+		return HV_REFUSE(HV_ERR_NO_SPACE, "cpu_count x ops->cpu_priv_size overflows");
 	if (cfg->spare_storage != NULL) {
 		if (!hv_is_aligned((uint64_t)(uintptr_t)cfg->spare_storage, HV_SCHED_PRIV_ALIGN))
-			return HV_ERR_ALIGN;
+			return HV_REFUSE(HV_ERR_ALIGN,
+					 "spare_storage not HV_SCHED_PRIV_ALIGN aligned");
 		if (cfg->spare_storage_size != cfg->priv_storage_size)
-			return HV_ERR_INVALID_ARG;
+			return HV_REFUSE(HV_ERR_INVALID_ARG,
+					 "spare_storage_size differs from priv_storage_size");
 	}
 	if (need != 0) {
 		if (cfg->priv_storage == NULL)
-			return HV_ERR_INVALID_ARG;
+			return HV_REFUSE(HV_ERR_INVALID_ARG, "priv_storage is NULL");
 		if (!hv_is_aligned((uint64_t)(uintptr_t)cfg->priv_storage, HV_SCHED_PRIV_ALIGN))
-			return HV_ERR_ALIGN;
+			return HV_REFUSE(HV_ERR_ALIGN,
+					 "priv_storage not HV_SCHED_PRIV_ALIGN aligned");
 		if (cfg->priv_storage_size < need)
-			return HV_ERR_NO_SPACE;
+			return HV_REFUSE(HV_ERR_NO_SPACE,
+					 "priv_storage_size below cpu_count x ops->cpu_priv_size");
 	}
 
 	d->ops = ops;
@@ -708,8 +733,10 @@ struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
 	struct hv_spin_held held;
 	struct hv_sched_cpu *c;
 
-	if (d == NULL || d->cpus == NULL || cpu >= d->cpu_count)
+	if (d == NULL || d->cpus == NULL)
 		return fb_error(HV_ERR_INVALID_ARG);
+	if (cpu >= d->cpu_count)
+		return fb_error(HV_ERR_RANGE);
 	c = &d->cpus[cpu];
 	held = hv_spin_lock(&c->lock);
 	curr = cpu_curr(c);
@@ -735,8 +762,10 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	hv_time_ns_t now;
 	bool resched;
 
-	if (d == NULL || d->cpus == NULL || cpu >= d->cpu_count)
+	if (d == NULL || d->cpus == NULL)
 		return fb_error(HV_ERR_INVALID_ARG);
+	if (cpu >= d->cpu_count)
+		return fb_error(HV_ERR_RANGE);
 	c = &d->cpus[cpu];
 	held = hv_spin_lock(&c->lock);
 	now = hv_port_time_now();
@@ -821,8 +850,10 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 	struct hv_sched_cpu *c;
 	hv_time_ns_t now;
 
-	if (d == NULL || d->cpus == NULL || out == NULL || cpu >= d->cpu_count)
+	if (d == NULL || d->cpus == NULL || out == NULL)
 		return HV_ERR_INVALID_ARG;
+	if (cpu >= d->cpu_count)
+		return HV_ERR_RANGE;
 	c = &d->cpus[cpu];
 	held = hv_spin_lock(&c->lock);
 	now = hv_port_time_now();

@@ -3,6 +3,7 @@
  * registry lock, before anything is changed; scheduling is delegated to the
  * domain, whose per-CPU locks nest inside the registry lock.
  */
+#include <libhvcore/base/diag.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/vproc.h>
 
@@ -45,18 +46,27 @@ hv_status_t hv_vproc_guest_register(struct hv_vproc *r, hv_guest_id_t guest,
 	uint64_t affinity;
 	hv_status_t st = HV_OK;
 
-	if (r == NULL || desc == NULL || desc->name == NULL)
-		return HV_ERR_INVALID_ARG;
+	if (r == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "r is NULL");
+	if (desc == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "desc is NULL");
+	if (desc->name == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "desc->name is NULL");
 	if (desc->kind != HV_GUEST_KIND_THIN && desc->kind != HV_GUEST_KIND_FULL)
-		return HV_ERR_INVALID_ARG;
-	if (desc->prio_min > desc->prio_max || desc->vp_quota == 0 ||
-	    desc->weight > HV_SCHED_MAX_WEIGHT)
-		return HV_ERR_INVALID_ARG;
-	if (guest >= r->cfg.guest_cap || desc->prio_max >= r->cfg.domain->prio_levels)
-		return HV_ERR_RANGE;
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "desc->kind is not an hv_guest_kind_t");
+	if (desc->prio_min > desc->prio_max)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "desc->prio_min above desc->prio_max");
+	if (desc->vp_quota == 0)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->vp_quota is 0");
+	if (desc->weight > HV_SCHED_MAX_WEIGHT)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->weight above HV_SCHED_MAX_WEIGHT");
+	if (guest >= r->cfg.guest_cap)
+		return HV_REFUSE(HV_ERR_RANGE, "guest not below guest_cap");
+	if (desc->prio_max >= r->cfg.domain->prio_levels)
+		return HV_REFUSE(HV_ERR_RANGE, "desc->prio_max not below the domain's prio_levels");
 	affinity = desc->affinity == 0 ? domain_mask(r->cfg.domain) : desc->affinity;
 	if ((affinity & domain_mask(r->cfg.domain)) == 0)
-		return HV_ERR_RANGE;
+		return HV_REFUSE(HV_ERR_RANGE, "desc->affinity has no CPU of the domain");
 
 	held = hv_spin_lock(&r->lock);
 	g = &r->cfg.guests[guest];
@@ -147,32 +157,39 @@ hv_status_t hv_vproc_create(struct hv_vproc *r, hv_guest_id_t guest,
 	struct hv_vp *vp;
 	hv_status_t st;
 
-	if (r == NULL || req == NULL || out == NULL)
-		return HV_ERR_INVALID_ARG;
+	if (r == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "r is NULL");
+	if (req == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "req is NULL");
+	if (out == NULL)
+		return HV_REFUSE(HV_ERR_INVALID_ARG, "out is NULL");
 	held = hv_spin_lock(&r->lock);
 	(void)reap(r);
 	g = guest_get(r, guest);
 	if (g == NULL) {
-		st = HV_ERR_NOT_FOUND;
+		st = HV_REFUSE(HV_ERR_NOT_FOUND, "guest is not registered");
 		goto out;
 	}
 	/* The guest assigns the task priority, but only within its range. */
 	if (req->prio < g->desc.prio_min || req->prio > g->desc.prio_max) {
-		st = HV_ERR_RANGE;
+		st = HV_REFUSE(HV_ERR_RANGE, "req->prio outside the guest's prio_min .. prio_max");
 		goto out;
 	}
 	affinity = req->affinity == 0 ? g->desc.affinity : req->affinity;
 	if ((affinity & ~g->desc.affinity) != 0) {
-		st = HV_ERR_RANGE;
+		st = HV_REFUSE(HV_ERR_RANGE,
+			       "req->affinity has a CPU outside the guest's affinity");
 		goto out;
 	}
 	if (g->vp_count >= g->desc.vp_quota) {
-		st = HV_ERR_NO_SPACE;
+		st = HV_REFUSE(HV_ERR_NO_SPACE, "the guest's vp_quota is used up");
 		goto out;
 	}
-	st = hv_htab_alloc(&r->table, &handle, &index);
-	if (st != HV_OK)
+	/* With the table and out-pointer valid, a full pool is its only refusal. */
+	if (hv_htab_alloc(&r->table, &handle, &index) != HV_OK) {
+		st = HV_REFUSE(HV_ERR_NO_SPACE, "the VP pool (vp_cap) is full");
 		goto out;
+	}
 
 	vp = &r->cfg.vps[index];
 	hv_memset(vp, 0, sizeof(*vp));

@@ -34,8 +34,8 @@ struct hv_htab {
 
 /**
  * @brief Initialise a table of @p cap free slots.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL storage, @p cap 0 or
- *         @p cap >= 2^31.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p t or @p slots;
+ *         ::HV_ERR_RANGE for @p cap 0 or @p cap >= 2^31.
  */
 hv_status_t hv_htab_init(struct hv_htab *t, struct hv_htab_slot *slots, uint32_t cap);
 
@@ -44,15 +44,17 @@ hv_status_t hv_htab_init(struct hv_htab *t, struct hv_htab_slot *slots, uint32_t
  * @param t      Table.
  * @param handle Out: the new handle.
  * @param index  Out: its slot index (may be NULL).
- * @return ::HV_OK; ::HV_ERR_NO_SPACE if every slot is live.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p t or @p handle;
+ *         ::HV_ERR_NO_SPACE if every slot is live.
  */
 hv_status_t hv_htab_alloc(struct hv_htab *t, hv_handle_t *handle, uint32_t *index);
 
 /**
  * @brief Check a handle and give its slot index.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for an index outside the table or
- *         generation 0; ::HV_ERR_STALE_HANDLE if the slot is free or holds a
- *         later generation.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p t;
+ *         ::HV_ERR_STALE_HANDLE if the handle names no live slot: the slot
+ *         is free or holds another generation, or no slot could have issued
+ *         it (index outside the table, generation 0).
  */
 hv_status_t hv_htab_lookup(const struct hv_htab *t, hv_handle_t handle, uint32_t *index);
 

@@ -297,10 +297,10 @@ static void *cpu_thread(void *p)
 hv_status_t hv_host_machine_init(struct hv_host_machine *m,
 				 const struct hv_host_machine_config *cfg)
 {
-	if (m == NULL || cfg == NULL || cfg->relax_ns == 0 ||
-	    (cfg->trace != NULL && cfg->trace_cap == 0))
+	if (m == NULL || cfg == NULL)
 		return HV_ERR_INVALID_ARG;
-	if (cfg->cpu_count == 0 || cfg->cpu_count > HV_HOST_MACHINE_MAX_CPUS)
+	if (cfg->relax_ns == 0 || (cfg->trace != NULL && cfg->trace_cap == 0) ||
+	    cfg->cpu_count == 0 || cfg->cpu_count > HV_HOST_MACHINE_MAX_CPUS)
 		return HV_ERR_RANGE;
 	if (hv_host_machine_current() == m)
 		return HV_ERR_BUSY;

@@ -90,9 +90,8 @@ hv_status_t hv_sim_init(struct hv_sim *sim, const struct hv_sim_config *cfg)
 	if (sim == NULL || cfg == NULL || cfg->cpus == NULL || cfg->event_slots == NULL ||
 	    cfg->ops == NULL || cfg->ops->pick == NULL)
 		return HV_ERR_INVALID_ARG;
-	if (cfg->trace != NULL && cfg->trace_cap == 0)
-		return HV_ERR_INVALID_ARG;
-	if (cfg->cpu_count == 0 || cfg->cpu_count > HV_SIM_MAX_CPUS)
+	if ((cfg->trace != NULL && cfg->trace_cap == 0) || cfg->cpu_count == 0 ||
+	    cfg->cpu_count > HV_SIM_MAX_CPUS)
 		return HV_ERR_RANGE;
 	if (cfg->event_slot_count < 3u * cfg->cpu_count)
 		return HV_ERR_NO_SPACE;

@@ -344,7 +344,7 @@ static void bad_descriptions_are_refused_with_their_cause(void **state)
 	assert_int_equal(hv_core_init(&core, &desc, NULL), HV_ERR_INVALID_ARG);
 
 	d.version = HV_CORE_DESC_VERSION + 1;
-	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_VERSION);
 	d = desc;
 	d.cpu_count = CPUS + 1;
 	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_RANGE);
@@ -354,7 +354,7 @@ static void bad_descriptions_are_refused_with_their_cause(void **state)
 	/* vCPU storage smaller than the port's. */
 	d = desc;
 	mem.vcpu_size = hv_port_vcpu_size() - 1;
-	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_core_init(&core, &d, &mem), HV_ERR_NO_SPACE);
 	mem = HV_CORE_MEM(storage);
 
 	/* A route naming a VMM or a guest the description lacks. */

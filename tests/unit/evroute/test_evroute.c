@@ -967,33 +967,34 @@ static void init_refusals_change_nothing(void **state)
 	take(&s);
 	assert_int_equal(hv_evroute_init(NULL, &F.cfg), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_evroute_init(&F.r, NULL), HV_ERR_INVALID_ARG);
-#define BAD(field, value)                                                                          \
+#define BAD(field, value, st)                                                                      \
 	do {                                                                                       \
 		c = F.cfg;                                                                         \
 		c.field = value;                                                                   \
-		assert_int_equal(init_with(c), HV_ERR_INVALID_ARG);                                \
+		assert_int_equal(init_with(c), (st));                                              \
 	} while (0)
-	BAD(domains, NULL);
-	BAD(domain_cap, 0);
-	BAD(domain_cap, HV_EVROUTE_GROUP_BIT + 1u);
-	BAD(groups, NULL);
-	BAD(group_cap, HV_EVROUTE_GROUP_BIT + 1u);
-	BAD(rules, NULL);
-	BAD(rule_cap, 0);
-	BAD(rule_cap, (1u << 24) + 1u);
-	BAD(tables, NULL);
-	BAD(table_count, 1);
-	BAD(slots, NULL);
-	BAD(segs, NULL);
-	BAD(keys, NULL);
-	BAD(seg_cap, 0);
-	BAD(seg_cap, UINT32_MAX);
-	BAD(scratch, NULL);
-	BAD(scratch_idx, NULL);
-	BAD(cpus, NULL);
-	BAD(cpu_count, 0);
-	BAD(guest_cap, 0x10000u);
-	BAD(main.handler, NULL);
+	/* Missing storage is an invalid argument, a capacity beyond its bound out of range. */
+	BAD(domains, NULL, HV_ERR_INVALID_ARG);
+	BAD(domain_cap, 0, HV_ERR_RANGE);
+	BAD(domain_cap, HV_EVROUTE_GROUP_BIT + 1u, HV_ERR_RANGE);
+	BAD(groups, NULL, HV_ERR_INVALID_ARG);
+	BAD(group_cap, HV_EVROUTE_GROUP_BIT + 1u, HV_ERR_RANGE);
+	BAD(rules, NULL, HV_ERR_INVALID_ARG);
+	BAD(rule_cap, 0, HV_ERR_RANGE);
+	BAD(rule_cap, (1u << 24) + 1u, HV_ERR_RANGE);
+	BAD(tables, NULL, HV_ERR_INVALID_ARG);
+	BAD(table_count, 1, HV_ERR_RANGE);
+	BAD(slots, NULL, HV_ERR_INVALID_ARG);
+	BAD(segs, NULL, HV_ERR_INVALID_ARG);
+	BAD(keys, NULL, HV_ERR_INVALID_ARG);
+	BAD(seg_cap, 0, HV_ERR_RANGE);
+	BAD(seg_cap, UINT32_MAX, HV_ERR_RANGE);
+	BAD(scratch, NULL, HV_ERR_INVALID_ARG);
+	BAD(scratch_idx, NULL, HV_ERR_INVALID_ARG);
+	BAD(cpus, NULL, HV_ERR_INVALID_ARG);
+	BAD(cpu_count, 0, HV_ERR_RANGE);
+	BAD(guest_cap, 0x10000u, HV_ERR_RANGE);
+	BAD(main.handler, NULL, HV_ERR_INVALID_ARG);
 #undef BAD
 	assert_unchanged(&s);
 	/* groups may be NULL when there are none. */
@@ -1047,17 +1048,17 @@ static void domain_and_group_refusals_change_nothing(void **state)
 	assert_int_equal(hv_evroute_group_set(&F.r, GRP_CAP, &g), HV_ERR_RANGE);
 	bad = g;
 	bad.count = 0;
-	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_RANGE);
 	bad.count = HV_EVROUTE_GROUP_MAX + 1u;
-	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_RANGE);
 	bad = g;
 	bad.policy = (hv_evroute_policy_t)1;
 	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
 	bad = g;
 	bad.members[1] = id5; /* removed */
-	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_NOT_FOUND);
 	bad.members[1] = HV_EVROUTE_GROUP(0); /* not a domain */
-	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_NOT_FOUND);
 	bad.members[1] = F.p1; /* listed twice */
 	assert_int_equal(hv_evroute_group_set(&F.r, 1, &bad), HV_ERR_INVALID_ARG);
 	/* Group 1 stays undefined: a rule cannot name it. */
@@ -1154,7 +1155,7 @@ static void rule_refusals_change_nothing(void **state)
 	ev = ev_key(HV_EVENT_PIO, 0x60, 0);
 	assert_int_equal(hv_evroute_dispatch(NULL, 0, &ev, &dom), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_evroute_dispatch(&F.r, 0, NULL, &dom), HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_evroute_dispatch(&F.r, CPUS, &ev, &dom), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_evroute_dispatch(&F.r, CPUS, &ev, &dom), HV_ERR_RANGE);
 	assert_int_equal(dom, 99);
 	assert_int_equal(F.calls[F.p1] + F.calls[HV_EVROUTE_MAIN], 0);
 	assert_int_equal(hv_evroute_get_stats(&F.r).dispatched, 0);

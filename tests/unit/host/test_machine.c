@@ -958,10 +958,10 @@ static void bad_arguments_are_refused(void **state)
 	assert_int_equal(hv_host_machine_init(NULL, &cfg), HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_host_machine_init(&m, NULL), HV_ERR_INVALID_ARG);
 	cfg.relax_ns = 0;
-	assert_int_equal(hv_host_machine_init(&m, &cfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_host_machine_init(&m, &cfg), HV_ERR_RANGE);
 	cfg.relax_ns = 1;
 	cfg.trace = &rec;
-	assert_int_equal(hv_host_machine_init(&m, &cfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_host_machine_init(&m, &cfg), HV_ERR_RANGE);
 	cfg.trace = NULL;
 	cfg.cpu_count = 0;
 	assert_int_equal(hv_host_machine_init(&m, &cfg), HV_ERR_RANGE);

@@ -773,7 +773,7 @@ static void block_until_refuses_bad_handles_and_changes_nothing(void **state)
 	assert_int_equal(fb.status, HV_ERR_STALE_HANDLE);
 	assert_int_equal(hv_hvcall_block_until(&fx.hc, GA, b, 100, NULL), HV_ERR_PERM);
 	assert_int_equal(hv_hvcall_block_until(&fx.hc, GA, HV_HANDLE_INVALID, 100, NULL),
-			 HV_ERR_INVALID_ARG);
+			 HV_ERR_STALE_HANDLE);
 	assert_int_equal(hv_hvcall_block_until(NULL, GA, fx.boot, 100, NULL), HV_ERR_INVALID_ARG);
 	assert_unchanged(&before);
 }

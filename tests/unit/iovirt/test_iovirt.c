@@ -921,10 +921,10 @@ static void bad_configs_are_refused(void **state)
 	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_INVALID_ARG);
 	cfg = base_config();
 	cfg.trap_size = 4; /* smaller than the window */
-	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_RANGE);
 	cfg = base_config();
 	cfg.base = 0xfffc; /* ports past 0xffff */
-	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_RANGE);
 	cfg = base_config();
 	cfg.space = (hv_iov_space_t)7;
 	assert_int_equal(hv_iov_init(&dev, &cfg), HV_ERR_INVALID_ARG);

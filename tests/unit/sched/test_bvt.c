@@ -598,12 +598,14 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 	p = params(1);
 	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_OK);
 	p.weight = 0;
-	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_ERR_RANGE);
 	p.weight = HV_SCHED_MAX_WEIGHT + 1;
-	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_ERR_RANGE);
 	p = warped(HV_SCHED_MAX_WEIGHT, HV_S(1), HV_S(60), HV_S(60));
 	assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &p), HV_OK);
 
+	/* A value beyond its bound is out of range; a combination that means
+	 * nothing is an invalid argument (the rule in libhvcore/types.h). */
 	const struct hv_sched_params bad[] = {
 		warped(1, HV_S(1) + 1, 0, 0),		     /* warp beyond 1 s */
 		warped(1, 0, 0, 0),			     /* warp enabled, nothing to borrow */
@@ -613,20 +615,23 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 		warped(1, HV_MS(1), 0, HV_MS(1)),	     /* U without L */
 		{.prio = 8, .weight = 1, .warp_limit_ns = 1, .unwarp_ns = 1}, /* no warp */
 	};
+	const hv_status_t why[] = {
+		HV_ERR_RANGE,	    HV_ERR_INVALID_ARG, HV_ERR_RANGE,	    HV_ERR_RANGE,
+		HV_ERR_INVALID_ARG, HV_ERR_INVALID_ARG, HV_ERR_INVALID_ARG,
+	};
 
 	for (uint32_t i = 0; i < HV_ARRAY_SIZE(bad); i++) {
-		assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &bad[i]),
-				 HV_ERR_INVALID_ARG);
+		assert_int_equal(hv_sched_bvt_ops.check_params(&env.d, &bad[i]), why[i]);
 		/* attach: refused, entity stays detached, domain unchanged */
 		hv_sched_entity_init(&env.e[2], 2, 1, &bad[i], FX_ALL);
 		fb = hv_sched_attach(&env.d, &env.e[2], HV_SCHED_READY);
-		assert_int_equal(fb.status, HV_ERR_INVALID_ARG);
+		assert_int_equal(fb.status, why[i]);
 		assert_int_equal(env.e[2].state, HV_SCHED_DETACHED);
 		assert_int_equal(env.d.entities, entities);
 		/* set_params on a queued entity: refused, parameters untouched */
 		before = env.e[1].params;
 		fb = hv_sched_set_params(&env.d, &env.e[1], &bad[i]);
-		assert_int_equal(fb.status, HV_ERR_INVALID_ARG);
+		assert_int_equal(fb.status, why[i]);
 		assert_memory_equal(&env.e[1].params, &before, sizeof(before));
 		assert_int_equal(hv_sched_query(&env.d, &env.e[1], &info), HV_OK);
 		assert_int_equal(info.state, HV_SCHED_READY);
@@ -634,8 +639,7 @@ static void bad_params_are_refused_and_change_nothing(void **state)
 	/* Weight 0 is refused by the domain's own range check before BVT's. */
 	p = params(0);
 	hv_sched_entity_init(&env.e[2], 2, 1, &p, FX_ALL);
-	assert_int_equal(hv_sched_attach(&env.d, &env.e[2], HV_SCHED_READY).status,
-			 HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_attach(&env.d, &env.e[2], HV_SCHED_READY).status, HV_ERR_RANGE);
 	/* Both queued entities still run as before: the warped one first
 	 * (E = -W), then, its 2 ms warp limit spent, the other. */
 	assert_int_equal(env.d.cpus[0].ready, 2);

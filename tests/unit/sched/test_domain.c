@@ -200,13 +200,13 @@ static void domain_init_rejects_bad_config_and_writes_nothing(void **state)
 	assert_int_equal(hv_sched_domain_init(&d, NULL), HV_ERR_INVALID_ARG);
 	REFUSED(cfg.ops = NULL, HV_ERR_INVALID_ARG);
 	REFUSED(cfg.cpus = NULL, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.cpu_count = 0, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.cpu_count = HV_SCHED_MAX_CPUS + 1, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.prio_levels = 0, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.prio_levels = HV_PRIO_BITMAP_MAX_LEVELS + 1, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.default_slice_ns = 0, HV_ERR_INVALID_ARG);
+	REFUSED(cfg.cpu_count = 0, HV_ERR_RANGE);
+	REFUSED(cfg.cpu_count = HV_SCHED_MAX_CPUS + 1, HV_ERR_RANGE);
+	REFUSED(cfg.prio_levels = 0, HV_ERR_RANGE);
+	REFUSED(cfg.prio_levels = HV_PRIO_BITMAP_MAX_LEVELS + 1, HV_ERR_RANGE);
+	REFUSED(cfg.default_slice_ns = 0, HV_ERR_RANGE);
 	REFUSED(cfg.port_cpus = dup, HV_ERR_INVALID_ARG);
-	REFUSED(cfg.port_cpus = none, HV_ERR_INVALID_ARG);
+	REFUSED(cfg.port_cpus = none, HV_ERR_RANGE);
 	REFUSED(cfg.priv_storage = NULL, HV_ERR_INVALID_ARG);
 	REFUSED(cfg.priv_storage = fx.storage + 4, HV_ERR_ALIGN);
 	REFUSED(cfg.priv_storage_size = 2 * hv_sched_fp_ops.cpu_priv_size - 1, HV_ERR_NO_SPACE);
@@ -283,7 +283,7 @@ static void entity_init_with_null_params_is_refused_at_attach(void **state)
 	assert_int_equal(fx_state(&fx, 0), HV_SCHED_DETACHED);
 	assert_int_equal(fx_info(&fx, 0).cpu, HV_CPU_NONE);
 	fb = hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY);
-	assert_int_equal(fb.status, HV_ERR_INVALID_ARG);
+	assert_int_equal(fb.status, HV_ERR_RANGE); /* weight 0 */
 	hv_sched_entity_init(NULL, 0, 0, NULL, 0); /* harmless */
 }
 
@@ -336,11 +336,9 @@ static void attach_rejects_bad_input_and_changes_nothing(void **state)
 
 	/* Weight: 1 .. HV_SCHED_MAX_WEIGHT; 0 is refused, not clamped. */
 	fx.e[0].params.weight = 0;
-	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status,
-			 HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status, HV_ERR_RANGE);
 	fx.e[0].params.weight = HV_SCHED_MAX_WEIGHT + 1;
-	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status,
-			 HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_attach(&fx.d, &fx.e[0], HV_SCHED_READY).status, HV_ERR_RANGE);
 	assert_untouched(&fx, 0);
 	fx.e[0].params.weight = HV_SCHED_MAX_WEIGHT;
 
@@ -781,12 +779,12 @@ static void yield_and_tick_report_reschedules(void **state)
 	assert_true(fb.resched);
 	assert_int_equal(fb.cpu, 1);
 	assert_int_equal(fb.prio, 3);
-	/* Bad CPU indexes. */
-	assert_int_equal(hv_sched_yield(&fx.d, 2).status, HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_sched_tick(&fx.d, 2).status, HV_ERR_INVALID_ARG);
+	/* Bad CPU indexes are out of range; a NULL domain is invalid. */
+	assert_int_equal(hv_sched_yield(&fx.d, 2).status, HV_ERR_RANGE);
+	assert_int_equal(hv_sched_tick(&fx.d, 2).status, HV_ERR_RANGE);
 	assert_int_equal(hv_sched_tick(NULL, 0).status, HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_schedule(&fx.d, 2, &(struct hv_sched_entity *){NULL}),
-			 HV_ERR_INVALID_ARG);
+			 HV_ERR_RANGE);
 	assert_int_equal(hv_sched_schedule(&fx.d, 0, NULL), HV_ERR_INVALID_ARG);
 }
 
@@ -968,9 +966,9 @@ static void set_params_rejects_bad_input_and_changes_nothing(void **state)
 	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_RANGE);
 	p = fx_params(1);
 	p.weight = 0;
-	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_RANGE);
 	p.weight = HV_SCHED_MAX_WEIGHT + 1;
-	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], &p).status, HV_ERR_RANGE);
 	assert_int_equal(hv_sched_set_params(&fx.d, &fx.e[0], NULL).status, HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_sched_set_params(NULL, &fx.e[0], &p).status, HV_ERR_INVALID_ARG);
 	assert_int_equal(fx.e[0].params.prio, 3);

@@ -211,10 +211,10 @@ static void a_queue_must_cover_every_cpu_of_the_domain(void **state)
 	assert_int_equal(hv_timerq_init(&qh.q, &qcfg), HV_OK);
 	dcfg = fx_config(&fx, &hv_sched_rr_ops, 2, 8, HV_MS(1), false);
 	dcfg.timers = &qh.q;
-	assert_int_equal(hv_sched_domain_init(&fx.d, &dcfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_domain_init(&fx.d, &dcfg), HV_ERR_RANGE);
 	dcfg.cpu_count = 1;
 	dcfg.port_cpus = port_cpus;
-	assert_int_equal(hv_sched_domain_init(&fx.d, &dcfg), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_sched_domain_init(&fx.d, &dcfg), HV_ERR_RANGE);
 	dcfg.timers = &bare;
 	dcfg.port_cpus = NULL;
 	assert_int_equal(hv_sched_domain_init(&fx.d, &dcfg), HV_ERR_INVALID_ARG);

@@ -263,9 +263,14 @@ static void forged_and_stale_handles_are_refused(void **state)
 	assert_int_equal(hv_vproc_query(&fx.reg, RTOS, forged, &info), HV_ERR_STALE_HANDLE);
 	assert_int_equal(hv_vproc_block(&fx.reg, RTOS, forged, NULL), HV_ERR_STALE_HANDLE);
 	forged = hv_handle_make(VP_CAP + 3, 1);
-	assert_int_equal(hv_vproc_delete(&fx.reg, RTOS, forged, NULL), HV_ERR_INVALID_ARG);
+	/* An index no slot has: as stale as a freed one (vproc.h's promise). */
+	assert_int_equal(hv_vproc_delete(&fx.reg, RTOS, forged, NULL), HV_ERR_STALE_HANDLE);
+	assert_int_equal(hv_vproc_unblock(&fx.reg, RTOS, forged, NULL), HV_ERR_STALE_HANDLE);
+	assert_int_equal(hv_vproc_set_prio(&fx.reg, RTOS, forged, 2, NULL), HV_ERR_STALE_HANDLE);
+	assert_int_equal(hv_vproc_query(&fx.reg, RTOS, HV_HANDLE_INVALID, &info),
+			 HV_ERR_STALE_HANDLE);
 	assert_int_equal(hv_vproc_delete(&fx.reg, RTOS, HV_HANDLE_INVALID, NULL),
-			 HV_ERR_INVALID_ARG);
+			 HV_ERR_STALE_HANDLE);
 	/* The real VP is untouched by all of that. */
 	assert_int_equal(hv_vproc_query(&fx.reg, RTOS, h, &info), HV_OK);
 	assert_int_equal(info.sched.state, HV_SCHED_READY);
@@ -347,6 +352,12 @@ static void bad_guest_descriptors_are_refused(void **state)
 	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
 	d = rtos_desc;
 	d.vp_quota = 0;
+	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
+	d = rtos_desc;
+	d.weight = HV_SCHED_MAX_WEIGHT + 1;
+	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_RANGE);
+	d = rtos_desc;
+	d.name = NULL;
 	assert_int_equal(hv_vproc_guest_register(&fx.reg, FULL, &d), HV_ERR_INVALID_ARG);
 	d = rtos_desc;
 	d.kind = (hv_guest_kind_t)7;

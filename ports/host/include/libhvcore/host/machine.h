@@ -300,9 +300,9 @@ struct hv_host_machine {
 
 /**
  * @brief Initialise a machine: clock at 0, no timer armed, no program.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL, a relax cost of 0 or a
- *         trace buffer of 0 records; ::HV_ERR_RANGE for a CPU count of 0 or
- *         above ::HV_HOST_MACHINE_MAX_CPUS; ::HV_ERR_BUSY if @p m is running.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL; ::HV_ERR_RANGE for a
+ *         relax cost of 0, a trace buffer of 0 records, or a CPU count of 0
+ *         or above ::HV_HOST_MACHINE_MAX_CPUS; ::HV_ERR_BUSY if @p m is running.
  */
 hv_status_t hv_host_machine_init(struct hv_host_machine *m,
 				 const struct hv_host_machine_config *cfg);

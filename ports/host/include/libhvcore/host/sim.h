@@ -249,9 +249,9 @@ typedef enum hv_sim_stop {
 /**
  * @brief Initialise a simulator at time 0 with every CPU idle.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p sim, @p cfg, storage or
- *         ops->pick, or a trace buffer with capacity 0; ::HV_ERR_RANGE for
- *         cpu_count out of range; ::HV_ERR_NO_SPACE for fewer event slots
- *         than 3 x cpu_count; ::HV_ERR_BUSY if @p sim is attached.
+ *         ops->pick; ::HV_ERR_RANGE for cpu_count out of range (as
+ *         hv_sched_domain_init()) or a trace buffer with capacity 0; ::HV_ERR_NO_SPACE for fewer
+ * event slots than 3 x cpu_count; ::HV_ERR_BUSY if @p sim is attached.
  */
 hv_status_t hv_sim_init(struct hv_sim *sim, const struct hv_sim_config *cfg);
 
