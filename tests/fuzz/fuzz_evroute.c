@@ -1161,11 +1161,13 @@ static void op_group_set(void)
 	d.policy = (f & 0x1cu) == 0x1cu ? (hv_evroute_policy_t)take8() : HV_EVROUTE_LEAST_USED;
 	d.hysteresis = (f & 0x10u) ? (uint32_t)take(4) : take8() % 8u;
 
-	if (d.count == 0 || d.count > HV_EVROUTE_GROUP_MAX || d.policy != HV_EVROUTE_LEAST_USED)
+	if (d.policy != HV_EVROUTE_LEAST_USED)
 		allowed |= S(HV_ERR_INVALID_ARG);
+	if (d.count == 0 || d.count > HV_EVROUTE_GROUP_MAX)
+		allowed |= S(HV_ERR_RANGE);
 	for (uint32_t i = 0; i < d.count && i < HV_EVROUTE_GROUP_MAX; i++) {
 		if (!dom_registered(d.members[i]))
-			allowed |= S(HV_ERR_INVALID_ARG);
+			allowed |= S(HV_ERR_NOT_FOUND);
 		for (uint32_t j = 0; j < i; j++) {
 			if (d.members[j] == d.members[i])
 				allowed |= S(HV_ERR_INVALID_ARG);
@@ -1326,7 +1328,8 @@ static void op_dispatch(void)
 		else
 			st = hv_evroute_dispatch(NULL, 0, &ev, &dom);
 		b = hv_evroute_get_stats(&router);
-		require(st == HV_ERR_INVALID_ARG);
+		/* A CPU out of range is RANGE, a NULL pointer INVALID_ARG. */
+		require(st == ((f & 3u) == 0 ? HV_ERR_RANGE : HV_ERR_INVALID_ARG));
 		require(b.dispatched == a.dispatched && b.to_main == a.to_main &&
 			b.to_parallel == a.to_parallel && b.by_usage == a.by_usage);
 		return;
@@ -1563,16 +1566,19 @@ static void setup_config(void)
 }
 
 /* Configurations hv_evroute_init() must refuse. */
+/* Configurations hv_evroute_init() must refuse: missing storage or a
+ * missing handler is INVALID_ARG, a count out of its bounds RANGE (the rule
+ * of libhvcore/types.h). */
 static void check_bad_configs(void)
 {
 	struct hv_evroute_config bad;
 
 	bad = cfg;
 	bad.table_count = 1;
-	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
+	require(hv_evroute_init(&router, &bad) == HV_ERR_RANGE);
 	bad = cfg;
 	bad.seg_cap = 0;
-	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
+	require(hv_evroute_init(&router, &bad) == HV_ERR_RANGE);
 	bad = cfg;
 	bad.main.handler = NULL;
 	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
@@ -1581,13 +1587,13 @@ static void check_bad_configs(void)
 	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
 	bad = cfg;
 	bad.domain_cap = 0;
-	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
+	require(hv_evroute_init(&router, &bad) == HV_ERR_RANGE);
 	bad = cfg;
 	bad.rule_cap = 0;
-	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
+	require(hv_evroute_init(&router, &bad) == HV_ERR_RANGE);
 	bad = cfg;
 	bad.cpu_count = 0;
-	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
+	require(hv_evroute_init(&router, &bad) == HV_ERR_RANGE);
 	bad = cfg;
 	bad.tables = NULL;
 	require(hv_evroute_init(&router, &bad) == HV_ERR_INVALID_ARG);
