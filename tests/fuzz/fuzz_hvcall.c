@@ -11,7 +11,8 @@
  *   2 "svc" priorities 1..4, quota 3, privileged, the route service,
  *           memory slot 0 (code, data: it shares ga's pages, so wait
  *           words meet across guests);
- * the wait module (4 queues) and lib/evroute (main VMM and VMMs a and b)
+ * the wait module (4 queues; ga and svc may lend priority to each other
+ * through it, gb only within itself) and lib/evroute (main VMM and VMMs a and b)
  * as a provider. Each guest starts with one VP at priority 2 (ga, on CPU 0
  * only), 3 (gb) and 2 (svc, on CPU 1 only).
  *
@@ -61,7 +62,9 @@
  * After every step (calls and embedder actions):
  *  - every live VP is RUNNING, READY or BLOCKED, at a priority within
  *    its guest's range; a RUNNING VP is the current VP of exactly one CPU,
- *    the CPU it names; each CPU's ready count is the number of live READY
+ *    the CPU it names; a CPU's current VP is a live VP RUNNING there,
+ *    unless the CPU has a reschedule request pending (a kick: another
+ *    CPU blocked, moved or deleted it); each CPU's ready count is the number of live READY
  *    VPs on it; each guest's VP count is its live VPs, within its quota.
  *  - after a call that returned HV_HVCALL_RESUME with the caller still
  *    RUNNING on its CPU: no VP ready on that CPU has a more urgent (lower)
@@ -204,6 +207,14 @@ static hv_status_t vmm(void *ctx, uint32_t domain, struct hv_event *ev)
 	return HV_OK;
 }
 
+/* The embedder's lend policy: ga and svc share their pages and lend to each other. */
+static bool may_lend(void *ctx, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_t key)
+{
+	(void)ctx;
+	(void)key;
+	return (waiter == GA || waiter == SVC) && (owner == GA || owner == SVC);
+}
+
 static bool live(uint32_t i, struct hv_vp_info *info)
 {
 	return hv_vproc_query(&fx.reg, fx.vps[i].guest, fx.vps[i].handle, info) == HV_OK;
@@ -241,6 +252,8 @@ static void setup(void)
 	struct hv_evroute_domain_desc b = {.name = "b", .handler = vmm};
 
 	hfx_begin(&o);
+	/* The fixture's wait module lends within a guest only; add the policy. */
+	fx.wm.wait.cfg.may_lend = may_lend;
 	memset(&ro, 0, sizeof(ro));
 	FZ_CHECK(hv_evroute_init(&ro.rt, &rc) == HV_OK);
 	FZ_CHECK(hv_evroute_domain_add(&ro.rt, &a, &ro.vmm_a) == HV_OK);
@@ -357,16 +370,29 @@ static void consistent(void)
 			FZ_CHECK(on == 1);
 			FZ_CHECK(info.sched.cpu < NCPU);
 			FZ_CHECK(atomic_load(&fx.dom.cpus[info.sched.cpu].curr) == &fx.vps[i].se);
-		} else {
-			FZ_CHECK(on == 0);
 		}
 		if (info.sched.state == HV_SCHED_READY) {
 			FZ_CHECK(info.sched.cpu < NCPU);
 			ready[info.sched.cpu]++;
 		}
 	}
-	for (uint32_t c = 0; c < NCPU; c++)
+	for (uint32_t c = 0; c < NCPU; c++) {
+		const struct hv_sched_entity *e = atomic_load(&fx.dom.cpus[c].curr);
+		struct hv_vp_info info;
+
 		FZ_CHECK(atomic_load(&fx.dom.cpus[c].ready) == ready[c]);
+		/*
+		 * A CPU's current VP is RUNNING there, unless a request (another
+		 * CPU blocked, moved or deleted it) has asked the CPU to
+		 * reschedule and its kick is not taken yet.
+		 */
+		if (e != NULL && !fx.dom.cpus[c].need_resched) {
+			uint32_t i = e->id;
+
+			FZ_CHECK(i < VP_CAP && live(i, &info));
+			FZ_CHECK(info.sched.state == HV_SCHED_RUNNING && info.sched.cpu == c);
+		}
+	}
 	for (hv_guest_id_t g = 0; g < GUEST_CAP; g++) {
 		FZ_CHECK(fx.guests[g].vp_count == count[g]);
 		FZ_CHECK(count[g] <= descs[g]->vp_quota);
@@ -420,6 +446,15 @@ static void reschedule(uint32_t cpu)
 	FZ_CHECK(hv_sched_schedule(&fx.dom, cpu, &e) == HV_OK);
 	if (e != NULL && hv_hvcall_resume(&fx.hc, hv_vproc_from_entity(e)->handle, &st))
 		FZ_CHECK(st == HV_OK || st == HV_ERR_TIMEOUT);
+	if (in.trace) {
+		fprintf(stderr, "  schedule cpu%u -> ", cpu);
+		if (e != NULL)
+			fprintf(stderr, "vp#%u (eff p%u)", hv_vproc_from_entity(e)->se.id,
+				hv_sched_eff_prio(e));
+		else
+			fprintf(stderr, "idle");
+		fprintf(stderr, ", %u ready\n", atomic_load(&fx.dom.cpus[cpu].ready));
+	}
 	(void)hv_vproc_reap(&fx.reg);
 	hv_evroute_quiescent(&ro.rt, cpu);
 }
