@@ -17,7 +17,7 @@ build=${1:-build/dev}
 secs=${2:-120}
 mode=${3:-run}
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir=$build/tests/fuzz
+dir=$(cd "$build" 2>/dev/null && pwd)/tests/fuzz
 list=$dir/fuzz_targets.txt
 [ -f "$list" ] || { echo "no $list: configure $build first (clang with libFuzzer needed)" >&2; exit 1; }
 while read -r exe name work seeds; do
@@ -30,11 +30,11 @@ while read -r exe name work seeds; do
 	mkdir -p "$work" "$repo"
 	if [ "$mode" = merge ]; then
 		echo "== $exe: merging $work into $repo"
-		"$dir/$exe" -merge=1 "$repo" "$work"
+		"$dir/$exe" -merge=1 "$repo" "$work" </dev/null
 		continue
 	fi
 	echo "== $exe: ${secs}s, corpus $work, seeds $repo ${seeds:-}"
 	# shellcheck disable=SC2086
 	(cd "$dir" && "./$exe" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$dir/$exe-" "$work" "$repo" ${seeds:-})
+		-artifact_prefix="$dir/$exe-" "$work" "$repo" ${seeds:-} </dev/null)
 done <"$list"
