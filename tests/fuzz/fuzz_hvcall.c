@@ -28,7 +28,8 @@
  *           small value (priorities, flags, lengths, CPU masks), a raw
  *           64-bit value, FOREVER, a timeout, an event type, a VMM id, a
  *           rule id ROUTE_ADD returned, a mutex word naming a live VP,
- *           UINT32_MAX + small, an RTC key.
+ *           UINT32_MAX + small, an RTC key, the value the guest's word at
+ *           the last data address holds (so WAIT's compare passes).
  *   k 5     s = (b >> 3) & 3: 0, 1 the embedder reschedules CPU s
  *           (hv_sched_schedule, then hv_hvcall_resume of the VP it
  *           picked); 2, 3 a guest stores a word in its data page: memory
@@ -153,6 +154,7 @@ static struct {
 	uint32_t stale_count;
 	uint64_t rule_ids[RULE_IDS];
 	uint32_t rule_count;
+	uint64_t last_addr; /* the last data address an argument selector gave */
 	hv_time_ns_t now;
 	bool trace;
 } in;
@@ -486,7 +488,6 @@ static uint64_t arg(hv_guest_id_t g)
 	uint8_t s = get8();
 	uint8_t hi = s >> 4;
 
-	(void)g;
 	switch (s & 15) {
 	case 0:
 		return 0;
@@ -495,9 +496,11 @@ static uint64_t arg(hv_guest_id_t g)
 	case 2:
 		return in.stale_count != 0 ? in.stale[hi % in.stale_count] : live_handle(hi);
 	case 3:
-		return (hi & 1 ? DATA : CODE) + 4u * get8();
+		in.last_addr = (hi & 1 ? DATA : CODE) + 4u * get8();
+		return in.last_addr;
 	case 4:
-		return DATA + get16(); /* mapped up to DATA_END, then not */
+		in.last_addr = DATA + get16(); /* mapped up to DATA_END, then not */
+		return in.last_addr;
 	case 5:
 		return hi;
 	case 6:
@@ -519,6 +522,17 @@ static uint64_t arg(hv_guest_id_t g)
 	case 14:
 		return RTC + 0x10u * hi;
 	default:
+		if (hi >= 8) {
+			/* What the guest's word at the last address holds (WAIT's compare passes).
+			 */
+			uint64_t off = in.last_addr - DATA;
+			uint32_t v = 0;
+
+			if (in.last_addr >= DATA && off + 4u <= 0x2000u)
+				memcpy(&v, &fx.mem[g == GB ? 1 : 0][1][off & ~(uint64_t)3],
+				       sizeof(v));
+			return v;
+		}
 		return (uint64_t)hi * get8();
 	}
 }
