@@ -12,7 +12,11 @@
 #   make bench   benchmarks, one JSON object per line
 #   make docs    API docs in build/dev/docs/html
 #   make lint    clang-format, clang-tidy, cppcheck
-.PHONY: deps dev demo demo-sim arm64 check bench docs lint asan tsan coverage clean
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 120) each, on
+#                its corpus (tests/fuzz/corpus/<name>/ as seeds; what it finds
+#                stays in build/dev); make fuzz-merge folds that into the
+#                repository's corpora (-merge=1), only when asked to
+.PHONY: deps dev demo demo-sim arm64 check bench docs lint asan tsan coverage fuzz fuzz-merge clean
 
 deps:
 	@bash scripts/deps.sh
@@ -68,6 +72,14 @@ bench: deps
 
 docs: dev
 	cmake --build --preset dev --target docs
+
+FUZZ_SECONDS ?= 120
+
+fuzz: dev
+	@bash scripts/fuzz.sh build/dev $(FUZZ_SECONDS)
+
+fuzz-merge: dev
+	@bash scripts/fuzz.sh build/dev 0 merge
 
 lint: dev
 	ctest --preset dev -L lint
