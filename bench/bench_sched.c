@@ -24,6 +24,11 @@
  *                          entity (dequeue, then placement and enqueue with
  *                          the preemption check), rotating through all n;
  *                          one pair per operation.
+ *
+ * `bench_sched --ops <fp|rr|bvt> <pick|wake> <n> <k>` prints nothing and
+ * only sets up n entities (as for pick and wake above) and performs k
+ * operations of that kind: scripts/bench.sh runs it under callgrind at two
+ * k and reports the difference of the instruction counts per operation.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -164,8 +169,40 @@ static void report(const struct hv_sched_ops *ops, const char *what, size_t k,
 	bench_print(name, sizes[k], r, k ? base_name : NULL, k ? base : NULL);
 }
 
-int main(void)
+/* `--ops <sched> <pick|wake> <n> <k>`: set up, then k operations, no timing. */
+static int ops_only(char **argv)
 {
+	const struct hv_sched_ops *ops = NULL;
+	char *end1, *end2;
+	unsigned long n = strtoul(argv[2], &end1, 10);
+	unsigned long long k = strtoull(argv[3], &end2, 10);
+	bench_fn fn = strcmp(argv[1], "pick") == 0   ? pick
+		      : strcmp(argv[1], "wake") == 0 ? wake
+						     : NULL;
+
+	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++)
+		if (strcmp(argv[0], schedulers[s]->name) == 0)
+			ops = schedulers[s];
+	if (ops == NULL || fn == NULL || *end1 || *end2 || n < 2 || n > MAX_ENTS) {
+		fprintf(stderr, "usage: bench_sched --ops <scheduler> <pick|wake> <n 2..%u> <k>\n",
+			MAX_ENTS);
+		return 2;
+	}
+	bench_time_freeze();
+	setup(ops, (uint32_t)n, LEVELS);
+	fn(NULL, k);
+	bench_time_thaw();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && strcmp(argv[1], "--ops") == 0)
+		return ops_only(argv + 2);
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_sched [--ops <scheduler> <pick|wake> <n> <k>]\n");
+		return 2;
+	}
 	bench_time_freeze();
 
 	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# scripts/bench.sh <build-dir>: run every benchmark program; JSON lines out.
+# scripts/bench.sh <build-dir>: run every benchmark program, then the callgrind
+# instruction counts of the scheduler hot paths (below); JSON lines out.
 set -euo pipefail
 build=${1:-build/release}
 shopt -s nullglob
@@ -10,3 +11,36 @@ for b in "$build"/bench/bench_*; do
 	ran=$((ran + 1))
 done
 [ "$ran" -gt 0 ] || { echo "no benchmark programs in $build/bench" >&2; exit 1; }
+
+# Instructions per operation of the scheduler hot paths, counted by callgrind:
+# `bench_sched --ops <sched> <pick|wake> <n> <k>` sets up n runnable entities
+# on one CPU and performs k operations; run at two k, the difference of the
+# total instruction counts (Ir) over the difference of k is the cost of one
+# operation with the set-up cancelled, the same on a busy machine as on an
+# idle one. Names as in bench_sched's median_ns lines (pick: the
+# hv_sched_schedule() round trip; wake: hv_sched_block() + hv_sched_wake()).
+sched=$build/bench/bench_sched
+if ! command -v valgrind >/dev/null 2>&1; then
+	echo "bench: valgrind not installed; skipping the callgrind instruction counts" \
+		"(scripts/deps.sh installs it)" >&2
+	exit 0
+fi
+[ -x "$sched" ] || { echo "bench: $sched missing" >&2; exit 1; }
+k1=1000
+k2=11000
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ir() { # <sched> <what> <n> <k>: total Ir of one run
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$sched" --ops "$@" \
+		>/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
+	awk '$1 == "summary:" || $1 == "totals:" { print $2; exit }' "$tmp/out"
+}
+for op in fp.pick fp.wake rr.wake bvt.pick bvt.wake; do
+	for n in 10 100 1000 10000; do
+		a=$(ir "${op%.*}" "${op#*.}" "$n" "$k1")
+		b=$(ir "${op%.*}" "${op#*.}" "$n" "$k2")
+		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: no callgrind total for $op n=$n" >&2; exit 1; }
+		awk -v op="$op" -v n="$n" -v a="$a" -v b="$b" -v k1="$k1" -v k2="$k2" 'BEGIN {
+			printf "{\"bench\": \"sched.%s\", \"n\": %d, \"instructions\": %.0f}\n", op, n, (b - a) / (k2 - k1) }'
+	done
+done

@@ -14,6 +14,7 @@ pkgs=(
 	qemu-system-arm                                      # arm64 example hypervisor
 	linux-libc-dev                                       # linux/kvm.h, linux/vfio.h
 	gcovr                                                # make coverage
+	valgrind                                             # make bench (callgrind)
 )
 
 missing=()
