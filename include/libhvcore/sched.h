@@ -103,8 +103,21 @@ extern "C" {
  * clock read can cost as much as the rest of it.
  */
 #define HV_SCHED_OPS_UNTIMED_WAKE (1u << 0)
+/**
+ * @brief hv_sched_ops::flags: tick() decides whether the runner stays.
+ *
+ * The scheduler promises: when tick() returns false for a RUNNING entity,
+ * putting it back (enqueue() with @c preempted true) and pick() would
+ * choose that same entity again and leave its state as it is. A
+ * scheduling point with nothing to do, the common case, then costs
+ * hv_sched_schedule() one tick() and next_event(): the runner stays
+ * current, is never queued, and its switch counters do not move. Without
+ * the flag every scheduling point puts the runner back and picks. All
+ * three built-in schedulers declare it.
+ */
+#define HV_SCHED_OPS_TICK_DECIDES (1u << 1)
 /** @brief Every ::hv_sched_ops::flags bit this ABI defines. */
-#define HV_SCHED_OPS_FLAGS_ALL HV_SCHED_OPS_UNTIMED_WAKE
+#define HV_SCHED_OPS_FLAGS_ALL (HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES)
 /**
  * @brief Upper bound of every built-in scheduler's hv_sched_ops::cpu_priv_size.
  *
@@ -348,7 +361,7 @@ struct hv_sched_ops {
 	 */
 	void (*yield)(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
 		      hv_time_ns_t now);
-	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE or 0; other bits are refused. */
+	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE, ::HV_SCHED_OPS_TICK_DECIDES or 0; other bits are refused. */
 	uint32_t flags;
 };
 

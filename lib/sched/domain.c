@@ -137,15 +137,16 @@ static struct hv_sched_feedback fb_error(hv_status_t st)
 }
 
 /* Fill the priority and queue fields; the caller holds @p cpu's lock. */
-static void fb_fill(const struct hv_sched_domain *d, uint32_t cpu, const struct hv_sched_entity *e,
-		    struct hv_sched_feedback *fb)
+static inline void fb_fill(const struct hv_sched_domain *d, const struct hv_sched_ops *ops,
+			   uint32_t cpu, const struct hv_sched_entity *e,
+			   struct hv_sched_feedback *fb)
 {
 	const struct hv_sched_cpu *c = &d->cpus[cpu];
 
 	fb->cpu = cpu;
 	if (e != NULL)
 		fb->prio = hv_sched_eff_prio(e);
-	fb->top_prio = S(d)->top_prio(d, c->priv);
+	fb->top_prio = ops->top_prio(d, c->priv);
 	fb->ready = cpu_ready(c);
 }
 
@@ -175,8 +176,9 @@ static void kick_after_unlock(const struct hv_sched_domain *d, const struct hv_s
  * Lock the CPU that guards @p e and check @p e is still bound to @p d there.
  * HV_ERR_STATE: not bound to @p d (or half-way through hv_sched_attach()).
  */
-static hv_status_t lock_entity(struct hv_sched_domain *d, struct hv_sched_entity *e,
-			       uint32_t *cpu_out, struct hv_spin_held *held)
+static inline __attribute__((always_inline)) hv_status_t
+lock_entity(struct hv_sched_domain *d, struct hv_sched_entity *e, uint32_t *cpu_out,
+	    struct hv_spin_held *held)
 {
 	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
 		hv_cpu_t c;
@@ -252,21 +254,22 @@ static void account(struct hv_sched_entity *e, hv_time_ns_t now)
 	}
 }
 
-static void queue_on(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity *e,
-		     hv_time_ns_t now, bool preempted)
+static inline void queue_on(struct hv_sched_domain *d, const struct hv_sched_ops *ops, uint32_t cpu,
+			    struct hv_sched_entity *e, hv_time_ns_t now, bool preempted)
 {
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 
 	e->state = HV_SCHED_READY;
-	S(d)->enqueue(d, c->priv, e, now, preempted);
+	ops->enqueue(d, c->priv, e, now, preempted);
 	cpu_ready_inc(c);
 }
 
-static void unqueue(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity *e)
+static inline void unqueue(struct hv_sched_domain *d, const struct hv_sched_ops *ops, uint32_t cpu,
+			   struct hv_sched_entity *e)
 {
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 
-	S(d)->dequeue(d, c->priv, e);
+	ops->dequeue(d, c->priv, e);
 	cpu_ready_dec(c);
 }
 
@@ -274,19 +277,20 @@ static void unqueue(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_ent
  * The time for queueing an entity that was not running (a wake-up, a move,
  * a new priority): 0 for a scheduler that declares it does not use it.
  */
-static hv_time_ns_t wake_time(const struct hv_sched_domain *d)
+static inline hv_time_ns_t wake_time(const struct hv_sched_ops *ops)
 {
-	return (S(d)->flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0 ? 0 : hv_port_time_now();
+	return (ops->flags & HV_SCHED_OPS_UNTIMED_WAKE) != 0 ? 0 : hv_port_time_now();
 }
 
 /* @p e was just queued on @p cpu: reschedule there if it is idle or @p e preempts. */
-static void maybe_preempt(struct hv_sched_domain *d, uint32_t cpu, const struct hv_sched_entity *e,
-			  hv_time_ns_t now, struct hv_sched_feedback *fb)
+static inline void maybe_preempt(struct hv_sched_domain *d, const struct hv_sched_ops *ops,
+				 uint32_t cpu, const struct hv_sched_entity *e, hv_time_ns_t now,
+				 struct hv_sched_feedback *fb)
 {
 	struct hv_sched_cpu *c = &d->cpus[cpu];
 	const struct hv_sched_entity *curr = cpu_curr(c);
 
-	if (curr == NULL || S(d)->preempts(d, c->priv, e, curr, now))
+	if (curr == NULL || ops->preempts(d, c->priv, e, curr, now))
 		request_resched(d, cpu, fb);
 }
 
@@ -322,8 +326,12 @@ static uint32_t wake_target(const struct hv_sched_domain *d, const struct hv_sch
 			    uint32_t last)
 {
 	uint64_t allowed = e->affinity & domain_mask(d);
-	uint32_t min_load;
-	uint32_t best = least_loaded(d, allowed, &min_load);
+	uint32_t min_load, best;
+
+	/* Pinned (or a one-CPU domain): there is no choice to weigh. */
+	if (allowed == (uint64_t)1 << last)
+		return last;
+	best = least_loaded(d, allowed, &min_load);
 
 	/* best is NONE only if the embedder broke the affinity it attached with. */
 	if (best == HV_CPU_NONE ||
@@ -576,14 +584,14 @@ struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sc
 	S(d)->entity_init(d, e, now);
 	member_move(d, e, HV_CPU_NONE, cpu);
 	if (state == HV_SCHED_READY) {
-		queue_on(d, cpu, e, now, false);
-		maybe_preempt(d, cpu, e, now, &fb);
+		queue_on(d, S(d), cpu, e, now, false);
+		maybe_preempt(d, S(d), cpu, e, now, &fb);
 	} else {
 		e->state = HV_SCHED_BLOCKED;
 	}
 	atomic_fetch_add_explicit(&d->entities, 1u, memory_order_relaxed);
 	fb.done = true;
-	fb_fill(d, cpu, e, &fb);
+	fb_fill(d, S(d), cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -604,7 +612,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 	fb.prio = hv_sched_eff_prio(e);
 	switch (e->state) {
 	case HV_SCHED_READY:
-		unqueue(d, cpu, e);
+		unqueue(d, S(d), cpu, e);
 		release(d, e);
 		break;
 	case HV_SCHED_BLOCKED:
@@ -625,7 +633,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 	}
 	atomic_fetch_sub_explicit(&d->entities, 1u, memory_order_relaxed);
 	fb.done = true;
-	fb_fill(d, cpu, NULL, &fb);
+	fb_fill(d, S(d), cpu, NULL, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -634,6 +642,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sched_entity *e)
 {
 	struct hv_sched_feedback fb = fb_init();
+	const struct hv_sched_ops *ops;
 	struct hv_spin_held held;
 	hv_status_t st;
 	uint32_t cpu;
@@ -643,9 +652,10 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
 	st = lock_entity(d, e, &cpu, &held);
 	if (st != HV_OK)
 		return fb_error(st);
+	ops = S(d);
 	switch (e->state) {
 	case HV_SCHED_READY:
-		unqueue(d, cpu, e);
+		unqueue(d, ops, cpu, e);
 		e->state = HV_SCHED_BLOCKED;
 		fb.done = true;
 		break;
@@ -661,7 +671,7 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
 		hv_spin_unlock(held);
 		return fb_error(HV_ERR_STATE);
 	}
-	fb_fill(d, cpu, e, &fb);
+	fb_fill(d, ops, cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -674,6 +684,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 	if (d == NULL || e == NULL)
 		return fb_error(HV_ERR_INVALID_ARG);
 	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
+		const struct hv_sched_ops *ops;
 		struct hv_spin_held held, tgt_held;
 		hv_status_t st;
 		uint32_t cpu, target;
@@ -682,12 +693,13 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 		st = lock_entity(d, e, &cpu, &held);
 		if (st != HV_OK)
 			return fb_error(st);
+		ops = S(d);
 		if (e->state == HV_SCHED_DETACHED) {
 			hv_spin_unlock(held);
 			return fb_error(HV_ERR_STATE);
 		}
 		if (e->state != HV_SCHED_BLOCKED) {
-			fb_fill(d, cpu, e, &fb);
+			fb_fill(d, ops, cpu, e, &fb);
 			hv_spin_unlock(held);
 			return fb;
 		}
@@ -695,7 +707,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			/* Blocked but never switched out: it simply runs on. */
 			e->state = HV_SCHED_RUNNING;
 			fb.done = true;
-			fb_fill(d, cpu, e, &fb);
+			fb_fill(d, ops, cpu, e, &fb);
 			hv_spin_unlock(held);
 			return fb;
 		}
@@ -705,6 +717,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			/* Moving needs both locks, taken in index order: re-check after. */
 			hv_spin_unlock(held);
 			lock_pair(d, cpu, target, &held, &tgt_held);
+			ops = S(d); /* it may have changed while no lock was held */
 			if (ent_domain(e) != d || ent_cpu(e) != cpu ||
 			    e->state != HV_SCHED_BLOCKED || cpu_curr(&d->cpus[cpu]) == e) {
 				hv_spin_unlock(tgt_held);
@@ -714,11 +727,11 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			member_move(d, e, cpu, target);
 			hv_spin_unlock(held);
 		}
-		now = wake_time(d);
-		queue_on(d, target, e, now, false);
-		maybe_preempt(d, target, e, now, &fb);
+		now = wake_time(ops);
+		queue_on(d, ops, target, e, now, false);
+		maybe_preempt(d, ops, target, e, now, &fb);
 		fb.done = true;
-		fb_fill(d, target, e, &fb);
+		fb_fill(d, ops, target, e, &fb);
 		hv_spin_unlock(tgt_held);
 		kick_after_unlock(d, &fb);
 		return fb;
@@ -747,7 +760,7 @@ struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
 		fb.resched = true;
 		fb.done = true;
 	}
-	fb_fill(d, cpu, curr, &fb);
+	fb_fill(d, S(d), cpu, curr, &fb);
 	hv_spin_unlock(held);
 	return fb;
 }
@@ -787,7 +800,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	} else if (curr != NULL) {
 		deadline = S(d)->next_event(d, c->priv, curr, now);
 	}
-	fb_fill(d, cpu, curr, &fb);
+	fb_fill(d, S(d), cpu, curr, &fb);
 	hv_spin_unlock(held);
 	if (!resched && is_self(d, cpu)) {
 		/* The timer may just have fired: always re-arm from a tick. */
@@ -833,47 +846,59 @@ static void steal_one(struct hv_sched_domain *d, uint32_t cpu, struct hv_spin_he
 	    ent_cpu(cand) == victim) {
 		hv_time_ns_t now = hv_port_time_now();
 
-		unqueue(d, victim, cand);
+		unqueue(d, S(d), victim, cand);
 		member_move(d, cand, victim, cpu);
-		queue_on(d, cpu, cand, now, false);
+		queue_on(d, S(d), cpu, cand, now, false);
 		c->steals++;
 	}
 	hv_spin_unlock(vheld);
 }
 
-hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity **out)
+/*
+ * Arm CPU @p cpu's timer for @p deadline after a schedule, if the caller
+ * is that CPU. Re-arming the deadline already armed is a wasted port call
+ * (a TSC-deadline wrmsr on x86). A deadline at or before now is re-armed
+ * always: the one-shot timer may have fired for it already. @c armed is
+ * only written by its own CPU, so comparing first (cheap) and asking the
+ * port who we are only when a write is due gives the same answer.
+ */
+static inline void arm_after_schedule(struct hv_sched_domain *d, struct hv_sched_cpu *c,
+				      uint32_t cpu, hv_time_ns_t deadline, hv_time_ns_t now)
 {
-	hv_time_ns_t deadline = HV_TIME_NEVER;
-	struct hv_sched_entity *prev, *next;
-	hv_status_t st = HV_OK;
-	struct hv_spin_held held;
-	struct hv_sched_cpu *c;
-	hv_time_ns_t now;
+	if ((deadline != c->armed || deadline <= now) && is_self(d, cpu))
+		arm_cpu_timer(d, c, deadline);
+}
 
-	if (d == NULL || d->cpus == NULL || out == NULL)
-		return HV_ERR_INVALID_ARG;
-	if (cpu >= d->cpu_count)
-		return HV_ERR_RANGE;
-	c = &d->cpus[cpu];
-	held = hv_spin_lock(&c->lock);
-	now = hv_port_time_now();
-	c->need_resched = false;
-	prev = cpu_curr(c);
+/*
+ * The rest of hv_sched_schedule() when the CPU switches (or idles): @p prev
+ * (NULL, or the runner, already ticked and accounted) leaves the CPU and
+ * the scheduler picks. Called with @p c's lock held; drops it. Kept out of
+ * line so the keep path does not pay for its registers.
+ */
+static __attribute__((noinline)) hv_status_t
+schedule_switch(struct hv_sched_domain *d, struct hv_sched_cpu *c, uint32_t cpu,
+		struct hv_sched_entity *prev, hv_time_ns_t now, struct hv_spin_held held,
+		struct hv_sched_entity **out)
+{
+	const struct hv_sched_ops *ops = S(d);
+	hv_time_ns_t deadline = HV_TIME_NEVER;
+	struct hv_sched_entity *next;
+	hv_status_t st = HV_OK;
+
 	if (prev != NULL) {
-		(void)S(d)->tick(d, c->priv, prev, now);
-		account(prev, now);
 		cpu_set_curr(c, NULL);
 		if (prev->state == HV_SCHED_RUNNING)
-			queue_on(d, cpu, prev, now, true);
+			queue_on(d, ops, cpu, prev, now, true);
 		else if (prev->state == HV_SCHED_DETACHED)
 			release(d, prev);
 		/* BLOCKED: stays bound to this CPU, on no queue. */
 	}
-	next = S(d)->pick(d, c->priv, now);
-	if (next == NULL && d->balance && S(d)->steal_candidate != NULL && d->cpu_count > 1) {
+	next = ops->pick(d, c->priv, now);
+	if (next == NULL && d->balance && ops->steal_candidate != NULL && d->cpu_count > 1) {
 		steal_one(d, cpu, &held);
+		ops = S(d); /* the lock may have been dropped meanwhile */
 		now = hv_port_time_now();
-		next = S(d)->pick(d, c->priv, now);
+		next = ops->pick(d, c->priv, now);
 	}
 	if (next != NULL &&
 	    (next->state != HV_SCHED_READY || ent_cpu(next) != cpu || ent_domain(next) != d)) {
@@ -898,18 +923,49 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 			c->switches++;
 		}
 		cpu_set_curr(c, next);
-		deadline = S(d)->next_event(d, c->priv, next, now);
+		deadline = ops->next_event(d, c->priv, next, now);
 	}
 	hv_spin_unlock(held);
-	/*
-	 * Re-arming the deadline already armed is a wasted port call (a
-	 * TSC-deadline wrmsr on x86). A deadline at or before now is re-armed
-	 * always: the one-shot timer may have fired for it already.
-	 */
-	if (is_self(d, cpu) && (deadline != c->armed || deadline <= now))
-		arm_cpu_timer(d, c, deadline);
+	arm_after_schedule(d, c, cpu, deadline, now);
 	*out = next;
 	return st;
+}
+
+hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity **out)
+{
+	const struct hv_sched_ops *ops;
+	struct hv_sched_entity *prev;
+	struct hv_spin_held held;
+	struct hv_sched_cpu *c;
+	hv_time_ns_t now;
+
+	if (d == NULL || d->cpus == NULL || out == NULL)
+		return HV_ERR_INVALID_ARG;
+	if (cpu >= d->cpu_count)
+		return HV_ERR_RANGE;
+	c = &d->cpus[cpu];
+	held = hv_spin_lock(&c->lock);
+	ops = S(d);
+	now = hv_port_time_now();
+	c->need_resched = false;
+	prev = cpu_curr(c);
+	if (prev != NULL) {
+		bool switch_out = ops->tick(d, c->priv, prev, now);
+
+		account(prev, now);
+		if (!switch_out && prev->state == HV_SCHED_RUNNING &&
+		    (ops->flags & HV_SCHED_OPS_TICK_DECIDES) != 0) {
+			/* The scheduler says the put-back would pick prev again: keep it. */
+			hv_time_ns_t deadline = ops->next_event(d, c->priv, prev, now);
+
+			c->stall_since = 0;
+			hv_spin_unlock(held);
+			arm_after_schedule(d, c, cpu, deadline, now);
+			*out = prev;
+			return HV_OK;
+		}
+	}
+	return schedule_switch(d, c, cpu, prev, now, held, out);
 }
 
 struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct hv_sched_entity *e,
@@ -934,13 +990,13 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		return fb_error(st);
 	switch (e->state) {
 	case HV_SCHED_READY: {
-		hv_time_ns_t now = wake_time(d);
+		hv_time_ns_t now = wake_time(S(d));
 
 		/* Re-queued now, so the new priority takes effect at once (not lazily). */
-		unqueue(d, cpu, e);
+		unqueue(d, S(d), cpu, e);
 		e->params = p;
-		queue_on(d, cpu, e, now, false);
-		maybe_preempt(d, cpu, e, now, &fb);
+		queue_on(d, S(d), cpu, e, now, false);
+		maybe_preempt(d, S(d), cpu, e, now, &fb);
 		break;
 	}
 	case HV_SCHED_RUNNING: {
@@ -960,7 +1016,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		return fb_error(HV_ERR_STATE);
 	}
 	fb.done = true;
-	fb_fill(d, cpu, e, &fb);
+	fb_fill(d, S(d), cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -984,12 +1040,12 @@ struct hv_sched_feedback hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t 
 	fb.done = true;
 	fb.cpu = cpu;
 	if (e->state == HV_SCHED_READY) {
-		hv_time_ns_t now = wake_time(d);
+		hv_time_ns_t now = wake_time(S(d));
 
 		/* Queued at the old level: move it, or it waits behind what preempted it. */
-		unqueue(d, cpu, e);
-		queue_on(d, cpu, e, now, false);
-		maybe_preempt(d, cpu, e, now, &fb);
+		unqueue(d, S(d), cpu, e);
+		queue_on(d, S(d), cpu, e, now, false);
+		maybe_preempt(d, S(d), cpu, e, now, &fb);
 	} else if (e->state == HV_SCHED_RUNNING) {
 		uint32_t top = S(d)->top_prio(d, d->cpus[cpu].priv);
 

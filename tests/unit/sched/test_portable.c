@@ -654,6 +654,111 @@ static void bvt_clamps_hostile_lags(void **state)
 	assert_int_equal(sched0(&dst), 0);
 }
 
+/* ---- the keep path (HV_SCHED_OPS_TICK_DECIDES) ---- */
+
+static struct hv_sched_ops nokeep;
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* Both domains ran the same entity and agree on every entity's state. */
+static void same_state(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct hv_sched_info a = fx_info(&src, i), b = fx_info(&dst, i);
+
+		assert_int_equal(a.state, b.state);
+		assert_int_equal(a.eff_prio, b.eff_prio);
+		assert_int_equal(a.runtime_ns, b.runtime_ns);
+		assert_int_equal(a.switches_in, b.switches_in);
+	}
+}
+
+/*
+ * A scheduler that declares HV_SCHED_OPS_TICK_DECIDES promises that
+ * keeping the runner without the put-back and pick is what the put-back
+ * and pick would have done. Checked by difference: the same random
+ * requests (time, block, wake, yield, new priorities, lent priorities)
+ * go to a domain with the scheduler and to one with the same table
+ * without the flag, and after every scheduling point both run the same
+ * entity with the same accounting and switch counts.
+ */
+static void keep_path_is_what_put_back_and_pick_would_do(void **state)
+{
+	enum { N = 12, STEPS = 4000 };
+
+	(void)state;
+	for (size_t s = 0; s < HV_ARRAY_SIZE(scheds); s++) {
+		uint32_t kept = 0;
+
+		if ((scheds[s]->flags & HV_SCHED_OPS_TICK_DECIDES) == 0)
+			continue;
+		nokeep = *scheds[s];
+		nokeep.flags &= ~(uint32_t)HV_SCHED_OPS_TICK_DECIDES;
+		rng_state = 0x9e3779b97f4a7c15ull + s;
+		dom_init(&src, scheds[s]);
+		dom_init(&dst, &nokeep);
+		for (uint32_t i = 0; i < N; i++) {
+			struct hv_sched_params p = fx_params(rnd(4));
+
+			p.weight = 1u + rnd(4);
+			(void)fx_add_params(&src, i, 0, &p, FX_ALL, HV_SCHED_READY);
+			(void)fx_add_params(&dst, i, 0, &p, FX_ALL, HV_SCHED_READY);
+		}
+		int run = fx_sched(&src, 0);
+
+		assert_int_equal(fx_sched(&dst, 0), run);
+		for (uint32_t step = 0; step < STEPS; step++) {
+			uint32_t e = rnd(N);
+			struct hv_sched_params p = fx_params(rnd(4));
+			uint32_t lend = rnd(3) == 0 ? HV_PRIO_NONE : rnd(4);
+
+			p.weight = 1u + rnd(4);
+			switch (rnd(6)) {
+			case 0:
+				advance(now() + rnd(2 * SLICE));
+				break;
+			case 1:
+				if (run >= 0) {
+					(void)hv_sched_block(&src.d, &src.e[run]);
+					(void)hv_sched_block(&dst.d, &dst.e[run]);
+				}
+				break;
+			case 2:
+				(void)hv_sched_wake(&src.d, &src.e[e]);
+				(void)hv_sched_wake(&dst.d, &dst.e[e]);
+				break;
+			case 3:
+				(void)hv_sched_yield(&src.d, 0);
+				(void)hv_sched_yield(&dst.d, 0);
+				break;
+			case 4:
+				(void)hv_sched_set_params(&src.d, &src.e[e], &p);
+				(void)hv_sched_set_params(&dst.d, &dst.e[e], &p);
+				break;
+			default:
+				(void)hv_sched_lend_prio(&src.e[e], lend);
+				(void)hv_sched_lend_prio(&dst.e[e], lend);
+				break;
+			}
+			int next = fx_sched(&src, 0);
+
+			assert_int_equal(fx_sched(&dst, 0), next);
+			kept += next >= 0 && next == run;
+			run = next;
+			same_state(N);
+		}
+		/* The keep path was taken, often. */
+		assert_true(kept > STEPS / 10);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +775,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostile_portable_values_import_safely, setup,
 						fx_sim_teardown),
 		cmocka_unit_test_setup_teardown(bvt_clamps_hostile_lags, setup, fx_sim_teardown),
+		cmocka_unit_test_setup_teardown(keep_path_is_what_put_back_and_pick_would_do, setup,
+						fx_sim_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
