@@ -138,11 +138,9 @@ static struct hv_sched_feedback fb_error(hv_status_t st)
 
 /* Fill the priority and queue fields; the caller holds @p cpu's lock. */
 static inline void fb_fill(const struct hv_sched_domain *d, const struct hv_sched_ops *ops,
-			   uint32_t cpu, const struct hv_sched_entity *e,
+			   const struct hv_sched_cpu *c, uint32_t cpu, const struct hv_sched_entity *e,
 			   struct hv_sched_feedback *fb)
 {
-	const struct hv_sched_cpu *c = &d->cpus[cpu];
-
 	fb->cpu = cpu;
 	if (e != NULL)
 		fb->prio = hv_sched_eff_prio(e);
@@ -155,9 +153,10 @@ static inline void fb_fill(const struct hv_sched_domain *d, const struct hv_sche
  * the feedback; another CPU is kicked by kick_after_unlock() once the lock
  * is dropped.
  */
-static void request_resched(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_feedback *fb)
+static inline void request_resched(struct hv_sched_domain *d, struct hv_sched_cpu *c, uint32_t cpu,
+				   struct hv_sched_feedback *fb)
 {
-	d->cpus[cpu].need_resched = true;
+	c->need_resched = true;
 	if (is_self(d, cpu))
 		fb->resched = true;
 	else
@@ -254,21 +253,18 @@ static void account(struct hv_sched_entity *e, hv_time_ns_t now)
 	}
 }
 
-static inline void queue_on(struct hv_sched_domain *d, const struct hv_sched_ops *ops, uint32_t cpu,
-			    struct hv_sched_entity *e, hv_time_ns_t now, bool preempted)
+static inline void queue_on(struct hv_sched_domain *d, const struct hv_sched_ops *ops,
+			    struct hv_sched_cpu *c, struct hv_sched_entity *e, hv_time_ns_t now,
+			    bool preempted)
 {
-	struct hv_sched_cpu *c = &d->cpus[cpu];
-
 	e->state = HV_SCHED_READY;
 	ops->enqueue(d, c->priv, e, now, preempted);
 	cpu_ready_inc(c);
 }
 
-static inline void unqueue(struct hv_sched_domain *d, const struct hv_sched_ops *ops, uint32_t cpu,
-			   struct hv_sched_entity *e)
+static inline void unqueue(struct hv_sched_domain *d, const struct hv_sched_ops *ops,
+			   struct hv_sched_cpu *c, struct hv_sched_entity *e)
 {
-	struct hv_sched_cpu *c = &d->cpus[cpu];
-
 	ops->dequeue(d, c->priv, e);
 	cpu_ready_dec(c);
 }
@@ -284,14 +280,13 @@ static inline hv_time_ns_t wake_time(const struct hv_sched_ops *ops)
 
 /* @p e was just queued on @p cpu: reschedule there if it is idle or @p e preempts. */
 static inline void maybe_preempt(struct hv_sched_domain *d, const struct hv_sched_ops *ops,
-				 uint32_t cpu, const struct hv_sched_entity *e, hv_time_ns_t now,
-				 struct hv_sched_feedback *fb)
+				 struct hv_sched_cpu *c, uint32_t cpu, const struct hv_sched_entity *e,
+				 hv_time_ns_t now, struct hv_sched_feedback *fb)
 {
-	struct hv_sched_cpu *c = &d->cpus[cpu];
 	const struct hv_sched_entity *curr = cpu_curr(c);
 
 	if (curr == NULL || ops->preempts(d, c->priv, e, curr, now))
-		request_resched(d, cpu, fb);
+		request_resched(d, c, cpu, fb);
 }
 
 /* ---- placement ---- */
@@ -584,14 +579,14 @@ struct hv_sched_feedback hv_sched_attach(struct hv_sched_domain *d, struct hv_sc
 	S(d)->entity_init(d, e, now);
 	member_move(d, e, HV_CPU_NONE, cpu);
 	if (state == HV_SCHED_READY) {
-		queue_on(d, S(d), cpu, e, now, false);
-		maybe_preempt(d, S(d), cpu, e, now, &fb);
+		queue_on(d, S(d), &d->cpus[cpu], e, now, false);
+		maybe_preempt(d, S(d), &d->cpus[cpu], cpu, e, now, &fb);
 	} else {
 		e->state = HV_SCHED_BLOCKED;
 	}
 	atomic_fetch_add_explicit(&d->entities, 1u, memory_order_relaxed);
 	fb.done = true;
-	fb_fill(d, S(d), cpu, e, &fb);
+	fb_fill(d, S(d), &d->cpus[cpu], cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -612,7 +607,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 	fb.prio = hv_sched_eff_prio(e);
 	switch (e->state) {
 	case HV_SCHED_READY:
-		unqueue(d, S(d), cpu, e);
+		unqueue(d, S(d), &d->cpus[cpu], e);
 		release(d, e);
 		break;
 	case HV_SCHED_BLOCKED:
@@ -624,7 +619,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 		break;
 	case HV_SCHED_RUNNING:
 		e->state = HV_SCHED_DETACHED;
-		request_resched(d, cpu, &fb);
+		request_resched(d, &d->cpus[cpu], cpu, &fb);
 		break;
 	default:
 		/* Detached already, waiting for its CPU to let go of it. */
@@ -633,7 +628,7 @@ struct hv_sched_feedback hv_sched_detach(struct hv_sched_domain *d, struct hv_sc
 	}
 	atomic_fetch_sub_explicit(&d->entities, 1u, memory_order_relaxed);
 	fb.done = true;
-	fb_fill(d, S(d), cpu, NULL, &fb);
+	fb_fill(d, S(d), &d->cpus[cpu], cpu, NULL, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -643,6 +638,7 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
 {
 	struct hv_sched_feedback fb = fb_init();
 	const struct hv_sched_ops *ops;
+	struct hv_sched_cpu *c;
 	struct hv_spin_held held;
 	hv_status_t st;
 	uint32_t cpu;
@@ -653,16 +649,17 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
 	if (st != HV_OK)
 		return fb_error(st);
 	ops = S(d);
+	c = &d->cpus[cpu];
 	switch (e->state) {
 	case HV_SCHED_READY:
-		unqueue(d, ops, cpu, e);
+		unqueue(d, ops, c, e);
 		e->state = HV_SCHED_BLOCKED;
 		fb.done = true;
 		break;
 	case HV_SCHED_RUNNING:
 		/* Stays curr (not re-queued) until its CPU reschedules. */
 		e->state = HV_SCHED_BLOCKED;
-		request_resched(d, cpu, &fb);
+		request_resched(d, c, cpu, &fb);
 		fb.done = true;
 		break;
 	case HV_SCHED_BLOCKED:
@@ -671,7 +668,7 @@ struct hv_sched_feedback hv_sched_block(struct hv_sched_domain *d, struct hv_sch
 		hv_spin_unlock(held);
 		return fb_error(HV_ERR_STATE);
 	}
-	fb_fill(d, ops, cpu, e, &fb);
+	fb_fill(d, ops, c, cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -685,6 +682,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 		return fb_error(HV_ERR_INVALID_ARG);
 	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
 		const struct hv_sched_ops *ops;
+		struct hv_sched_cpu *tc;
 		struct hv_spin_held held, tgt_held;
 		hv_status_t st;
 		uint32_t cpu, target;
@@ -699,7 +697,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			return fb_error(HV_ERR_STATE);
 		}
 		if (e->state != HV_SCHED_BLOCKED) {
-			fb_fill(d, ops, cpu, e, &fb);
+			fb_fill(d, ops, &d->cpus[cpu], cpu, e, &fb);
 			hv_spin_unlock(held);
 			return fb;
 		}
@@ -707,7 +705,7 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			/* Blocked but never switched out: it simply runs on. */
 			e->state = HV_SCHED_RUNNING;
 			fb.done = true;
-			fb_fill(d, ops, cpu, e, &fb);
+			fb_fill(d, ops, &d->cpus[cpu], cpu, e, &fb);
 			hv_spin_unlock(held);
 			return fb;
 		}
@@ -728,10 +726,11 @@ struct hv_sched_feedback hv_sched_wake(struct hv_sched_domain *d, struct hv_sche
 			hv_spin_unlock(held);
 		}
 		now = wake_time(ops);
-		queue_on(d, ops, target, e, now, false);
-		maybe_preempt(d, ops, target, e, now, &fb);
+		tc = &d->cpus[target];
+		queue_on(d, ops, tc, e, now, false);
+		maybe_preempt(d, ops, tc, target, e, now, &fb);
 		fb.done = true;
-		fb_fill(d, ops, target, e, &fb);
+		fb_fill(d, ops, tc, target, e, &fb);
 		hv_spin_unlock(tgt_held);
 		kick_after_unlock(d, &fb);
 		return fb;
@@ -760,7 +759,7 @@ struct hv_sched_feedback hv_sched_yield(struct hv_sched_domain *d, uint32_t cpu)
 		fb.resched = true;
 		fb.done = true;
 	}
-	fb_fill(d, S(d), cpu, curr, &fb);
+	fb_fill(d, S(d), &d->cpus[cpu], cpu, curr, &fb);
 	hv_spin_unlock(held);
 	return fb;
 }
@@ -800,7 +799,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 	} else if (curr != NULL) {
 		deadline = S(d)->next_event(d, c->priv, curr, now);
 	}
-	fb_fill(d, S(d), cpu, curr, &fb);
+	fb_fill(d, S(d), &d->cpus[cpu], cpu, curr, &fb);
 	hv_spin_unlock(held);
 	if (!resched && is_self(d, cpu)) {
 		/* The timer may just have fired: always re-arm from a tick. */
@@ -846,9 +845,9 @@ static void steal_one(struct hv_sched_domain *d, uint32_t cpu, struct hv_spin_he
 	    ent_cpu(cand) == victim) {
 		hv_time_ns_t now = hv_port_time_now();
 
-		unqueue(d, S(d), victim, cand);
+		unqueue(d, S(d), &d->cpus[victim], cand);
 		member_move(d, cand, victim, cpu);
-		queue_on(d, S(d), cpu, cand, now, false);
+		queue_on(d, S(d), &d->cpus[cpu], cand, now, false);
 		c->steals++;
 	}
 	hv_spin_unlock(vheld);
@@ -888,7 +887,7 @@ schedule_switch(struct hv_sched_domain *d, struct hv_sched_cpu *c, uint32_t cpu,
 	if (prev != NULL) {
 		cpu_set_curr(c, NULL);
 		if (prev->state == HV_SCHED_RUNNING)
-			queue_on(d, ops, cpu, prev, now, true);
+			queue_on(d, ops, &d->cpus[cpu], prev, now, true);
 		else if (prev->state == HV_SCHED_DETACHED)
 			release(d, prev);
 		/* BLOCKED: stays bound to this CPU, on no queue. */
@@ -993,10 +992,10 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		hv_time_ns_t now = wake_time(S(d));
 
 		/* Re-queued now, so the new priority takes effect at once (not lazily). */
-		unqueue(d, S(d), cpu, e);
+		unqueue(d, S(d), &d->cpus[cpu], e);
 		e->params = p;
-		queue_on(d, S(d), cpu, e, now, false);
-		maybe_preempt(d, S(d), cpu, e, now, &fb);
+		queue_on(d, S(d), &d->cpus[cpu], e, now, false);
+		maybe_preempt(d, S(d), &d->cpus[cpu], cpu, e, now, &fb);
 		break;
 	}
 	case HV_SCHED_RUNNING: {
@@ -1005,7 +1004,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		e->params = p;
 		top = S(d)->top_prio(d, d->cpus[cpu].priv);
 		if (top != HV_PRIO_NONE && top < hv_sched_eff_prio(e))
-			request_resched(d, cpu, &fb);
+			request_resched(d, &d->cpus[cpu], cpu, &fb);
 		break;
 	}
 	case HV_SCHED_BLOCKED:
@@ -1016,7 +1015,7 @@ struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct h
 		return fb_error(HV_ERR_STATE);
 	}
 	fb.done = true;
-	fb_fill(d, S(d), cpu, e, &fb);
+	fb_fill(d, S(d), &d->cpus[cpu], cpu, e, &fb);
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
 	return fb;
@@ -1043,14 +1042,14 @@ struct hv_sched_feedback hv_sched_lend_prio(struct hv_sched_entity *e, uint32_t 
 		hv_time_ns_t now = wake_time(S(d));
 
 		/* Queued at the old level: move it, or it waits behind what preempted it. */
-		unqueue(d, S(d), cpu, e);
-		queue_on(d, S(d), cpu, e, now, false);
-		maybe_preempt(d, S(d), cpu, e, now, &fb);
+		unqueue(d, S(d), &d->cpus[cpu], e);
+		queue_on(d, S(d), &d->cpus[cpu], e, now, false);
+		maybe_preempt(d, S(d), &d->cpus[cpu], cpu, e, now, &fb);
 	} else if (e->state == HV_SCHED_RUNNING) {
 		uint32_t top = S(d)->top_prio(d, d->cpus[cpu].priv);
 
 		if (top != HV_PRIO_NONE && top < hv_sched_eff_prio(e))
-			request_resched(d, cpu, &fb);
+			request_resched(d, &d->cpus[cpu], cpu, &fb);
 	}
 	hv_spin_unlock(held);
 	kick_after_unlock(d, &fb);
