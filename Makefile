@@ -16,7 +16,7 @@
 #                its corpus (tests/fuzz/corpus/<name>/ as seeds; what it finds
 #                stays in build/dev); make fuzz-merge folds that into the
 #                repository's corpora (-merge=1), only when asked to
-.PHONY: deps dev demo demo-sim arm64 check bench docs lint asan tsan coverage fuzz fuzz-merge clean
+.PHONY: deps dev demo demo-sim arm64 check bench bench-compare docs lint asan tsan coverage fuzz fuzz-merge clean
 
 deps:
 	@bash scripts/deps.sh
@@ -74,6 +74,11 @@ docs: dev
 	cmake --build --preset dev --target docs
 
 FUZZ_SECONDS ?= 120
+
+# Medians of bench_sched against BASE (default HEAD~1), built and run in turns.
+BASE ?= HEAD~1
+bench-compare: deps
+	@bash scripts/bench-compare.sh $(BASE) 5 bench_sched
 
 fuzz: dev
 	@bash scripts/fuzz.sh build/dev $(FUZZ_SECONDS)
