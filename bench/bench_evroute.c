@@ -27,6 +27,12 @@
  *                            is sized for 10,000 rules in every row
  *                            (rule_cap 10,008), whatever n.
  *
+ * `bench_evroute --ops publish <n> <k>` prints nothing and runs no timer:
+ * it sets up n range rules (1 .. 10,000; the pool sized as above) and
+ * performs k publications as evroute.publish does, for a profiler such as
+ * callgrind (scripts/bench.sh counts the instructions of one publication
+ * from the difference of two k).
+ *
  * Keys come from a precomputed pseudo-random array (fixed seed, about 90%
  * hits spread over every range, 10% misses in the gaps and beyond the last
  * range), visited in an order that changes every pass (see key_at()), so
@@ -449,8 +455,31 @@ static void bench_range(uint32_t n, bool publish)
 	bench_print("evroute.publish", n, r, NULL, NULL);
 }
 
-int main(void)
+/* `--ops publish <n> <k>`: set up, then k publications, no timing. */
+static int ops_only(char **argv)
 {
+	char *end1, *end2;
+	unsigned long n = strtoul(argv[1], &end1, 10);
+	unsigned long long k = strtoull(argv[2], &end2, 10);
+
+	if (strcmp(argv[0], "publish") != 0 || *end1 || *end2 || n < 1 || n > MAX_N) {
+		fprintf(stderr, "usage: bench_evroute --ops publish <n 1..%u> <k>\n", MAX_N);
+		return 2;
+	}
+	setup((uint32_t)n);
+	range0_target = 0; /* make_ranges() gave range 0 par[0] */
+	run_publish(NULL, k);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "--ops") == 0)
+		return ops_only(argv + 2);
+	if (argc != 1) {
+		fprintf(stderr, "usage: bench_evroute [--ops publish <n> <k>]\n");
+		return 2;
+	}
 	bench_type();
 	bench_range(10, true);
 	bench_range(1000, true);
