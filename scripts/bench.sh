@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh <build-dir>: run every benchmark program, then the callgrind
-# instruction counts of the scheduler hot paths (below); JSON lines out.
+# instruction counts of the scheduler hot paths and of a route-rule change
+# (below); JSON lines out.
 set -euo pipefail
 build=${1:-build/release}
 shopt -s nullglob
@@ -43,4 +44,25 @@ for op in fp.pick fp.wake rr.wake bvt.pick bvt.wake; do
 		awk -v op="$op" -v n="$n" -v a="$a" -v b="$b" -v k1="$k1" -v k2="$k2" 'BEGIN {
 			printf "{\"bench\": \"sched.%s\", \"n\": %d, \"instructions\": %.0f}\n", op, n, (b - a) / (k2 - k1) }'
 	done
+done
+
+# Instructions of one publication of a route-rule change (evroute.publish:
+# hv_evroute_rule_retarget() of one of n range rules + hv_evroute_quiescent(),
+# the rule pool sized for 10,000 rules whatever n), counted the same way:
+# `bench_evroute --ops publish <n> <k>` sets up n rules and publishes k times.
+evroute=$build/bench/bench_evroute
+[ -x "$evroute" ] || { echo "bench: $evroute missing" >&2; exit 1; }
+e1=100
+e2=1100
+evroute_ir() { # <n> <k>: total Ir of one run
+	valgrind --tool=callgrind --callgrind-out-file="$tmp/out" "$evroute" --ops publish "$@" \
+		>/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
+	awk '$1 == "summary:" || $1 == "totals:" { print $2; exit }' "$tmp/out"
+}
+for n in 10 1000 10000; do
+	a=$(evroute_ir "$n" "$e1")
+	b=$(evroute_ir "$n" "$e2")
+	[ -n "$a" ] && [ -n "$b" ] || { echo "bench: no callgrind total for evroute.publish n=$n" >&2; exit 1; }
+	awk -v n="$n" -v a="$a" -v b="$b" -v k1="$e1" -v k2="$e2" 'BEGIN {
+		printf "{\"bench\": \"evroute.publish\", \"n\": %d, \"instructions\": %.0f}\n", n, (b - a) / (k2 - k1) }'
 done

@@ -47,20 +47,34 @@
  * shared memory.
  *
  * Reconfiguration. Changes (rules, domains, groups) are serialised by a
- * writer lock. Each change builds a complete new table in a free table
+ * writer lock. Each change writes a complete new table in a free table
  * buffer and publishes it with one release store; readers see the old
  * table or the new one, never a mix, so an event in flight is routed once,
- * by exactly one table. The old buffer is reused only after every CPU has
- * passed a quiescent state (hv_evroute_quiescent(), called by each CPU's
- * run loop between events, or hv_evroute_cpu_offline()) since it was
- * replaced: quiescent-state-based reclamation, which costs readers
- * nothing. A change finds no free buffer only while older tables may still
- * be read; it then fails with ::HV_ERR_BUSY and changes nothing (call
- * hv_evroute_synchronize() or retry after the CPUs' next quiescent state).
- * A CPU that dispatches an event must not call hv_evroute_quiescent()
- * before the dispatch returns; a handler may itself change the rules.
- * A removed domain's slot is reused only after the same grace period, so
- * a dispatch that resolved it before the removal still finds its handler.
+ * by exactly one table. What a change costs depends on the live rules
+ * (n), not on the pool's capacity (rule_cap, seg_cap):
+ *  - hv_evroute_rules_add(): a full build, O(n log n) (with the check for
+ *    conflicts);
+ *  - hv_evroute_rule_remove(): the current table copied, O(n), with the
+ *    removed rule's range swept again from the k rules that overlap it,
+ *    O(k log k); only the winners inside that range can change;
+ *  - hv_evroute_rule_retarget(): no segment changes, only the targets of
+ *    those the rule won: O(log n + s) for the s segments within its range
+ *    when the free buffer is at most ::HV_EVROUTE_LOG retargets behind the
+ *    current table (the router repeats those on it: the usual case, with
+ *    each CPU reporting quiescent states), else a copy, O(n).
+ *
+ * A full build or a copy also writes the table's slot array (the event
+ * types times 2 + guest_cap entries).
+ *
+ * A replaced buffer is reused only after every CPU has passed a quiescent
+ * state (hv_evroute_quiescent(), called by each CPU's run loop between
+ * events, or hv_evroute_cpu_offline()) since it was replaced:
+ * quiescent-state-based reclamation, which costs readers nothing. A change finds no free buffer
+ * only while older tables may still be read; it then fails with ::HV_ERR_BUSY and changes nothing
+ * (call hv_evroute_synchronize() or retry after the CPUs' next quiescent state). A CPU that
+ * dispatches an event must not call hv_evroute_quiescent() before the dispatch returns; a handler
+ * may itself change the rules. A removed domain's slot is reused only after the same grace period,
+ * so a dispatch that resolved it before the removal still finds its handler.
  *
  * Usage-based choice. Domains report usage figures
  * (hv_evroute_report_usage(), any CPU, lock-free). A group routes to its
@@ -114,6 +128,12 @@ extern "C" {
 #define HV_EVROUTE_GROUP_MAX 16u
 /** @brief Bytes of a domain name, including the terminating NUL. */
 #define HV_EVROUTE_NAME_MAX 16u
+/**
+ * @brief Retargets the router remembers, so a free table buffer at most
+ *        this many retargets behind the current table is brought up to
+ *        date by repeating them instead of by a copy.
+ */
+#define HV_EVROUTE_LOG 8u
 
 /** @brief Which events a rule applies to, by where they came from. */
 typedef enum hv_evroute_from {
@@ -212,6 +232,7 @@ struct hv_evroute_seg {
 /** @brief Where one (type, scope) finds its target. Fields are private. */
 struct hv_evroute_slot {
 	uint32_t direct; /**< Target if @c count is 0, or ::HV_EVROUTE_NONE. */
+	uint32_t rule;	 /**< Index of the rule that gives @c direct, or ::HV_EVROUTE_NONE. */
 	uint32_t start;	 /**< First segment in the table's segment array. */
 	uint32_t count;	 /**< Segments; 0: use @c direct. */
 };
@@ -229,6 +250,9 @@ struct hv_evroute_table {
 	uint64_t *keys;		       /**< Search keys of the segments (seg_cap + 1; the
 					    layout is the implementation's). */
 	uint32_t seg_count;	       /**< Segments used. */
+	uint64_t version;	       /**< Router change it holds the state of (see
+					    hv_evroute::version); 0: none (never written,
+					    or being rewritten). */
 	uint64_t retired_epoch;	       /**< Epoch when it stopped being current; 0: free. */
 	bool in_use;		       /**< Current or retiring. */
 };
@@ -250,6 +274,8 @@ struct hv_evroute_rule_rec {
 	uint32_t gen;		     /**< Generation, for rule ids. */
 	bool used;		     /**< Live (or being added). */
 	bool pending;		     /**< Added by the change in progress. */
+	uint32_t next;		     /**< Next live rule, or ::HV_EVROUTE_NONE. */
+	uint32_t prev;		     /**< Previous live rule, or ::HV_EVROUTE_NONE. */
 };
 
 /** @brief Configuration of hv_evroute_init(); every array belongs to the caller. */
@@ -303,6 +329,16 @@ struct hv_evroute {
 	uint64_t publishes;			  /**< Tables published (writer lock). */
 	uint64_t reclaims;			  /**< Table buffers reclaimed (writer lock). */
 	uint64_t busy;				  /**< Changes refused with ::HV_ERR_BUSY. */
+	uint32_t live;				  /**< First live rule (a list through
+						       hv_evroute_rule_rec::next), or
+						       ::HV_EVROUTE_NONE. */
+	uint32_t live_count;			  /**< Live rules. */
+	uint64_t version;			  /**< Changes published (the current
+						       table's hv_evroute_table::version). */
+	uint64_t full_version;			  /**< Version of the last change other than
+						       a retarget. */
+	uint32_t log[HV_EVROUTE_LOG];		  /**< Rule retargeted by version v, at
+						       v % ::HV_EVROUTE_LOG. */
 };
 
 /**

@@ -241,15 +241,20 @@ static void store_sorted(struct hv_evroute_table *t, uint32_t base,
 		t->keys[base + i] = sorted[i].first;
 }
 
-/* Indexes of the live rules of @p pass into @p out; returns how many. */
+/*
+ * Indexes of the live rules of @p pass into @p out; returns how many. The
+ * walk follows the list of live rules, not the whole pool: a build costs
+ * what the live rules cost, whatever rule_cap is (the order they come in
+ * does not matter, the sorts' orders are total).
+ */
 static uint32_t collect(const struct hv_evroute *r, enum pass pass, uint32_t *out)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < r->cfg.rule_cap; i++) {
+	for (uint32_t i = r->live; i != HV_EVROUTE_NONE; i = r->cfg.rules[i].next) {
 		const struct hv_evroute_rule_rec *rec = &r->cfg.rules[i];
 
-		if (rec->used && in_pass(&rec->rule, pass))
+		if (in_pass(&rec->rule, pass))
 			out[n++] = i;
 	}
 	return n;
@@ -280,6 +285,7 @@ hv_status_t hv_evroute_build(struct hv_evroute *r, struct hv_evroute_table *t)
 
 		for (uint32_t i = 0; i < nslots; i++) {
 			t->slots[i].direct = HV_EVROUTE_NONE;
+			t->slots[i].rule = HV_EVROUTE_NONE;
 			t->slots[i].start = 0;
 			t->slots[i].count = 0;
 		}
@@ -308,8 +314,10 @@ hv_status_t hv_evroute_build(struct hv_evroute *r, struct hv_evroute_table *t)
 				return st;
 			if (c == 1u && cfg->scratch[0].first == 0 &&
 			    cfg->scratch[0].last == UINT64_MAX) {
-				if (t != NULL)
+				if (t != NULL) {
 					t->slots[slot].direct = cfg->scratch[0].target;
+					t->slots[slot].rule = cfg->scratch[0].rule;
+				}
 				continue;
 			}
 			if (c > cfg->seg_cap - used)
@@ -324,5 +332,297 @@ hv_status_t hv_evroute_build(struct hv_evroute *r, struct hv_evroute_table *t)
 	}
 	if (t != NULL)
 		t->seg_count = used;
+	return HV_OK;
+}
+
+/* ---- patches: a new table from the current one ---- */
+
+/*
+ * A change that touches one rule changes at most the slots that rule is
+ * in (two for an ::HV_EVROUTE_FROM_ANY rule, else one), and within them
+ * only the keys of its range; every other slot of the new table is the
+ * current table's. So:
+ *
+ *   - a retarget changes no segment's bounds or winner, only the target of
+ *     the segments the rule won (a full build takes a segment's target
+ *     from its winning rule and merges segments by rule, not by target):
+ *     those are rewritten in place, found by a binary search for the
+ *     rule's first key and a walk over its range. The router keeps the
+ *     last retargets (hv_evroute::log), so a free buffer that held the
+ *     table of a few changes ago is brought up to date by repeating them,
+ *     with no copy at all (evroute.c, commit_retarget());
+ *   - a removal changes the winner only inside the removed rule's range:
+ *     the live rules of its slot that overlap that range (no others can
+ *     win there) are swept again (build.c's sweep, O(k log k) for k such
+ *     rules), the result is clipped to the range and spliced between the
+ *     current table's segments before and after it, merging a segment
+ *     with its neighbour where one rule now wins both (the sweep's
+ *     segments are the maximal runs of one winner, so the result is
+ *     exactly what a full build gives). The other slots are copied.
+ *
+ * Nothing is sorted but the k overlapping rules, and no conflict can
+ * arise (fewer rules, same priorities), so neither patch checks for one.
+ */
+
+/* The slots rule @p ru is in, in increasing order; returns how many (1 or 2). */
+static uint32_t rule_slots(const struct hv_evroute_rule *ru, uint32_t out[2])
+{
+	uint32_t n = 0;
+
+	for (uint32_t p = 0; p < PASS_COUNT && n < 2u; p++) {
+		if (in_pass(ru, (enum pass)p))
+			out[n++] = slot_of(ru, (enum pass)p);
+	}
+	return n;
+}
+
+/* First of the @p n sorted first keys @p keys that is > @p key (n if none). */
+static uint32_t upper_bound(const uint64_t *keys, uint32_t n, uint64_t key)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2u;
+
+		if (keys[mid] <= key)
+			lo = mid + 1u;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void hv_evroute_table_copy(const struct hv_evroute *r, struct hv_evroute_table *t,
+			   const struct hv_evroute_table *src)
+{
+	hv_memcpy(t->slots, src->slots, (size_t)evr_slot_count(&r->cfg) * sizeof(*t->slots));
+	hv_memcpy(t->segs, src->segs, (size_t)src->seg_count * sizeof(*t->segs));
+	hv_memcpy(t->keys, src->keys, (size_t)src->seg_count * sizeof(*t->keys));
+	t->seg_count = src->seg_count;
+}
+
+void hv_evroute_retarget_patch(const struct hv_evroute *r, struct hv_evroute_table *t, uint32_t idx)
+{
+	const struct hv_evroute_rule *ru = &r->cfg.rules[idx].rule;
+	uint32_t slots[2];
+	uint32_t ns = rule_slots(ru, slots);
+
+	for (uint32_t k = 0; k < ns; k++) {
+		struct hv_evroute_slot *s = &t->slots[slots[k]];
+		uint32_t i;
+
+		if (s->count == 0) {
+			if (s->rule == idx)
+				s->direct = ru->target;
+			continue;
+		}
+		/* The last segment starting at or before the rule, then its range. */
+		i = upper_bound(&t->keys[s->start], s->count, ru->first);
+		for (i = i > 0 ? i - 1u : 0; i < s->count; i++) {
+			struct hv_evroute_seg *seg = &t->segs[s->start + i];
+
+			if (seg->first > ru->last)
+				break;
+			if (seg->rule == idx)
+				seg->target = ru->target;
+		}
+	}
+}
+
+/* Where a splice writes: a run of segments and keys, or nowhere (count only). */
+struct splice {
+	struct hv_evroute_seg *segs; /* NULL: count only */
+	uint64_t *keys;
+	uint32_t c;		    /* segments so far */
+	struct hv_evroute_seg last; /* the last of them (valid if c > 0) */
+};
+
+/* Append @p seg, merged into the last segment if one rule wins both and they touch. */
+static void emit(struct splice *sp, const struct hv_evroute_seg *seg)
+{
+	if (sp->c > 0 && sp->last.rule == seg->rule && sp->last.last + 1u == seg->first) {
+		sp->last.last = seg->last;
+		if (sp->segs != NULL)
+			sp->segs[sp->c - 1u].last = seg->last;
+		return;
+	}
+	if (sp->segs != NULL) {
+		sp->segs[sp->c] = *seg;
+		sp->keys[sp->c] = seg->first;
+	}
+	sp->last = *seg;
+	sp->c++;
+}
+
+/* Append @p n segments that merge with nothing before them (unchanged old ones). */
+static void bulk(struct splice *sp, const struct hv_evroute_seg *segs, const uint64_t *keys,
+		 uint32_t n)
+{
+	if (n == 0)
+		return;
+	if (sp->segs != NULL) {
+		hv_memcpy(&sp->segs[sp->c], segs, (size_t)n * sizeof(*segs));
+		hv_memcpy(&sp->keys[sp->c], keys, (size_t)n * sizeof(*keys));
+	}
+	sp->last = segs[n - 1u];
+	sp->c += n;
+}
+
+/*
+ * Splice the @p nl segments @p l (sorted, within [a, b], covering the
+ * keys some rule wins there) into slot @p s of @p src in place of its
+ * segments over [a, b]; returns the new slot's segment count.
+ */
+static uint32_t splice_slot(struct splice *sp, const struct hv_evroute_table *src,
+			    const struct hv_evroute_slot *s, uint64_t a, uint64_t b,
+			    const struct hv_evroute_seg *l, uint32_t nl)
+{
+	struct hv_evroute_seg one[1], piece;
+	uint64_t one_key[1];
+	const struct hv_evroute_seg *o;
+	const uint64_t *ok;
+	uint32_t n, p, q;
+
+	if (s->count == 0) { /* a direct target is one segment over everything */
+		one[0].first = 0;
+		one[0].last = UINT64_MAX;
+		one[0].target = s->direct;
+		one[0].rule = s->rule;
+		one_key[0] = 0;
+		o = one;
+		ok = one_key;
+		n = s->direct == HV_EVROUTE_NONE ? 0u : 1u;
+	} else {
+		o = &src->segs[s->start];
+		ok = &src->keys[s->start];
+		n = s->count;
+	}
+	p = a == 0 ? 0u : upper_bound(ok, n, a - 1u); /* segments starting before a */
+	q = upper_bound(ok, n, b);		      /* segments starting at or before b */
+	if (p > 0) {
+		bulk(sp, o, ok, p - 1u);
+		piece = o[p - 1u];
+		if (piece.last >= a)
+			piece.last = a - 1u;
+		emit(sp, &piece);
+	}
+	for (uint32_t i = 0; i < nl; i++)
+		emit(sp, &l[i]);
+	if (q > 0 && o[q - 1u].last > b) { /* b < UINT64_MAX here */
+		piece = o[q - 1u];
+		if (piece.first <= b)
+			piece.first = b + 1u;
+		emit(sp, &piece);
+	}
+	if (q < n) {
+		emit(sp, &o[q]);
+		if (q + 1u < n)
+			bulk(sp, &o[q + 1u], &ok[q + 1u], n - q - 1u);
+	}
+	return sp->c;
+}
+
+/* A slot's segment count as stored: one segment over everything is a direct target. */
+static uint32_t stored_count(const struct splice *sp)
+{
+	if (sp->c == 1u && sp->last.first == 0 && sp->last.last == UINT64_MAX)
+		return 0;
+	return sp->c;
+}
+
+hv_status_t hv_evroute_remove_patch(struct hv_evroute *r, struct hv_evroute_table *t,
+				    const struct hv_evroute_table *src, uint32_t idx)
+{
+	const struct hv_evroute_config *cfg = &r->cfg;
+	const struct hv_evroute_rule *ru = &cfg->rules[idx].rule;
+	uint32_t *lower = cfg->scratch_idx;
+	uint32_t *upper = cfg->scratch_idx + cfg->rule_cap;
+	uint32_t slots[2], lstart[2], lcount[2];
+	uint32_t ns = rule_slots(ru, slots);
+	uint32_t off = 0, nslots, used;
+	uint64_t total = src->seg_count;
+
+	/* The new segments of each slot over the removed rule's range, in scratch. */
+	for (uint32_t k = 0; k < ns; k++) {
+		struct sorter so = {.rules = cfg->rules, .pass = PASS_COUNT};
+		struct hv_evroute_seg *l = &cfg->scratch[off];
+		uint32_t n = 0, c, m = 0;
+		struct splice sp = {0};
+
+		for (uint32_t p = 0; p < PASS_COUNT; p++) {
+			if (in_pass(ru, (enum pass)p) && slot_of(ru, (enum pass)p) == slots[k])
+				so.pass = (enum pass)p;
+		}
+		for (uint32_t i = r->live; i != HV_EVROUTE_NONE; i = cfg->rules[i].next) {
+			const struct hv_evroute_rule *x = &cfg->rules[i].rule;
+
+			if (in_pass(x, so.pass) && slot_of(x, so.pass) == slots[k] &&
+			    x->first <= ru->last && x->last >= ru->first)
+				lower[n++] = i;
+		}
+		heap_sort(lower, n, by_slot_first, &so);
+		if (sweep(cfg->rules, lower, n, upper, l, cfg->seg_cap - off, &c) != HV_OK)
+			return HV_ERR_NO_SPACE; /* scratch too small: let a full build decide */
+		/* Clip to the range, in place. */
+		for (uint32_t i = 0; i < c; i++) {
+			struct hv_evroute_seg seg = l[i];
+
+			if (seg.last < ru->first || seg.first > ru->last)
+				continue;
+			if (seg.first < ru->first)
+				seg.first = ru->first;
+			if (seg.last > ru->last)
+				seg.last = ru->last;
+			l[m++] = seg;
+		}
+		lstart[k] = off;
+		lcount[k] = m;
+		off += m;
+		/* What the slot will hold, counted without writing. */
+		splice_slot(&sp, src, &src->slots[slots[k]], ru->first, ru->last, l, m);
+		total = total - src->slots[slots[k]].count + stored_count(&sp);
+	}
+	if (total > cfg->seg_cap)
+		return HV_ERR_NO_SPACE;
+	if (t == NULL)
+		return HV_OK;
+
+	/* Every slot in index order: the changed ones spliced, the others copied. */
+	nslots = evr_slot_count(cfg);
+	used = 0;
+	for (uint32_t i = 0, k = 0; i < nslots; i++) {
+		const struct hv_evroute_slot *s = &src->slots[i];
+		struct hv_evroute_slot *d = &t->slots[i];
+
+		if (k < ns && slots[k] == i) {
+			struct splice sp = {.segs = &t->segs[used], .keys = &t->keys[used]};
+
+			splice_slot(&sp, src, s, ru->first, ru->last, &cfg->scratch[lstart[k]],
+				    lcount[k]);
+			d->start = used;
+			d->count = stored_count(&sp);
+			d->direct = HV_EVROUTE_NONE;
+			d->rule = HV_EVROUTE_NONE;
+			if (d->count == 0) {
+				d->start = 0;
+				if (sp.c == 1u) {
+					d->direct = sp.last.target;
+					d->rule = sp.last.rule;
+				}
+			}
+			k++;
+		} else {
+			*d = *s;
+			if (s->count > 0) {
+				hv_memcpy(&t->segs[used], &src->segs[s->start],
+					  (size_t)s->count * sizeof(*t->segs));
+				hv_memcpy(&t->keys[used], &src->keys[s->start],
+					  (size_t)s->count * sizeof(*t->keys));
+				d->start = used;
+			}
+		}
+		used += d->count;
+	}
+	t->seg_count = used;
 	return HV_OK;
 }

@@ -306,9 +306,28 @@ static void publish(struct hv_evroute *r, struct hv_evroute_table *t)
 
 	t->in_use = true;
 	t->retired_epoch = 0;
+	t->version = ++r->version;
 	atomic_store_explicit(&r->current, t, memory_order_release);
 	old->retired_epoch = epoch_bump(r);
 	r->publishes++;
+}
+
+/* A free table buffer after reclaiming what can be; NULL if none. */
+static struct hv_evroute_table *free_table(struct hv_evroute *r)
+{
+	reclaim(r);
+	for (uint32_t i = 0; i < r->cfg.table_count; i++) {
+		if (!r->cfg.tables[i].in_use)
+			return &r->cfg.tables[i];
+	}
+	return NULL;
+}
+
+/* Publish a buffer written by a change other than a retarget. */
+static void publish_full(struct hv_evroute *r, struct hv_evroute_table *t)
+{
+	publish(r, t);
+	r->full_version = r->version;
 }
 
 /*
@@ -318,14 +337,11 @@ static void publish(struct hv_evroute *r, struct hv_evroute_table *t)
  */
 static hv_status_t commit(struct hv_evroute *r)
 {
-	struct hv_evroute_table *t = NULL;
+	struct hv_evroute_table *t = free_table(r);
 	hv_status_t st;
 
-	reclaim(r);
-	for (uint32_t i = 0; i < r->cfg.table_count && t == NULL; i++) {
-		if (!r->cfg.tables[i].in_use)
-			t = &r->cfg.tables[i];
-	}
+	if (t != NULL)
+		t->version = 0; /* rewritten from here on */
 	st = hv_evroute_build(r, t);
 	if (st != HV_OK)
 		return st;
@@ -333,8 +349,117 @@ static hv_status_t commit(struct hv_evroute *r)
 		r->busy++;
 		return HV_ERR_BUSY;
 	}
+	publish_full(r, t);
+	return HV_OK;
+}
+
+/*
+ * Publish the removal of rule @p idx (already unlisted): the current table
+ * patched (build.c: only the removed rule's range of its slots is swept
+ * again, the rest copied), not a full build. The patch answers
+ * HV_ERR_NO_SPACE when it cannot be sure the result fits; a full build
+ * then decides, with the same order of statuses as commit().
+ */
+static hv_status_t commit_remove(struct hv_evroute *r, uint32_t idx)
+{
+	struct hv_evroute_table *t = free_table(r);
+	hv_status_t st;
+
+	if (t != NULL)
+		t->version = 0;
+	st = hv_evroute_remove_patch(r, t, current_of(r), idx);
+	if (st != HV_OK)
+		return commit(r);
+	if (t == NULL) {
+		r->busy++;
+		return HV_ERR_BUSY;
+	}
+	publish_full(r, t);
+	return HV_OK;
+}
+
+/*
+ * Can buffer @p t be brought to the current state by repeating the logged
+ * retargets? Only if every change since its version was a retarget (none
+ * since the last full change) and all of them are still in the log.
+ */
+static bool catchable(const struct hv_evroute *r, const struct hv_evroute_table *t)
+{
+	return t->version != 0 && t->version >= r->full_version &&
+	       r->version - t->version <= HV_EVROUTE_LOG;
+}
+
+/*
+ * Publish the retarget of rule @p idx (its record already holds the new
+ * target). A retarget changes only targets of segments the rule won, so
+ * the new table is the current one with those rewritten. With two buffers
+ * the free one is the table of the change before: rather than copying the
+ * current table into it (O(n)), the retargets since its version are
+ * repeated on it (each O(log n + s), with the rules' current targets, so
+ * the last one of a rule wins), then this one; only a buffer too far
+ * behind, or one last written by another kind of change, is copied.
+ * Nothing here can fail but the search for a buffer.
+ */
+static hv_status_t commit_retarget(struct hv_evroute *r, uint32_t idx)
+{
+	struct hv_evroute_table *t = NULL, *cur = current_of(r);
+
+	reclaim(r);
+	for (uint32_t i = 0; i < r->cfg.table_count; i++) {
+		struct hv_evroute_table *c = &r->cfg.tables[i];
+
+		if (c->in_use)
+			continue;
+		/* The newest free buffer that can catch up, else any free one. */
+		if (t == NULL || (catchable(r, c) && (!catchable(r, t) || c->version > t->version)))
+			t = c;
+	}
+	if (t == NULL) {
+		r->busy++;
+		return HV_ERR_BUSY;
+	}
+	if (catchable(r, t)) {
+		uint64_t v = t->version;
+
+		t->version = 0;
+		for (v++; v <= r->version; v++)
+			hv_evroute_retarget_patch(r, t, r->log[v % HV_EVROUTE_LOG]);
+	} else {
+		t->version = 0;
+		hv_evroute_table_copy(r, t, cur);
+	}
+	hv_evroute_retarget_patch(r, t, idx);
+	r->log[(r->version + 1u) % HV_EVROUTE_LOG] = idx;
 	publish(r, t);
 	return HV_OK;
+}
+
+/* ---- the list of live rules (writer lock held) ---- */
+
+static void live_link(struct hv_evroute *r, uint32_t idx)
+{
+	struct hv_evroute_rule_rec *rec = &r->cfg.rules[idx];
+
+	rec->prev = HV_EVROUTE_NONE;
+	rec->next = r->live;
+	if (r->live != HV_EVROUTE_NONE)
+		r->cfg.rules[r->live].prev = idx;
+	r->live = idx;
+	r->live_count++;
+}
+
+static void live_unlink(struct hv_evroute *r, uint32_t idx)
+{
+	struct hv_evroute_rule_rec *rec = &r->cfg.rules[idx];
+
+	if (rec->prev != HV_EVROUTE_NONE)
+		r->cfg.rules[rec->prev].next = rec->next;
+	else
+		r->live = rec->next;
+	if (rec->next != HV_EVROUTE_NONE)
+		r->cfg.rules[rec->next].prev = rec->prev;
+	rec->next = rec->prev = HV_EVROUTE_NONE;
+	r->live_count--;
 }
 
 /* ---- lookup (no lock, no shared write) ---- */
@@ -459,9 +584,11 @@ hv_status_t hv_evroute_init(struct hv_evroute *r, const struct hv_evroute_config
 		hv_atomic64_store_relaxed(&cfg->cpus[i].seen, 1);
 	domain_fill(&cfg->domains[HV_EVROUTE_MAIN], &cfg->main);
 	hv_spin_init(&r->writer);
+	r->live = HV_EVROUTE_NONE;
 	t0 = &cfg->tables[0];
 	(void)hv_evroute_build(r, t0); /* no rule: cannot fail */
 	t0->in_use = true;
+	t0->version = r->version = r->full_version = 1;
 	hv_atomic64_store_relaxed(&r->epoch, 1);
 	atomic_store_explicit(&r->current, t0, memory_order_release);
 	return HV_OK;
@@ -495,10 +622,8 @@ hv_status_t hv_evroute_domain_add(struct hv_evroute *r, const struct hv_evroute_
 /* A live rule or a defined group names domain @p id. Writer lock held. */
 static bool domain_named(const struct hv_evroute *r, uint32_t id)
 {
-	for (uint32_t i = 0; i < r->cfg.rule_cap; i++) {
-		const struct hv_evroute_rule_rec *rec = &r->cfg.rules[i];
-
-		if (rec->used && rec->rule.target == id)
+	for (uint32_t i = r->live; i != HV_EVROUTE_NONE; i = r->cfg.rules[i].next) {
+		if (r->cfg.rules[i].rule.target == id)
 			return true;
 	}
 	for (uint32_t g = 0; g < r->cfg.group_cap; g++) {
@@ -621,8 +746,7 @@ hv_status_t hv_evroute_rules_add(struct hv_evroute *r, const struct hv_evroute_r
 		return HV_ERR_INVALID_ARG;
 	h = writer_lock(r);
 	/* Room first: a count beyond the pool is refused before any rule is read. */
-	for (uint32_t i = 0; i < r->cfg.rule_cap; i++)
-		free_count += r->cfg.rules[i].used ? 0u : 1u;
+	free_count = r->cfg.rule_cap - r->live_count;
 	if (free_count < count)
 		st = HV_ERR_NO_SPACE;
 	for (uint32_t i = 0; i < count && st == HV_OK; i++)
@@ -641,6 +765,7 @@ hv_status_t hv_evroute_rules_add(struct hv_evroute *r, const struct hv_evroute_r
 		rec->rule = rules[i];
 		rec->used = true;
 		rec->pending = true;
+		live_link(r, next);
 	}
 	st = commit(r);
 	next = 0;
@@ -651,9 +776,10 @@ hv_status_t hv_evroute_rules_add(struct hv_evroute *r, const struct hv_evroute_r
 			next++;
 		rec = &r->cfg.rules[next];
 		rec->pending = false;
-		if (st != HV_OK)
+		if (st != HV_OK) {
 			rec->used = false;
-		else if (ids != NULL)
+			live_unlink(r, next);
+		} else if (ids != NULL)
 			ids[i] = rule_id(r, next);
 		next++;
 	}
@@ -680,12 +806,17 @@ hv_status_t hv_evroute_rule_remove(struct hv_evroute *r, uint32_t id)
 	if (rec == NULL) {
 		st = HV_ERR_NOT_FOUND;
 	} else {
+		uint32_t idx = (uint32_t)(rec - r->cfg.rules);
+
 		rec->used = false;
-		st = commit(r);
-		if (st == HV_OK)
+		live_unlink(r, idx);
+		st = commit_remove(r, idx);
+		if (st == HV_OK) {
 			rec->gen = next_gen(r, rec->gen);
-		else
+		} else {
 			rec->used = true;
+			live_link(r, idx);
+		}
 	}
 	writer_unlock(h);
 	return st;
@@ -707,7 +838,7 @@ hv_status_t hv_evroute_rule_retarget(struct hv_evroute *r, uint32_t id, uint32_t
 		uint32_t old = rec->rule.target;
 
 		rec->rule.target = target;
-		st = commit(r);
+		st = commit_retarget(r, (uint32_t)(rec - r->cfg.rules));
 		if (st != HV_OK)
 			rec->rule.target = old;
 	}

@@ -41,4 +41,33 @@ static inline uint32_t evr_slot_count(const struct hv_evroute_config *cfg)
  */
 hv_status_t hv_evroute_build(struct hv_evroute *r, struct hv_evroute_table *t);
 
+/*
+ * Patches: a new table derived from an existing one, for changes that touch
+ * only the slots of one rule (build.c says how). Writer lock held; @p t is
+ * a buffer no reader can see, never @p src.
+ */
+
+/* Copy table @p src (its slots, segments and keys) into @p t. O(seg_count). */
+void hv_evroute_table_copy(const struct hv_evroute *r, struct hv_evroute_table *t,
+			   const struct hv_evroute_table *src);
+
+/*
+ * Give every segment (or direct target) rule @p idx won in @p t the rule's
+ * current target, in place: exactly what a full build gives after a
+ * retarget, since a target takes no part in the choice of segments.
+ * O(log n + s) for the s segments within the rule's range.
+ */
+void hv_evroute_retarget_patch(const struct hv_evroute *r, struct hv_evroute_table *t,
+			       uint32_t idx);
+
+/*
+ * Write into @p t (NULL: only check) the state of the live rules after
+ * rule @p idx (no longer live, its record still holding the rule) was
+ * removed from the state @p src holds. Returns HV_OK, or HV_ERR_NO_SPACE
+ * when the result or the writer's scratch area might not fit: the caller
+ * then falls back to hv_evroute_build(), which decides.
+ */
+hv_status_t hv_evroute_remove_patch(struct hv_evroute *r, struct hv_evroute_table *t,
+				    const struct hv_evroute_table *src, uint32_t idx);
+
 #endif /* LIBHVCORE_LIB_EVROUTE_INTERNAL_H */
