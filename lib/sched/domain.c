@@ -320,10 +320,13 @@ static uint32_t least_loaded(const struct hv_sched_domain *d, uint64_t allowed, 
 static uint32_t wake_target(const struct hv_sched_domain *d, const struct hv_sched_entity *e,
 			    uint32_t last)
 {
-	uint64_t allowed = e->affinity & domain_mask(d);
+	uint64_t allowed;
 	uint32_t min_load, best;
 
-	/* Pinned (or a one-CPU domain): there is no choice to weigh. */
+	/* One CPU, or pinned to its last one: there is no choice to weigh. */
+	if (d->cpu_count == 1)
+		return last;
+	allowed = e->affinity & domain_mask(d);
 	if (allowed == (uint64_t)1 << last)
 		return last;
 	best = least_loaded(d, allowed, &min_load);
