@@ -361,7 +361,8 @@ struct hv_sched_ops {
 	 */
 	void (*yield)(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
 		      hv_time_ns_t now);
-	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE, ::HV_SCHED_OPS_TICK_DECIDES or 0; other bits are refused. */
+	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE, ::HV_SCHED_OPS_TICK_DECIDES or 0; other bits are
+	 * refused. */
 	uint32_t flags;
 };
 

@@ -138,8 +138,8 @@ static struct hv_sched_feedback fb_error(hv_status_t st)
 
 /* Fill the priority and queue fields; the caller holds @p cpu's lock. */
 static inline void fb_fill(const struct hv_sched_domain *d, const struct hv_sched_ops *ops,
-			   const struct hv_sched_cpu *c, uint32_t cpu, const struct hv_sched_entity *e,
-			   struct hv_sched_feedback *fb)
+			   const struct hv_sched_cpu *c, uint32_t cpu,
+			   const struct hv_sched_entity *e, struct hv_sched_feedback *fb)
 {
 	fb->cpu = cpu;
 	if (e != NULL)
@@ -175,9 +175,10 @@ static void kick_after_unlock(const struct hv_sched_domain *d, const struct hv_s
  * Lock the CPU that guards @p e and check @p e is still bound to @p d there.
  * HV_ERR_STATE: not bound to @p d (or half-way through hv_sched_attach()).
  */
-static inline __attribute__((always_inline)) hv_status_t
-lock_entity(struct hv_sched_domain *d, struct hv_sched_entity *e, uint32_t *cpu_out,
-	    struct hv_spin_held *held)
+static inline __attribute__((always_inline)) hv_status_t lock_entity(struct hv_sched_domain *d,
+								     struct hv_sched_entity *e,
+								     uint32_t *cpu_out,
+								     struct hv_spin_held *held)
 {
 	for (uint32_t i = 0; i < HV_SCHED_LOCK_RETRIES; i++) {
 		hv_cpu_t c;
@@ -280,8 +281,9 @@ static inline hv_time_ns_t wake_time(const struct hv_sched_ops *ops)
 
 /* @p e was just queued on @p cpu: reschedule there if it is idle or @p e preempts. */
 static inline void maybe_preempt(struct hv_sched_domain *d, const struct hv_sched_ops *ops,
-				 struct hv_sched_cpu *c, uint32_t cpu, const struct hv_sched_entity *e,
-				 hv_time_ns_t now, struct hv_sched_feedback *fb)
+				 struct hv_sched_cpu *c, uint32_t cpu,
+				 const struct hv_sched_entity *e, hv_time_ns_t now,
+				 struct hv_sched_feedback *fb)
 {
 	const struct hv_sched_entity *curr = cpu_curr(c);
 

@@ -691,7 +691,10 @@ static void same_state(uint32_t n)
  */
 static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 {
-	enum { N = 12, STEPS = 4000 };
+	enum {
+		N = 12,
+		STEPS = 4000
+	};
 
 	(void)state;
 	for (size_t s = 0; s < HV_ARRAY_SIZE(scheds); s++) {
