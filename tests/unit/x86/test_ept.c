@@ -172,9 +172,8 @@ static void four_kib_pages_at_the_edges_and_when_misaligned(void **state)
 
 	/* A 2 MiB-aligned GPA with a host address that is not: 4 KiB pages,
 	 * uncacheable, ignore PAT (bit 6), read-write: 0x40 | 0 << 3 | 3. */
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(4 * MIB2), hv_hpa(0xfed00000ull + PAGE), MIB2,
-				    dev),
-			 HV_OK);
+	assert_int_equal(
+		hv_ept_map(&ept, hv_gpa(4 * MIB2), hv_hpa(0xfed00000ull + PAGE), MIB2, dev), HV_OK);
 	assert_maps(&ept, 4 * MIB2, 0xfed01000ull, dev, PAGE);
 	assert_maps(&ept, 5 * MIB2 - PAGE, 0xfed01000ull + MIB2 - PAGE, dev, PAGE);
 	hv_hpa_t h;
@@ -199,11 +198,13 @@ static void bad_map_arguments_change_nothing(void **state)
 	/* No access; write without read; write+execute without read. */
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_MEMTYPE(6)),
 			 HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_W), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_W),
+			 HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_W | HV_EPT_X),
 			 HV_ERR_INVALID_ARG);
 	/* Execute-only needs the capability. */
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_X), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_X),
+			 HV_ERR_INVALID_ARG);
 	/* Reserved memory types 2, 3, 7 and unknown bits. */
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_R | HV_EPT_MEMTYPE(2)),
 			 HV_ERR_INVALID_ARG);
@@ -214,19 +215,21 @@ static void bad_map_arguments_change_nothing(void **state)
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE, HV_EPT_RAM | (1u << 16)),
 			 HV_ERR_INVALID_ARG);
 	/* Alignment of each of the three. */
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0x800), hv_hpa(0), PAGE, HV_EPT_RAM), HV_ERR_ALIGN);
+	assert_int_equal(hv_ept_map(&ept, hv_gpa(0x800), hv_hpa(0), PAGE, HV_EPT_RAM),
+			 HV_ERR_ALIGN);
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0x10), PAGE, HV_EPT_RAM), HV_ERR_ALIGN);
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE + 1, HV_EPT_RAM), HV_ERR_ALIGN);
+	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0), PAGE + 1, HV_EPT_RAM),
+			 HV_ERR_ALIGN);
 	/* Wrapping and out-of-range ranges. */
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0xfffffffffffff000ull), hv_hpa(0), 2 * PAGE,
-				    HV_EPT_RAM),
-			 HV_ERR_OVERFLOW);
-	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(0xfffffffffffff000ull), 2 * PAGE,
-				    HV_EPT_RAM),
-			 HV_ERR_OVERFLOW);
-	assert_int_equal(hv_ept_map(&ept, hv_gpa((1ull << 39) - PAGE), hv_hpa(0), 2 * PAGE,
-				    HV_EPT_RAM),
-			 HV_ERR_RANGE);
+	assert_int_equal(
+		hv_ept_map(&ept, hv_gpa(0xfffffffffffff000ull), hv_hpa(0), 2 * PAGE, HV_EPT_RAM),
+		HV_ERR_OVERFLOW);
+	assert_int_equal(
+		hv_ept_map(&ept, hv_gpa(0), hv_hpa(0xfffffffffffff000ull), 2 * PAGE, HV_EPT_RAM),
+		HV_ERR_OVERFLOW);
+	assert_int_equal(
+		hv_ept_map(&ept, hv_gpa((1ull << 39) - PAGE), hv_hpa(0), 2 * PAGE, HV_EPT_RAM),
+		HV_ERR_RANGE);
 	assert_int_equal(hv_ept_map(&ept, hv_gpa(0), hv_hpa(1ull << 39), PAGE, HV_EPT_RAM),
 			 HV_ERR_RANGE);
 	assert_int_equal(hv_ept_tables_used(&ept), 1);
@@ -450,7 +453,8 @@ static void randomized_against_a_page_model(void **state)
 		snapshot();
 		uint32_t used = hv_ept_tables_used(&ept);
 		if (op == 0) {
-			uint64_t hpa = ((rng(&s) % 64) * MIB2) + (rng(&s) % 2 ? 0 : (rng(&s) % 512) * PAGE);
+			uint64_t hpa = ((rng(&s) % 64) * MIB2) +
+				       (rng(&s) % 2 ? 0 : (rng(&s) % 512) * PAGE);
 			uint32_t attr = attrs[rng(&s) % 3];
 			bool clash = false;
 

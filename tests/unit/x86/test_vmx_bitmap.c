@@ -129,7 +129,8 @@ static void msr_bitmap_layout_and_queries(void **state)
 	assert_int_equal(g_pages[2][2048 + 0xdc], 0x01);
 	assert_true(hv_vmx_msr_bitmap_exits(&bm, 0x6e0, HV_ACCESS_WRITE));
 	assert_false(hv_vmx_msr_bitmap_exits(&bm, 0x6e0, HV_ACCESS_READ));
-	/* IA32_EFER (0xc0000080), both: read-high byte 1024 + 0x10 bit 0, write-high 3072 + 0x10. */
+	/* IA32_EFER (0xc0000080), both: read-high byte 1024 + 0x10 bit 0, write-high 3072 + 0x10.
+	 */
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0xc0000080u, 1, HV_ACCESS_RW, true), HV_OK);
 	assert_int_equal(g_pages[2][1024 + 0x10], 0x01);
 	assert_int_equal(g_pages[2][3072 + 0x10], 0x01);
@@ -142,7 +143,8 @@ static void msr_bitmap_layout_and_queries(void **state)
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0xc0001fffu, 1, HV_ACCESS_WRITE, true), HV_OK);
 	assert_int_equal(g_pages[2][4095], 0x80);
 	/* Clear a range again. */
-	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0xc0000000u, 0x2000, HV_ACCESS_RW, false), HV_OK);
+	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0xc0000000u, 0x2000, HV_ACCESS_RW, false),
+			 HV_OK);
 	assert_false(hv_vmx_msr_bitmap_exits(&bm, 0xc0000080u, HV_ACCESS_READ));
 	assert_false(hv_vmx_msr_bitmap_exits(&bm, 0xc0001fffu, HV_ACCESS_WRITE));
 	assert_true(hv_vmx_msr_bitmap_exits(&bm, 0x6e0, HV_ACCESS_WRITE));
@@ -163,11 +165,13 @@ static void msr_bitmap_refuses_bad_arguments(void **state)
 	assert_int_equal(hv_vmx_msr_bitmap_init(&bm, &g_pages[2][1], false), HV_ERR_ALIGN);
 	assert_int_equal(hv_vmx_msr_bitmap_init(&bm, g_pages[2], false), HV_OK);
 	memcpy(g_pages[0], g_pages[2], 4096);
-	assert_int_equal(hv_vmx_msr_bitmap_set(NULL, 0, 1, HV_ACCESS_READ, true), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vmx_msr_bitmap_set(NULL, 0, 1, HV_ACCESS_READ, true),
+			 HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_vmx_msr_bitmap_set(&blank, 0, 1, HV_ACCESS_READ, true),
 			 HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0, 1, 0, true), HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0, 1, HV_ACCESS_EXEC, true), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0, 1, HV_ACCESS_EXEC, true),
+			 HV_ERR_INVALID_ARG);
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0, 0, HV_ACCESS_READ, true), HV_ERR_RANGE);
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0x1fff, 2, HV_ACCESS_READ, true), HV_ERR_RANGE);
 	assert_int_equal(hv_vmx_msr_bitmap_set(&bm, 0x2000, 1, HV_ACCESS_READ, true), HV_ERR_RANGE);

@@ -25,14 +25,14 @@
 
 #include <libhvcore/x86/vmx_caps.h>
 
-#define BOCHS_BASIC	      0x00d810000000002bull
-#define BOCHS_TRUE_PINBASED   0x0000007f00000016ull
-#define BOCHS_TRUE_PROCBASED  0xf7f9fffe04006172ull
-#define BOCHS_PROCBASED	      0xf7f9fffe0401e172ull
-#define BOCHS_PROCBASED2      0x02177fff00000000ull
-#define BOCHS_TRUE_EXIT	      0x007fffff00036dfbull
-#define BOCHS_TRUE_ENTRY      0x0000ffff000011fbull
-#define BOCHS_EPT_VPID	      0x00000f0106334141ull
+#define BOCHS_BASIC	     0x00d810000000002bull
+#define BOCHS_TRUE_PINBASED  0x0000007f00000016ull
+#define BOCHS_TRUE_PROCBASED 0xf7f9fffe04006172ull
+#define BOCHS_PROCBASED	     0xf7f9fffe0401e172ull
+#define BOCHS_PROCBASED2     0x02177fff00000000ull
+#define BOCHS_TRUE_EXIT	     0x007fffff00036dfbull
+#define BOCHS_TRUE_ENTRY     0x0000ffff000011fbull
+#define BOCHS_EPT_VPID	     0x00000f0106334141ull
 
 static struct hv_vmx_caps bochs(void)
 {
@@ -63,11 +63,13 @@ static void basic_refuses_what_the_port_cannot_use(void **state)
 	/* Memory type UC (0) instead of WB (6). */
 	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC & ~(0xfull << 50)), HV_ERR_NOT_SUPPORTED);
 	/* Region size 0, and above 4096. */
-	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC & ~(0x1fffull << 32)), HV_ERR_NOT_SUPPORTED);
+	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC & ~(0x1fffull << 32)),
+			 HV_ERR_NOT_SUPPORTED);
 	assert_int_equal(hv_vmx_basic_check((BOCHS_BASIC & ~(0x1fffull << 32)) | (0x1001ull << 32)),
 			 HV_ERR_NOT_SUPPORTED);
 	/* 32-bit physical addresses only. */
-	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC | HV_VMX_BASIC_ADDR32), HV_ERR_NOT_SUPPORTED);
+	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC | HV_VMX_BASIC_ADDR32),
+			 HV_ERR_NOT_SUPPORTED);
 	/* Bit 31 is always 0. */
 	assert_int_equal(hv_vmx_basic_check(BOCHS_BASIC | (1ull << 31)), HV_ERR_NOT_SUPPORTED);
 }
@@ -100,9 +102,9 @@ static void bochs_gives_the_port_its_controls(void **state)
 	struct hv_vmx_refusal why;
 	uint32_t v = 0;
 
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PIN,
-					   HV_VMX_PIN_EXT_INTR_EXIT | HV_VMX_PIN_NMI_EXIT,
-					   HV_VMX_PIN_VIRTUAL_NMIS, HV_VMX_PIN_POSTED_INTR, &v, &why),
+	assert_int_equal(hv_vmx_ctl_adjust(
+				 &c, HV_VMX_CAP_PIN, HV_VMX_PIN_EXT_INTR_EXIT | HV_VMX_PIN_NMI_EXIT,
+				 HV_VMX_PIN_VIRTUAL_NMIS, HV_VMX_PIN_POSTED_INTR, &v, &why),
 			 HV_OK);
 	assert_int_equal(why.kind, HV_VMX_REFUSE_NONE);
 	assert_int_equal(v, 0x16u | 0x1u | 0x8u | 0x20u);
@@ -116,23 +118,23 @@ static void bochs_gives_the_port_its_controls(void **state)
 	/* With the TRUE MSR, CR3-load/store exiting are no longer forced. */
 	assert_int_equal(v, 0x04006172u | proc_req | HV_VMX_PROC_TSC_OFFSET);
 
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC2,
-					   HV_VMX_PROC2_EPT | HV_VMX_PROC2_VPID |
-						   HV_VMX_PROC2_UNRESTRICTED,
-					   HV_VMX_PROC2_RDTSCP | HV_VMX_PROC2_INVPCID |
-						   HV_VMX_PROC2_XSAVES | (1u << 22),
-					   0, &v, &why),
-			 HV_OK);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC2,
+				  HV_VMX_PROC2_EPT | HV_VMX_PROC2_VPID | HV_VMX_PROC2_UNRESTRICTED,
+				  HV_VMX_PROC2_RDTSCP | HV_VMX_PROC2_INVPCID | HV_VMX_PROC2_XSAVES |
+					  (1u << 22),
+				  0, &v, &why),
+		HV_OK);
 	/* 0x02177fff has RDTSCP, INVPCID and XSAVES but not mode-based
 	 * execute control (bit 22): that one is left out. */
 	assert_int_equal(v, HV_VMX_PROC2_EPT | HV_VMX_PROC2_VPID | HV_VMX_PROC2_UNRESTRICTED |
 				    HV_VMX_PROC2_RDTSCP | HV_VMX_PROC2_INVPCID |
 				    HV_VMX_PROC2_XSAVES);
 
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_EXIT,
-					   HV_VMX_EXIT_HOST_64 | HV_VMX_EXIT_ACK_INTR,
-					   HV_VMX_EXIT_SAVE_EFER | HV_VMX_EXIT_LOAD_EFER, 0, &v, &why),
-			 HV_OK);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_EXIT, HV_VMX_EXIT_HOST_64 | HV_VMX_EXIT_ACK_INTR,
+				  HV_VMX_EXIT_SAVE_EFER | HV_VMX_EXIT_LOAD_EFER, 0, &v, &why),
+		HV_OK);
 	assert_int_equal(v, 0x00036dfbu | HV_VMX_EXIT_HOST_64 | HV_VMX_EXIT_ACK_INTR |
 				    HV_VMX_EXIT_SAVE_EFER | HV_VMX_EXIT_LOAD_EFER);
 
@@ -141,14 +143,13 @@ static void bochs_gives_the_port_its_controls(void **state)
 			 HV_OK);
 	assert_int_equal(v, 0x000011fbu | HV_VMX_ENTRY_IA32E_GUEST | HV_VMX_ENTRY_LOAD_EFER);
 
-	assert_int_equal(hv_vmx_ept_vpid_require(&c,
-						 HV_VMX_EPT_WALK_4 | HV_VMX_EPT_MEMTYPE_WB |
-							 HV_VMX_EPT_2M | HV_VMX_EPT_INVEPT |
-							 HV_VMX_EPT_INVEPT_SINGLE |
-							 HV_VMX_VPID_INVVPID |
-							 HV_VMX_VPID_INVVPID_SINGLE,
-						 &why),
-			 HV_OK);
+	assert_int_equal(
+		hv_vmx_ept_vpid_require(&c,
+					HV_VMX_EPT_WALK_4 | HV_VMX_EPT_MEMTYPE_WB | HV_VMX_EPT_2M |
+						HV_VMX_EPT_INVEPT | HV_VMX_EPT_INVEPT_SINGLE |
+						HV_VMX_VPID_INVVPID | HV_VMX_VPID_INVVPID_SINGLE,
+					&why),
+		HV_OK);
 	assert_int_equal(why.kind, HV_VMX_REFUSE_NONE);
 }
 
@@ -169,13 +170,13 @@ static void missing_required_control_is_named(void **state)
 	assert_string_equal(why.name, "primary processor-based controls: monitor trap flag");
 
 	/* Nor posted interrupts; a wanted-if-possible bit is just left out. */
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PIN, HV_VMX_PIN_POSTED_INTR, 0, 0, &v,
-					   &why),
-			 HV_ERR_NOT_SUPPORTED);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PIN, HV_VMX_PIN_POSTED_INTR, 0, 0, &v, &why),
+		HV_ERR_NOT_SUPPORTED);
 	assert_string_equal(why.name, "pin-based controls: process posted interrupts");
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PIN, 0, HV_VMX_PIN_POSTED_INTR, 0, &v,
-					   &why),
-			 HV_OK);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PIN, 0, HV_VMX_PIN_POSTED_INTR, 0, &v, &why),
+		HV_OK);
 	assert_int_equal(v, 0x16);
 
 	/* A CPU without EPT: the secondary allowed-1 bit 1 cleared. */
@@ -188,9 +189,9 @@ static void missing_required_control_is_named(void **state)
 
 	/* The lowest of several missing bits is the one reported. */
 	c = bochs();
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC2, (1u << 30) | (1u << 21), 0, 0, &v,
-					   &why),
-			 HV_ERR_NOT_SUPPORTED);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC2, (1u << 30) | (1u << 21), 0, 0, &v, &why),
+		HV_ERR_NOT_SUPPORTED);
 	assert_int_equal(why.bit, 21);
 	assert_string_equal(why.name, "secondary controls: reserved bit");
 }
@@ -209,10 +210,11 @@ static void secondary_controls_need_the_primary_activate_bit(void **state)
 	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC2, 0, 0xffffffffu, 0, &v, &why),
 			 HV_OK);
 	assert_int_equal(v, 0);
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC, HV_VMX_PROC_SECONDARY, 0, 0, &v,
-					   &why),
-			 HV_ERR_NOT_SUPPORTED);
-	assert_string_equal(why.name, "primary processor-based controls: activate secondary controls");
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC, HV_VMX_PROC_SECONDARY, 0, 0, &v, &why),
+		HV_ERR_NOT_SUPPORTED);
+	assert_string_equal(why.name,
+			    "primary processor-based controls: activate secondary controls");
 }
 
 static void forced_bit_the_caller_forbids_is_named(void **state)
@@ -224,9 +226,9 @@ static void forced_bit_the_caller_forbids_is_named(void **state)
 
 	/* The plain PROCBASED MSR forces CR3-load exiting (bit 15) to 1. */
 	c.msr[HV_VMX_CAP_PROC] = BOCHS_PROCBASED;
-	assert_int_equal(hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC, 0, 0, HV_VMX_PROC_CR3_LOAD_EXIT,
-					   &v, &why),
-			 HV_ERR_NOT_SUPPORTED);
+	assert_int_equal(
+		hv_vmx_ctl_adjust(&c, HV_VMX_CAP_PROC, 0, 0, HV_VMX_PROC_CR3_LOAD_EXIT, &v, &why),
+		HV_ERR_NOT_SUPPORTED);
 	assert_int_equal(v, 7);
 	assert_int_equal(why.kind, HV_VMX_REFUSE_FORCED);
 	assert_int_equal(why.bit, 15);

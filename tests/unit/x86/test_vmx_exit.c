@@ -295,7 +295,7 @@ static void rdmsr_and_wrmsr_use_ecx_and_edx_eax(void **state)
 	assert_int_equal(hv_event_key(&ev), 0xc0000080u);
 
 	in = exit_info(HV_VMX_EXIT_WRMSR, 0);
-	in.gpr[1] = 0x6e0;		    /* IA32_TSC_DEADLINE */
+	in.gpr[1] = 0x6e0;		   /* IA32_TSC_DEADLINE */
 	in.gpr[0] = 0xffffffff89abcdefull; /* Only EAX counts... */
 	in.gpr[2] = 0xffffffff01234567ull; /* ... and EDX. */
 	decode(&in, &ev, &d);
