@@ -26,10 +26,9 @@
  * it writes, so a call that fails changes neither the tables nor the pool.
  * The builder does no INVEPT: after an unmap or protect, the port runs
  * INVEPT (single context, this EPTP) before the guest runs again. A split
- * replaces a 2 MiB page by an equivalent table without break-before-make,
- * which the SDM allows for translations with the same permissions, but
- * run unmaps and protects only while none of the guest's vCPUs runs on this
- * EPT.
+ * replaces a 2 MiB page by an equivalent table in one store, with no
+ * break-before-make step: run unmaps and protects only while none of the
+ * guest's vCPUs runs on this EPT.
  *
  * Locking: none inside. One ::hv_ept must not be changed by two CPUs at
  * once; hv_ept_translate() may run concurrently with other translations
