@@ -8,6 +8,13 @@ foreach(_m IN LISTS HVCORE_MODULE_LINK_ORDER)
   list(APPEND _archives $<TARGET_FILE:hvcore_${_m}>)
   list(APPEND _deps hvcore_${_m})
 endforeach()
+# Port code built freestanding beside lib/ (e.g. ports/x86-vmx's pure part)
+# registers its archives here; it may use lib/ and the port contract only.
+get_property(_extra GLOBAL PROPERTY HVCORE_SYMCHECK_TARGETS)
+foreach(_t IN LISTS _extra)
+  list(APPEND _archives $<TARGET_FILE:${_t}>)
+  list(APPEND _deps ${_t})
+endforeach()
 string(REPLACE ";" "|" _archives_arg "${_archives}")
 add_custom_target(hvcore_symcheck ALL
   COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} "-DARCHIVES=${_archives_arg}"
