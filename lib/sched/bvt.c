@@ -428,24 +428,25 @@ static uint64_t svt_get(const struct bvt_cpu *c)
 	return atomic_load_explicit(&c->svt, memory_order_relaxed);
 }
 
-/* Smallest A among the queued entities, or UINT64_MAX. */
-static uint64_t queued_min_avt(const struct bvt_cpu *c)
+/* min(@p m, the smallest A queued), given the tops @p u of uq and @p a of wa (NULL: empty). */
+static uint64_t min_avt(const struct hv_heap_node *u, const struct hv_heap_node *a, uint64_t m)
 {
-	uint64_t m = UINT64_MAX;
-	const struct hv_heap_node *n = hv_heap_peek(&c->uq);
-
-	if (n != NULL)
-		m = n->key - BVT_KEY_BIAS;
-	n = hv_heap_peek(&c->wa);
-	if (n != NULL)
-		m = min_u64(m, n->key);
+	if (u != NULL)
+		m = min_u64(m, u->key - BVT_KEY_BIAS);
+	if (a != NULL)
+		m = min_u64(m, a->key);
 	return m;
 }
 
-/* Recompute SVT with @extra (A of the running entity, or UINT64_MAX). */
-static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
+/* Smallest A among the queued entities, or UINT64_MAX. */
+static uint64_t queued_min_avt(const struct bvt_cpu *c)
 {
-	uint64_t m = min_u64(queued_min_avt(c), extra);
+	return min_avt(hv_heap_peek(&c->uq), hv_heap_peek(&c->wa), UINT64_MAX);
+}
+
+/* SVT becomes @p m (a new minimum A, or UINT64_MAX: none) if that is a step up; returns SVT. */
+static uint64_t svt_raise(struct bvt_cpu *c, uint64_t m)
+{
 	uint64_t s = svt_get(c);
 
 	/* An empty CPU keeps its last SVT; otherwise SVT only grows. */
@@ -454,6 +455,12 @@ static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
 		s = m;
 	}
 	return s;
+}
+
+/* Recompute SVT with @extra (A of the running entity, or UINT64_MAX). */
+static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
+{
+	return svt_raise(c, min_u64(queued_min_avt(c), extra));
 }
 
 /* Place a new entity (one that never ran here) at SVT. */
@@ -516,11 +523,6 @@ static void prio_del(struct bvt_cpu *c, const struct bvt_ent *b)
 	sched_prio_count_del(&c->prios, b->prio);
 }
 
-static struct hv_sched_entity *ent_of_link(struct hv_list *l)
-{
-	return HV_CONTAINER_OF(l, struct hv_sched_entity, link);
-}
-
 /*
  * uq holds runs (see "Ready queue"): an entity whose key equals that of the
  * newest entity in uq joins that entity's run right behind it, instead of
@@ -552,9 +554,10 @@ static void uq_remove(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_e
 	struct hv_list *next = e->link.next;
 	bool member = b->qnode.pos == BVT_IN_RUN;
 
+	/* The newest is its run's tail; its previous is the next newest (a head has none). */
 	if (c->utail == e)
-		c->utail = member ? ent_of_link(e->link.prev)
-				  : NULL; /* a head that is the tail is alone */
+		c->utail =
+			member ? HV_CONTAINER_OF(e->link.prev, struct hv_sched_entity, link) : NULL;
 	if (member) {
 		b->qnode.pos = HV_HEAP_NOT_QUEUED;
 	} else if (next == &e->link) {
@@ -562,7 +565,8 @@ static void uq_remove(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_e
 		return;
 	} else {
 		/* The run's next takes the head's key and place in the order. */
-		struct hv_heap_node *n = &ent(ent_of_link(next))->qnode;
+		struct hv_heap_node *n =
+			&ent(HV_CONTAINER_OF(next, struct hv_sched_entity, link))->qnode;
 
 		n->pos = HV_HEAP_NOT_QUEUED;
 		(void)hv_heap_replace(&c->uq, &b->qnode, n);
@@ -753,9 +757,12 @@ static void wake_place(struct hv_sched_domain *d, struct bvt_cpu *c, struct hv_s
 	uint64_t curr_avt = UINT64_MAX;
 	uint64_t svt, src_svt;
 
-	/* Anything of its last run that tick did not see. */
-	charge(b, e, now, false);
-	warp_update(b, e, now);
+	/* Anything of its last run that tick did not see (the tests skip the
+	 * calls where charge() or warp_update() would change nothing). */
+	if (e->state == HV_SCHED_RUNNING || e->runtime_ns > b->charged_rt)
+		charge(b, e, now, false);
+	if (wants_warp(e) || (b->flags & (BVT_WARPED | BVT_PARKED | BVT_COOL | BVT_WANT)) != 0)
+		warp_update(b, e, now);
 
 	/*
 	 * Queued by a scheduler change: bvt_import_state() placed A against
@@ -960,9 +967,9 @@ static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 		     hv_time_ns_t now)
 {
 	struct bvt_cpu *c = cpu_priv;
-	const struct hv_heap_node *u, *w, *a;
+	const struct hv_heap_node *u, *w;
 	struct bvt_ent *b;
-	uint64_t top = UINT64_MAX, minavt, slice, wt, allow, ke, k;
+	uint64_t top = UINT64_MAX, slice, wt, allow, ke, k;
 
 	c->memo_e = NULL;
 	if (curr == NULL)
@@ -970,21 +977,14 @@ static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 	b = ent(curr);
 	settle_running(b, curr, c, now);
 	b->frame = (uint8_t)c->idx;
+	/* svt_publish(c, b->avt), with uq's top read once for it and below. */
 	u = hv_heap_peek(&c->uq);
-	w = hv_heap_peek(&c->wq);
-	a = hv_heap_peek(&c->wa);
-	/* svt_publish(c, b->avt), the tops read once for it and below. */
-	minavt = b->avt;
-	if (u != NULL) {
-		top = u->key;
-		minavt = min_u64(minavt, top - BVT_KEY_BIAS);
-	}
-	if (a != NULL)
-		minavt = min_u64(minavt, a->key);
-	if (minavt > svt_get(c))
-		atomic_store_explicit(&c->svt, minavt, memory_order_relaxed);
+	(void)svt_raise(c, min_avt(u, hv_heap_peek(&c->wa), b->avt));
 	if (b->flags & BVT_YIELDED)
 		return true;
+	w = hv_heap_peek(&c->wq);
+	if (u != NULL)
+		top = u->key;
 	if (w != NULL && w->key < top)
 		top = w->key;
 	slice = sched_slice(d, curr);
@@ -1006,28 +1006,31 @@ static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 	return false;
 }
 
-/* bvt_preempts() for a @p curr not settled at @p now: weighed on a copy (curr is const). */
-static BVT_COLD bool preempts_unsettled(const struct hv_sched_domain *d, const struct bvt_cpu *c,
-					const struct hv_sched_entity *e,
-					const struct hv_sched_entity *curr, hv_time_ns_t now)
+/* ekey() of running @p curr brought up to @p now, on a copy (curr is const in preempts()). */
+static BVT_COLD uint64_t unsettled_key(const struct bvt_cpu *c, const struct hv_sched_entity *curr,
+				       hv_time_ns_t now)
 {
 	struct bvt_ent t = *cent(curr);
 
 	settle_running(&t, curr, c, now);
-	return should_switch(d, curr, ekey(&t, curr), ekey(cent(e), e));
+	return ekey(&t, curr);
 }
 
 static bool bvt_preempts(struct hv_sched_domain *d, void *cpu_priv, const struct hv_sched_entity *e,
 			 const struct hv_sched_entity *curr, hv_time_ns_t now)
 {
-	const struct bvt_cpu *c = cpu_priv;
+	const struct bvt_ent *b;
 
 	if (curr == NULL)
 		return true;
-	/* The wake-up that queued e settled curr at now already, as a rule. */
-	if (!settled(cent(curr), curr, now))
-		return preempts_unsettled(d, c, e, curr, now);
-	return should_switch(d, curr, ekey(cent(curr), curr), ekey(cent(e), e));
+	b = cent(e);
+	/* The wake-up that queued e settled curr at now already, as a rule;
+	 * e's key is the one it is queued with, unless it waits on the
+	 * overflow list. */
+	return should_switch(d, curr,
+			     settled(cent(curr), curr, now) ? ekey(cent(curr), curr)
+							    : unsettled_key(cpu_priv, curr, now),
+			     hv_heap_node_queued(&b->qnode) ? b->qnode.key : ekey(b, e));
 }
 
 /* bvt_next_event() without a memo: worked out from the queues. */
