@@ -123,6 +123,24 @@ hv_status_t hv_heap_remove(struct hv_heap *h, struct hv_heap_node *n)
 	return HV_OK;
 }
 
+hv_status_t hv_heap_replace(struct hv_heap *h, struct hv_heap_node *old, struct hv_heap_node *n)
+{
+	if (h == NULL || old == NULL || n == NULL)
+		return HV_ERR_INVALID_ARG;
+	if (!heap_holds(h, old))
+		return HV_ERR_NOT_FOUND;
+	if (n == old)
+		return HV_OK;
+	if (hv_heap_node_queued(n))
+		return HV_ERR_STATE;
+	/* Same key and sequence in the same slot: the order is untouched. */
+	n->key = old->key;
+	n->seq = old->seq;
+	heap_place(h, old->pos, n);
+	old->pos = HV_HEAP_NOT_QUEUED;
+	return HV_OK;
+}
+
 struct hv_heap_node *hv_heap_pop(struct hv_heap *h)
 {
 	struct hv_heap_node *n = hv_heap_peek(h);

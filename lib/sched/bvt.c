@@ -58,7 +58,8 @@
  * computes when that becomes true, and pick() applies the same test to the runner the domain has
  * just put back, so a reschedule for any other reason does not switch between entities of nearly
  * equal E. A yield gives the allowance up (pick then goes by E alone; the yielder runs on only if
- * it is still strictly first).
+ * it is still strictly first) at the scheduling point it asks for; a run that ends by blocking
+ * before that point does not carry the yield into a later run.
  *
  * SVT (scheduler virtual time) of a CPU is the minimum A of its ready and
  * running entities. It only grows (every entity enters at or above it and A
@@ -97,6 +98,22 @@
  * (E = A - W with per-entity W) are also kept in a third heap keyed by A,
  * with nodes from a per-CPU pool. The common unwarped path touches one heap.
  * Keys are unsigned and order-preserving: E + 2^32 (W < 2^30), and A.
+ * Equal keys leave in the order they were queued (the heap's tie-break).
+ *
+ * Runs. Equal keys are common, not a corner case: every sleeper that wakes
+ * after SVT passed its A is placed at A = SVT exactly, and entities that
+ * have not run since joining all sit at the SVT they joined at. The
+ * unwarped heap therefore keeps runs: an entity queued with the same key
+ * as the newest entity in that heap (utail) is linked behind it (through
+ * the entity's link, a ring from the run's head to its tail) instead of
+ * taking a heap node, and the run's head alone is in the heap. That is
+ * exactly the place the heap would give it: nothing in the heap is newer
+ * than utail, so a run is a stretch of consecutive insertions of one key,
+ * contiguous in the (key, insertion) order, and its head is the oldest.
+ * Joining a run, leaving one (block, pick, steal) and handing the head's
+ * heap slot to the next member (hv_heap_replace(), same key and place)
+ * are O(1); only an entity alone in its run costs the heap's O(log n). So
+ * block + wake and pick among equals cost the same at any n.
  *
  * Capacity. cpu_priv_size is a compile-time constant, so each CPU's heaps
  * hold at most BVT_CAP (16384) entities, so a 10,000-entity CPU fits with
@@ -117,6 +134,20 @@
  *
  * Load balancing. steal_candidate offers the CPU's smallest-E ready entity
  * if the thief may run it (O(1)); otherwise none.
+ *
+ * Keeping the runner. BVT declares HV_SCHED_OPS_TICK_DECIDES: tick()
+ * answers false only when putting the runner back and picking would
+ * choose it again and change nothing (bvt_tick() shows the case
+ * analysis: yields, a full queue and parking answer true, and the
+ * put-back path then runs as before), so a scheduling point with nothing
+ * to do costs one tick() and next_event(). The tick that keeps the runner
+ * has the queue's top, the runner's key and its allowance at hand, which
+ * is all next_event() needs: it works the deadline out and leaves it as a
+ * one-shot memo for the next_event() the domain calls next under the same
+ * lock (keyed by entity and now; every other op drops it). next_event()
+ * without a memo (after a pick) and preempts() read the runner directly
+ * when it is settled at now already (the pick or the wake-up just did
+ * it); otherwise they settle a copy, as before.
  *
  * Locking: every op runs with its CPU's lock held (sched.h). The only
  * cross-CPU access is the relaxed load of another CPU's published SVT.
@@ -147,6 +178,8 @@
 /* Warp budget of a warp without limit. */
 #define BVT_NO_LIMIT UINT64_MAX
 #define BVT_NO_NODE  0xffffu
+/* qnode.pos of an entity queued in a run of uq behind the run's head (see "Ready queue"). */
+#define BVT_IN_RUN   (HV_HEAP_NOT_QUEUED - 1u)
 #define BVT_NO_FRAME 0xffu
 /* frame of an imported ready entity: A is placed already (wake_place()). */
 #define BVT_IMPORTED 0xfeu
@@ -154,7 +187,20 @@
  * C + W that BVT itself gives an entity over its CPU's SVT. */
 #define BVT_LAG_MAX HV_S(60)
 
+/* Keeps a path out of line, so the hot path around it needs no stack frame (COLD: a rare one). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BVT_NOINLINE __attribute__((noinline))
+#define BVT_COLD     __attribute__((noinline, cold))
+#else
+#define BVT_NOINLINE
+#define BVT_COLD
+#endif
+
 _Static_assert(BVT_CAP < BVT_NO_NODE && BVT_WCAP <= BVT_CAP, "pool index must fit in 16 bits");
+_Static_assert(BVT_CAP < BVT_IN_RUN, "a run member's mark is no heap position");
+_Static_assert(BVT_CAP <= UINT16_MAX && HV_PRIO_BITMAP_MAX_LEVELS <= UINT16_MAX,
+	       "per-CPU counts fit in 16 bits");
+_Static_assert(BVT_WCAP <= 256u, "free_nodes holds pool indices in 8 bits");
 _Static_assert(BVT_WARP_MAX < BVT_KEY_BIAS, "warp must not make a key negative");
 _Static_assert(HV_SCHED_MAX_CPUS < BVT_IMPORTED, "frame CPU must fit in 8 bits");
 _Static_assert(BVT_LAG_MAX <= (uint64_t)INT64_MAX && BVT_LAG_MAX < BVT_AVT_MAX,
@@ -198,12 +244,17 @@ struct bvt_cpu {
 	_Atomic uint64_t svt;		 /* published SVT; only grows */
 	struct hv_list overflow;	 /* entities beyond BVT_CAP, FIFO */
 	struct hv_sched_entity *putback; /* runner just put back, for pick's allowance */
-	uint32_t idx;			 /* domain CPU index */
-	uint32_t levels;		 /* priority levels counted */
-	uint32_t queued;		 /* entities in uq + wq */
-	uint32_t free_top;		 /* free entries in free_nodes */
+	struct hv_sched_entity *utail;	 /* newest entity queued in uq (tail of its run), or NULL */
+	uint16_t idx;			 /* domain CPU index */
+	uint16_t levels;		 /* priority levels counted */
+	uint16_t queued;		 /* entities in uq + wq */
+	uint16_t free_top;		 /* free entries in free_nodes */
 	struct sched_prio_count prios;	 /* levels with a queued entity */
-	uint16_t free_nodes[BVT_WCAP];
+	/* next_event() worked out by the tick() that kept curr (see "Keeping the runner" above). */
+	const struct hv_sched_entity *memo_e; /* curr it holds for, or NULL */
+	hv_time_ns_t memo_now;		      /* the now it holds for */
+	hv_time_ns_t memo_val;		      /* the deadline */
+	uint8_t free_nodes[BVT_WCAP];
 	struct hv_heap_node wa_nodes[BVT_WCAP];
 	struct hv_heap_node *wq_slots[BVT_WCAP];
 	struct hv_heap_node *wa_slots[BVT_WCAP];
@@ -305,6 +356,10 @@ static void unwarp(struct bvt_ent *b, hv_time_ns_t when)
 static void charge(struct bvt_ent *b, const struct hv_sched_entity *e, hv_time_ns_t now,
 		   bool running)
 {
+	/* Not running: only the domain's count can add (a wake-up, as a rule nothing). */
+	if (!running && e->state != HV_SCHED_RUNNING && e->runtime_ns <= b->charged_rt)
+		return;
+
 	hv_time_ns_t from = max_u64(b->charged_to, e->run_start);
 	uint64_t dom = e->runtime_ns;
 	uint64_t mine = b->charged_rt;
@@ -373,24 +428,25 @@ static uint64_t svt_get(const struct bvt_cpu *c)
 	return atomic_load_explicit(&c->svt, memory_order_relaxed);
 }
 
-/* Smallest A among the queued entities, or UINT64_MAX. */
-static uint64_t queued_min_avt(const struct bvt_cpu *c)
+/* min(@p m, the smallest A queued), given the tops @p u of uq and @p a of wa (NULL: empty). */
+static uint64_t min_avt(const struct hv_heap_node *u, const struct hv_heap_node *a, uint64_t m)
 {
-	uint64_t m = UINT64_MAX;
-	const struct hv_heap_node *n = hv_heap_peek(&c->uq);
-
-	if (n != NULL)
-		m = n->key - BVT_KEY_BIAS;
-	n = hv_heap_peek(&c->wa);
-	if (n != NULL)
-		m = min_u64(m, n->key);
+	if (u != NULL)
+		m = min_u64(m, u->key - BVT_KEY_BIAS);
+	if (a != NULL)
+		m = min_u64(m, a->key);
 	return m;
 }
 
-/* Recompute SVT with @extra (A of the running entity, or UINT64_MAX). */
-static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
+/* Smallest A among the queued entities, or UINT64_MAX. */
+static uint64_t queued_min_avt(const struct bvt_cpu *c)
 {
-	uint64_t m = min_u64(queued_min_avt(c), extra);
+	return min_avt(hv_heap_peek(&c->uq), hv_heap_peek(&c->wa), UINT64_MAX);
+}
+
+/* SVT becomes @p m (a new minimum A, or UINT64_MAX: none) if that is a step up; returns SVT. */
+static uint64_t svt_raise(struct bvt_cpu *c, uint64_t m)
+{
 	uint64_t s = svt_get(c);
 
 	/* An empty CPU keeps its last SVT; otherwise SVT only grows. */
@@ -399,6 +455,12 @@ static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
 		s = m;
 	}
 	return s;
+}
+
+/* Recompute SVT with @extra (A of the running entity, or UINT64_MAX). */
+static uint64_t svt_publish(struct bvt_cpu *c, uint64_t extra)
+{
+	return svt_raise(c, min_u64(queued_min_avt(c), extra));
 }
 
 /* Place a new entity (one that never ran here) at SVT. */
@@ -420,11 +482,32 @@ static void settle_running(struct bvt_ent *b, const struct hv_sched_entity *e,
 	warp_update(b, e, now);
 }
 
+/*
+ * True if settle_running(@p b, @p e, .., @p now) would change nothing: it
+ * was settled at @p now already (by tick, pick or a wake-up's charge of
+ * the runner) and nothing has run since. Checked for the common case only
+ * (no warp state, no pending placement); false sends the caller the long
+ * way, which gives the same answer.
+ */
+static bool settled(const struct bvt_ent *b, const struct hv_sched_entity *e, hv_time_ns_t now)
+{
+	uint64_t dom = e->runtime_ns;
+
+	if (b->charged_to != now ||
+	    (b->flags & (BVT_NEW | BVT_WARPED | BVT_PARKED | BVT_COOL | BVT_WANT)) != 0 ||
+	    wants_warp(e))
+		return false;
+	/* charge(): from = charged_to = now, so only the domain's count could add. */
+	if (e->state == HV_SCHED_RUNNING && now > e->run_start)
+		dom = hv_add_sat_u64(dom, now - e->run_start);
+	return dom <= b->charged_rt;
+}
+
 static uint32_t clamp_prio(const struct bvt_cpu *c, const struct hv_sched_entity *e)
 {
 	uint32_t p = hv_sched_eff_prio(e);
 
-	return p < c->levels ? p : c->levels - 1;
+	return p < c->levels ? p : (uint32_t)c->levels - 1u;
 }
 
 static void prio_add(struct bvt_cpu *c, struct bvt_ent *b, const struct hv_sched_entity *e)
@@ -440,6 +523,57 @@ static void prio_del(struct bvt_cpu *c, const struct bvt_ent *b)
 	sched_prio_count_del(&c->prios, b->prio);
 }
 
+/*
+ * uq holds runs (see "Ready queue"): an entity whose key equals that of the
+ * newest entity in uq joins that entity's run right behind it, instead of
+ * taking a heap node of its own. In the heap's order (key, then insertion)
+ * it belongs exactly there: nothing was queued in uq after the newest
+ * entity, and the run's members are consecutive insertions with one key,
+ * so the run stands for a contiguous stretch of the order the plain heap
+ * would have, and its head (the oldest) is the one that heap would give.
+ */
+static void uq_insert(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_ent *b, uint64_t key)
+{
+	struct hv_sched_entity *t = c->utail;
+
+	if (t != NULL && ent(t)->qnode.key == key) {
+		/* t is its run's tail; the ring wraps from the tail to the head. */
+		hv_list_insert_after(&t->link, &e->link);
+		b->qnode.key = key;
+		b->qnode.pos = BVT_IN_RUN;
+	} else {
+		hv_list_init(&e->link);
+		(void)hv_heap_push(&c->uq, &b->qnode, key);
+	}
+	c->utail = e;
+}
+
+/* Take @p e out of uq, in O(1) unless it is alone in its run (then the heap's O(log n) removal). */
+static void uq_remove(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_ent *b)
+{
+	struct hv_list *next = e->link.next;
+	bool member = b->qnode.pos == BVT_IN_RUN;
+
+	/* The newest is its run's tail; its previous is the next newest (a head has none). */
+	if (c->utail == e)
+		c->utail =
+			member ? HV_CONTAINER_OF(e->link.prev, struct hv_sched_entity, link) : NULL;
+	if (member) {
+		b->qnode.pos = HV_HEAP_NOT_QUEUED;
+	} else if (next == &e->link) {
+		(void)hv_heap_remove(&c->uq, &b->qnode);
+		return;
+	} else {
+		/* The run's next takes the head's key and place in the order. */
+		struct hv_heap_node *n =
+			&ent(HV_CONTAINER_OF(next, struct hv_sched_entity, link))->qnode;
+
+		n->pos = HV_HEAP_NOT_QUEUED;
+		(void)hv_heap_replace(&c->uq, &b->qnode, n);
+	}
+	hv_list_remove(&e->link);
+}
+
 /* Put an entity into the heaps; the caller checked there is room. */
 static void heap_insert(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_ent *b)
 {
@@ -448,29 +582,29 @@ static void heap_insert(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt
 	/* No room to wait warped: wait unwarped, warp again when picked. */
 	if ((b->flags & BVT_WARPED) && c->free_top == 0)
 		b->flags = (uint8_t)((b->flags & ~BVT_WARPED) | BVT_PARKED);
-	key = ekey(b, e);
 	if (b->flags & BVT_WARPED) {
 		uint16_t i = c->free_nodes[--c->free_top];
 
+		key = ekey(b, e);
 		b->anode = i;
 		hv_heap_node_init(&c->wa_nodes[i]);
 		(void)hv_heap_push(&c->wa, &c->wa_nodes[i], b->avt);
 		(void)hv_heap_push(&c->wq, &b->qnode, key);
 	} else {
-		(void)hv_heap_push(&c->uq, &b->qnode, key);
+		uq_insert(c, e, b, b->avt + BVT_KEY_BIAS);
 	}
 	c->queued++;
 }
 
-static void heap_delete(struct bvt_cpu *c, struct bvt_ent *b)
+static void heap_delete(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_ent *b)
 {
 	if (b->anode != BVT_NO_NODE) {
 		(void)hv_heap_remove(&c->wq, &b->qnode);
 		(void)hv_heap_remove(&c->wa, &c->wa_nodes[b->anode]);
-		c->free_nodes[c->free_top++] = b->anode;
+		c->free_nodes[c->free_top++] = (uint8_t)b->anode;
 		b->anode = BVT_NO_NODE;
 	} else {
-		(void)hv_heap_remove(&c->uq, &b->qnode);
+		uq_remove(c, e, b);
 	}
 	c->queued--;
 }
@@ -556,9 +690,9 @@ static hv_status_t bvt_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *c
 
 	if (d == NULL || c == NULL || cpu >= HV_SCHED_MAX_CPUS)
 		return HV_ERR_INVALID_ARG;
-	c->levels = d->prio_levels;
-	if (c->levels == 0 || c->levels > HV_PRIO_BITMAP_MAX_LEVELS)
-		c->levels = HV_PRIO_BITMAP_MAX_LEVELS;
+	c->levels = (uint16_t)(d->prio_levels == 0 || d->prio_levels > HV_PRIO_BITMAP_MAX_LEVELS
+				       ? HV_PRIO_BITMAP_MAX_LEVELS
+				       : d->prio_levels);
 	st = hv_heap_init(&c->uq, c->uq_slots, BVT_CAP);
 	if (st == HV_OK)
 		st = hv_heap_init(&c->wq, c->wq_slots, BVT_WCAP);
@@ -571,10 +705,12 @@ static hv_status_t bvt_cpu_init(struct hv_sched_domain *d, hv_cpu_t cpu, void *c
 	atomic_init(&c->svt, 0);
 	hv_list_init(&c->overflow);
 	c->putback = NULL;
-	c->idx = cpu;
+	c->utail = NULL;
+	c->memo_e = NULL;
+	c->idx = (uint16_t)cpu;
 	c->queued = 0;
 	for (uint32_t i = 0; i < BVT_WCAP; i++)
-		c->free_nodes[i] = (uint16_t)(BVT_WCAP - 1 - i);
+		c->free_nodes[i] = (uint8_t)(BVT_WCAP - 1 - i);
 	c->free_top = BVT_WCAP;
 	return HV_OK;
 }
@@ -621,9 +757,12 @@ static void wake_place(struct hv_sched_domain *d, struct bvt_cpu *c, struct hv_s
 	uint64_t curr_avt = UINT64_MAX;
 	uint64_t svt, src_svt;
 
-	/* Anything of its last run that tick did not see. */
-	charge(b, e, now, false);
-	warp_update(b, e, now);
+	/* Anything of its last run that tick did not see (the tests skip the
+	 * calls where charge() or warp_update() would change nothing). */
+	if (e->state == HV_SCHED_RUNNING || e->runtime_ns > b->charged_rt)
+		charge(b, e, now, false);
+	if (wants_warp(e) || (b->flags & (BVT_WARPED | BVT_PARKED | BVT_COOL | BVT_WANT)) != 0)
+		warp_update(b, e, now);
 
 	/*
 	 * Queued by a scheduler change: bvt_import_state() placed A against
@@ -643,7 +782,8 @@ static void wake_place(struct hv_sched_domain *d, struct bvt_cpu *c, struct hv_s
 	if (curr != NULL && curr != e && curr->state == HV_SCHED_RUNNING) {
 		struct bvt_ent *cb = ent(curr);
 
-		settle_running(cb, curr, c, now);
+		if (!settled(cb, curr, now))
+			settle_running(cb, curr, c, now);
 		curr_avt = cb->avt;
 	}
 	svt = svt_publish(c, curr_avt);
@@ -668,6 +808,7 @@ static void bvt_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sch
 	struct bvt_cpu *c = cpu_priv;
 	struct bvt_ent *b = ent(e);
 
+	c->memo_e = NULL;
 	/* Queueing a queued entity would corrupt the heaps; the domain never
 	 * does it, so there is nothing to report. */
 	if (hv_heap_node_queued(&b->qnode) || (b->flags & BVT_IN_OVF))
@@ -680,7 +821,11 @@ static void bvt_enqueue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sch
 		b->flags &= (uint8_t)~BVT_YIELDED;
 	} else {
 		wake_place(d, c, e, b, now);
-		b->flags &= (uint8_t)~BVT_PUTBACK;
+		/* A yield gives up the allowance of the run it was made in: one
+		 * that ended by blocking does not carry it into a later run
+		 * (and a RUNNING entity's BVT_YIELDED thus always has the
+		 * reschedule hv_sched_yield() requested still pending). */
+		b->flags &= (uint8_t) ~(BVT_PUTBACK | BVT_YIELDED);
 	}
 	queue_insert(c, e, b);
 }
@@ -691,8 +836,9 @@ static void bvt_dequeue(struct hv_sched_domain *d, void *cpu_priv, struct hv_sch
 	struct bvt_ent *b = ent(e);
 
 	(void)d;
+	c->memo_e = NULL;
 	if (hv_heap_node_queued(&b->qnode)) {
-		heap_delete(c, b);
+		heap_delete(c, e, b);
 		admit_overflow(c);
 	} else if (b->flags & BVT_IN_OVF) {
 		hv_list_remove(&e->link);
@@ -716,6 +862,7 @@ static struct hv_sched_entity *bvt_pick(struct hv_sched_domain *d, void *cpu_pri
 	struct bvt_ent *b;
 	bool continuing;
 
+	c->memo_e = NULL;
 	if (n == NULL)
 		return NULL; /* overflow is only used when the heaps are full */
 	e = ent_of(n);
@@ -730,7 +877,7 @@ static struct hv_sched_entity *bvt_pick(struct hv_sched_domain *d, void *cpu_pri
 		e = c->putback;
 	c->putback = NULL;
 	b = ent(e);
-	heap_delete(c, b);
+	heap_delete(c, e, b);
 	prio_del(c, b);
 	admit_overflow(c);
 	if (b->flags & BVT_PARKED)
@@ -749,67 +896,30 @@ static struct hv_sched_entity *bvt_pick(struct hv_sched_domain *d, void *cpu_pri
 	return e;
 }
 
-static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
-		     hv_time_ns_t now)
+/*
+ * next_event() of @p curr, whose state @p t is settled at @p now: @p top
+ * is the smallest key queued (UINT64_MAX: none), @p slice its C, @p w its
+ * weight, @p allow = C / w and @p kc = ekey(t, curr), as the callers have
+ * them at hand.
+ */
+static hv_time_ns_t deadline(const struct hv_sched_entity *curr, const struct bvt_ent *t,
+			     hv_time_ns_t now, uint64_t top, uint64_t slice, uint64_t w,
+			     uint64_t allow, uint64_t kc)
 {
-	struct bvt_cpu *c = cpu_priv;
-	struct bvt_ent *b;
-	struct hv_heap_node *top;
-
-	if (curr == NULL)
-		return top_node(c) != NULL;
-	b = ent(curr);
-	settle_running(b, curr, c, now);
-	b->frame = (uint8_t)c->idx;
-	(void)svt_publish(c, b->avt);
-	top = top_node(c);
-	return top != NULL && should_switch(d, curr, ekey(b, curr), top->key);
-}
-
-static bool bvt_preempts(struct hv_sched_domain *d, void *cpu_priv, const struct hv_sched_entity *e,
-			 const struct hv_sched_entity *curr, hv_time_ns_t now)
-{
-	const struct bvt_cpu *c = cpu_priv;
-	struct bvt_ent t;
-
-	if (curr == NULL)
-		return true;
-	/* Evaluate curr up to now on a copy: curr is const here. */
-	t = *cent(curr);
-	settle_running(&t, curr, c, now);
-	return should_switch(d, curr, ekey(&t, curr), ekey(cent(e), e));
-}
-
-static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
-				   const struct hv_sched_entity *curr, hv_time_ns_t now)
-{
-	const struct bvt_cpu *c = cpu_priv;
-	const struct hv_heap_node *top;
-	struct bvt_ent t;
-	hv_time_ns_t ev;
-
-	if (curr == NULL)
-		return HV_TIME_NEVER;
-	t = *cent(curr);
-	settle_running(&t, curr, c, now);
-
 	/* Re-decide at least once per C: keeps A and SVT fresh even if no
 	 * other event is due (and bounds any staleness of the armed timer). */
-	ev = hv_add_sat_u64(now, sched_slice(d, curr));
+	hv_time_ns_t ev = hv_add_sat_u64(now, slice);
 
 	/* Warp limit: E jumps up by W when the budget runs out. */
-	if ((t.flags & BVT_WARPED) && t.warp_mark != BVT_NO_LIMIT)
-		ev = min_u64(ev, hv_add_sat_u64(now, t.warp_mark));
+	if ((t->flags & BVT_WARPED) && t->warp_mark != BVT_NO_LIMIT)
+		ev = min_u64(ev, hv_add_sat_u64(now, t->warp_mark));
 	/* The unwarp requirement ends: E drops by W. */
-	if (t.flags & BVT_COOL)
-		ev = min_u64(ev, max_u64(cool_end(&t, curr), now));
+	if (t->flags & BVT_COOL)
+		ev = min_u64(ev, max_u64(cool_end(t, curr), now));
 
 	/* When does E_curr pass E_top + C/w? E grows by floor((rem + t) / w). */
-	top = top_node(c);
-	if (top != NULL) {
-		uint64_t limit = hv_add_sat_u64(top->key, allowance_vt(d, curr));
-		uint64_t kc = ekey(&t, curr);
-		uint64_t w = weight(curr);
+	if (top != UINT64_MAX) {
+		uint64_t limit = hv_add_sat_u64(top, allow);
 
 		if (kc > limit)
 			return now;
@@ -818,21 +928,150 @@ static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
 		if (need <= (UINT64_MAX - w) / w) {
 			uint64_t run = need * w;
 
-			if (run <= t.rem)
+			if (run <= t->rem)
 				return now;
-			ev = min_u64(ev, hv_add_sat_u64(now, run - t.rem));
+			ev = min_u64(ev, hv_add_sat_u64(now, run - t->rem));
 		}
 	}
 	return ev;
+}
+
+/*
+ * tick() for a running entity answers for the put-back path as well
+ * (HV_SCHED_OPS_TICK_DECIDES): false means that putting @p curr back now
+ * (enqueue() with preempted) and pick() would choose it again and leave it
+ * as it is. So the test below is that path worked out without touching
+ * the queues, case by case:
+ *
+ * - A yield is settled by the put-back path (enqueue consumes
+ *   BVT_YIELDED, pick goes by E alone): answer true, so that it runs. A
+ *   RUNNING yielder always has the reschedule hv_sched_yield() requested
+ *   still pending (bvt_enqueue() drops a yield its run did not use), so
+ *   hv_sched_tick() asks for a reschedule either way.
+ * - With BVT_CAP entities queued, the put-back waits on the overflow list
+ *   and pick takes the top: true.
+ * - A warped runner with no warped slot free is parked by heap_insert():
+ *   pick weighs its unwarped key.
+ * - Otherwise pick keeps the put-back runner unless the best E beats its
+ *   key by more than its allowance (should_switch(), false as well when
+ *   the runner is itself the top): the test tick always made.
+ * What pick would then do to the runner changes nothing: tick charged and
+ * warp-updated it at now (both are idempotent at one now), charged_to is
+ * now so the same run goes on (warp budget kept), PUTBACK and PARKED are
+ * set and cleared again, its anode and prio count go back where they
+ * were, and svt_publish() sees the same minimum. Heap layouts may differ,
+ * never the order: (key, insertion) is total, and a re-inserted runner is
+ * the newest either way.
+ */
+static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
+		     hv_time_ns_t now)
+{
+	struct bvt_cpu *c = cpu_priv;
+	const struct hv_heap_node *u, *w;
+	struct bvt_ent *b;
+	uint64_t top = UINT64_MAX, slice, wt, allow, ke, k;
+
+	c->memo_e = NULL;
+	if (curr == NULL)
+		return top_node(c) != NULL;
+	b = ent(curr);
+	settle_running(b, curr, c, now);
+	b->frame = (uint8_t)c->idx;
+	/* svt_publish(c, b->avt), with uq's top read once for it and below. */
+	u = hv_heap_peek(&c->uq);
+	(void)svt_raise(c, min_avt(u, hv_heap_peek(&c->wa), b->avt));
+	if (b->flags & BVT_YIELDED)
+		return true;
+	w = hv_heap_peek(&c->wq);
+	if (u != NULL)
+		top = u->key;
+	if (w != NULL && w->key < top)
+		top = w->key;
+	slice = sched_slice(d, curr);
+	wt = weight(curr);
+	allow = slice / wt;
+	ke = ekey(b, curr);
+	if (top != UINT64_MAX) {
+		if (c->queued >= BVT_CAP)
+			return true;
+		k = (b->flags & BVT_WARPED) && c->free_top == 0 ? b->avt + BVT_KEY_BIAS : ke;
+		if (hv_add_sat_u64(top, allow) < k) /* should_switch() */
+			return true;
+	}
+	/* It stays, and next_event() is what the domain asks next: the
+	 * deadline is worked out here, with top and allowance at hand. */
+	c->memo_e = curr;
+	c->memo_now = now;
+	c->memo_val = deadline(curr, b, now, top, slice, wt, allow, ke);
+	return false;
+}
+
+/* ekey() of running @p curr brought up to @p now, on a copy (curr is const in preempts()). */
+static BVT_COLD uint64_t unsettled_key(const struct bvt_cpu *c, const struct hv_sched_entity *curr,
+				       hv_time_ns_t now)
+{
+	struct bvt_ent t = *cent(curr);
+
+	settle_running(&t, curr, c, now);
+	return ekey(&t, curr);
+}
+
+static bool bvt_preempts(struct hv_sched_domain *d, void *cpu_priv, const struct hv_sched_entity *e,
+			 const struct hv_sched_entity *curr, hv_time_ns_t now)
+{
+	const struct bvt_ent *b;
+
+	if (curr == NULL)
+		return true;
+	b = cent(e);
+	/* The wake-up that queued e settled curr at now already, as a rule;
+	 * e's key is the one it is queued with, unless it waits on the
+	 * overflow list. */
+	return should_switch(d, curr,
+			     settled(cent(curr), curr, now) ? ekey(cent(curr), curr)
+							    : unsettled_key(cpu_priv, curr, now),
+			     hv_heap_node_queued(&b->qnode) ? b->qnode.key : ekey(b, e));
+}
+
+/* bvt_next_event() without a memo: worked out from the queues. */
+static BVT_NOINLINE hv_time_ns_t next_event_slow(const struct hv_sched_domain *d,
+						 const struct bvt_cpu *c,
+						 const struct hv_sched_entity *curr,
+						 hv_time_ns_t now)
+{
+	const struct hv_heap_node *top = top_node(c);
+	uint64_t slice = sched_slice(d, curr), w = weight(curr);
+	struct bvt_ent t = *cent(curr);
+
+	/* curr up to now, on a copy: curr is const here. */
+	settle_running(&t, curr, c, now);
+	return deadline(curr, &t, now, top != NULL ? top->key : UINT64_MAX, slice, w, slice / w,
+			ekey(&t, curr));
+}
+
+static hv_time_ns_t bvt_next_event(struct hv_sched_domain *d, void *cpu_priv,
+				   const struct hv_sched_entity *curr, hv_time_ns_t now)
+{
+	struct bvt_cpu *c = cpu_priv;
+
+	if (curr == NULL)
+		return HV_TIME_NEVER;
+	if (c->memo_e == curr && c->memo_now == now) {
+		c->memo_e = NULL;
+		return c->memo_val; /* tick() kept curr just now and worked it out */
+	}
+	return next_event_slow(d, c, curr, now);
 }
 
 /* A yielding entity gives its allowance up: the next pick goes by E alone. */
 static void bvt_yield(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
 		      hv_time_ns_t now)
 {
+	struct bvt_cpu *c = cpu_priv;
+
 	(void)d;
-	(void)cpu_priv;
 	(void)now;
+	c->memo_e = NULL;
 	ent(curr)->flags |= BVT_YIELDED;
 }
 
@@ -929,6 +1168,7 @@ static hv_status_t bvt_import_state(struct hv_sched_domain *d, void *cpu_priv,
 	uint64_t w = weight(e);
 	uint64_t lag;
 
+	c->memo_e = NULL;
 	bvt_entity_init(d, e, now);
 	lag = in->lag_ns <= 0 ? 0 : min_u64((uint64_t)in->lag_ns, BVT_LAG_MAX);
 	b->avt = min_u64(hv_add_sat_u64(svt_get(c), lag / w), BVT_AVT_MAX);
@@ -961,4 +1201,5 @@ const struct hv_sched_ops hv_sched_bvt_ops = {
 	.export_state = bvt_export_state,
 	.import_state = bvt_import_state,
 	.yield = bvt_yield,
+	.flags = HV_SCHED_OPS_TICK_DECIDES,
 };

@@ -76,6 +76,19 @@ struct hv_heap_node *hv_heap_pop(struct hv_heap *h);
 hv_status_t hv_heap_remove(struct hv_heap *h, struct hv_heap_node *n);
 
 /**
+ * @brief Put @p n in the place of queued node @p old, in O(1).
+ *
+ * @p n takes over @p old's key, tie-break sequence and slot, so the heap's
+ * order is exactly what it was with @p old in it (e.g. the next of a group
+ * of equal-key elements the caller keeps behind one node); @p old leaves
+ * the heap. Replacing a node by itself changes nothing.
+ * @return ::HV_OK; ::HV_ERR_NOT_FOUND if @p old is not queued in @p h;
+ *         ::HV_ERR_STATE if @p n is queued (in any heap). Nothing changes
+ *         on error.
+ */
+hv_status_t hv_heap_replace(struct hv_heap *h, struct hv_heap_node *old, struct hv_heap_node *n);
+
+/**
  * @brief Change the key of a queued node; it keeps its tie-break position
  *        only if the key is unchanged.
  * @return ::HV_OK; ::HV_ERR_NOT_FOUND if @p n is not queued in @p h.

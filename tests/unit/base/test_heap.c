@@ -1,4 +1,4 @@
-/* Min-heap: ordering, stability among equal keys, arbitrary removal and re-keying. */
+/* Min-heap: ordering, stability among equal keys, arbitrary removal, re-keying and replacement. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,7 +81,7 @@ static void heap_matches_reference_model_under_random_operations(void **state)
 		/* A small key range makes ties common, which is what stability is about. */
 		uint64_t key = rng_next() % 16;
 
-		switch (rng_next() % 6) {
+		switch (rng_next() % 7) {
 		case 0:
 		case 1:
 			if (it->in) {
@@ -110,6 +110,24 @@ static void heap_matches_reference_model_under_random_operations(void **state)
 					 it->in ? HV_OK : HV_ERR_NOT_FOUND);
 			it->in = false;
 			break;
+		case 4: {
+			/* Replace by another item: queued ones are refused. */
+			struct item *by = &items[rng_next() % CAP];
+			hv_status_t want = !it->in    ? HV_ERR_NOT_FOUND
+					   : by == it ? HV_OK
+					   : by->in   ? HV_ERR_STATE
+						      : HV_OK;
+
+			assert_int_equal(hv_heap_replace(&h, &it->node, &by->node), want);
+			if (want == HV_OK && by != it) {
+				by->in = true;
+				by->key = it->key;
+				by->seq = it->seq; /* its place in the order */
+				it->in = false;
+				assert_false(hv_heap_node_queued(&it->node));
+			}
+			break;
+		}
 		default:
 			assert_int_equal(hv_heap_update(&h, &it->node, key),
 					 it->in ? HV_OK : HV_ERR_NOT_FOUND);
@@ -231,6 +249,46 @@ static void heap_full_and_double_push_are_refused_without_change(void **state)
 	assert_int_equal(a.key, 2);
 }
 
+/* A replacement takes the old node's place among equal keys: before later ones, after earlier. */
+static void heap_replace_keeps_the_place_among_equal_keys(void **state)
+{
+	(void)state;
+	struct hv_heap_node *slots[8];
+	struct hv_heap_node n[8], spare, other;
+	struct hv_heap h;
+
+	assert_int_equal(hv_heap_init(&h, slots, HV_ARRAY_SIZE(slots)), HV_OK);
+	for (size_t i = 0; i < HV_ARRAY_SIZE(n); i++) {
+		hv_heap_node_init(&n[i]);
+		assert_int_equal(hv_heap_push(&h, &n[i], 5), HV_OK);
+	}
+	hv_heap_node_init(&spare);
+	hv_heap_node_init(&other);
+	/* The head, then a middle one, replaced: each comes out where the old one would. */
+	assert_int_equal(hv_heap_replace(&h, &n[0], &spare), HV_OK);
+	assert_false(hv_heap_node_queued(&n[0]));
+	assert_int_equal(spare.key, 5);
+	assert_int_equal(hv_heap_count(&h), 8u);
+	assert_int_equal(hv_heap_replace(&h, &n[4], &other), HV_OK);
+	/* Errors change nothing: old not queued, new queued, NULLs. */
+	assert_int_equal(hv_heap_replace(&h, &n[0], &n[4]), HV_ERR_NOT_FOUND);
+	assert_int_equal(hv_heap_replace(&h, &n[1], &n[2]), HV_ERR_STATE);
+	assert_int_equal(hv_heap_replace(&h, &n[1], &n[1]), HV_OK);
+	assert_int_equal(hv_heap_replace(NULL, &n[1], &n[0]), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_heap_replace(&h, NULL, &n[0]), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_heap_replace(&h, &n[1], NULL), HV_ERR_INVALID_ARG);
+	assert_ptr_equal(hv_heap_pop(&h), &spare);
+	for (size_t i = 1; i < HV_ARRAY_SIZE(n); i++)
+		assert_ptr_equal(hv_heap_pop(&h), i == 4 ? &other : &n[i]);
+	assert_null(hv_heap_pop(&h));
+	/* The replaced node may be queued again, as a new arrival. */
+	assert_int_equal(hv_heap_push(&h, &n[0], 5), HV_OK);
+	assert_int_equal(hv_heap_push(&h, &n[4], 5), HV_OK);
+	assert_int_equal(hv_heap_replace(&h, &n[0], &spare), HV_OK);
+	assert_ptr_equal(hv_heap_pop(&h), &spare);
+	assert_ptr_equal(hv_heap_pop(&h), &n[4]);
+}
+
 static void heap_init_rejects_bad_args(void **state)
 {
 	(void)state;
@@ -254,6 +312,7 @@ int main(void)
 		cmocka_unit_test(heap_remove_and_update_of_arbitrary_nodes_keep_order),
 		cmocka_unit_test(heap_update_to_same_key_keeps_tie_position),
 		cmocka_unit_test(heap_full_and_double_push_are_refused_without_change),
+		cmocka_unit_test(heap_replace_keeps_the_place_among_equal_keys),
 		cmocka_unit_test(heap_init_rejects_bad_args),
 	};
 

@@ -733,6 +733,230 @@ static void warped_entities_beyond_the_warped_heap_wait_unwarped(void **state)
 		      MANY_W, MANY_W - BVT_WCAP, first_unseen_pick);
 }
 
+/* ---- equal keys (runs in the ready queue) ---- */
+
+/* FIFO model of a frozen clock: prev/next links over entity indices, -1 ends. */
+static struct {
+	int32_t next[BIG_N], prev[BIG_N];
+	int32_t head, tail;
+	uint32_t count;
+	bool in[BIG_N];
+} fifo;
+
+static void fifo_init(void)
+{
+	fifo.head = fifo.tail = -1;
+	fifo.count = 0;
+	memset(fifo.in, 0, sizeof(fifo.in));
+}
+
+static void fifo_push(int32_t i)
+{
+	assert_false(fifo.in[i]);
+	fifo.in[i] = true;
+	fifo.next[i] = -1;
+	fifo.prev[i] = fifo.tail;
+	if (fifo.tail >= 0)
+		fifo.next[fifo.tail] = i;
+	else
+		fifo.head = i;
+	fifo.tail = i;
+	fifo.count++;
+}
+
+static void fifo_del(int32_t i)
+{
+	assert_true(fifo.in[i]);
+	fifo.in[i] = false;
+	if (fifo.prev[i] >= 0)
+		fifo.next[fifo.prev[i]] = fifo.next[i];
+	else
+		fifo.head = fifo.next[i];
+	if (fifo.next[i] >= 0)
+		fifo.prev[fifo.next[i]] = fifo.prev[i];
+	else
+		fifo.tail = fifo.prev[i];
+	fifo.count--;
+}
+
+static int32_t fifo_pop(void)
+{
+	int32_t i = fifo.head;
+
+	if (i >= 0)
+		fifo_del(i);
+	return i;
+}
+
+static uint64_t eq_rng;
+
+static uint32_t eq_rnd(uint32_t n)
+{
+	eq_rng ^= eq_rng << 13;
+	eq_rng ^= eq_rng >> 7;
+	eq_rng ^= eq_rng << 17;
+	return (uint32_t)(eq_rng % n);
+}
+
+/*
+ * With the clock frozen every A stays at SVT, so all keys are equal and
+ * BVT must behave as a FIFO: the heap order is (key, insertion). The
+ * ready queue keeps such entities as runs behind one heap node; blocking
+ * the head, a middle or the tail of a run, waking into it, yields (the
+ * runner goes behind its equals), blocking the runner, and, with @p n
+ * beyond BVT_CAP, the overflow list (a full queue rotates the runner on
+ * every schedule) must all keep that order.
+ */
+static void equal_keys_run(uint32_t n, uint32_t steps, uint64_t seed)
+{
+	struct hv_sched_params p = params(1);
+	static bool blocked[BIG_N];
+	int run;
+
+	env_init(1, HV_MS(1), false, true);
+	advance(HV_MS(5));
+	fifo_init();
+	memset(blocked, 0, sizeof(blocked));
+	eq_rng = seed;
+	for (uint32_t i = 0; i < n; i++) {
+		add(&big[i], i, p, FX_ALL, HV_SCHED_READY);
+		fifo_push((int32_t)i);
+	}
+	run = sched0(big);
+	assert_int_equal(run, fifo_pop());
+	for (uint32_t step = 0; step < steps; step++) {
+		uint32_t e = eq_rnd(n);
+		int want = run;
+
+		switch (eq_rnd(8)) {
+		case 0: /* block a queued one: head, middle or tail of its run */
+		case 1:
+			if (fifo.count == 0)
+				break;
+			if (eq_rnd(3) == 0)
+				e = (uint32_t)(eq_rnd(2) ? fifo.head : fifo.tail);
+			if (!fifo.in[e])
+				break;
+			assert_int_equal(hv_sched_block(&env.d, &big[e]).status, HV_OK);
+			fifo_del((int32_t)e);
+			blocked[e] = true;
+			break;
+		case 2: /* wake: behind everything queued */
+		case 3:
+			if (!blocked[e])
+				break;
+			assert_int_equal(hv_sched_wake(&env.d, &big[e]).status, HV_OK);
+			blocked[e] = false;
+			fifo_push((int32_t)e);
+			break;
+		case 4: /* yield: the runner goes behind its equals */
+			if (run < 0)
+				break;
+			assert_int_equal(hv_sched_yield(&env.d, 0).status, HV_OK);
+			fifo_push(run);
+			want = fifo_pop();
+			break;
+		case 5: /* block the runner */
+			if (run < 0)
+				break;
+			assert_int_equal(hv_sched_block(&env.d, &big[run]).status, HV_OK);
+			blocked[run] = true;
+			want = fifo_pop();
+			break;
+		default: /* a scheduling point with nothing else to do */
+			break;
+		}
+		if (want >= 0 && want == run && fifo.count >= BVT_CAP) {
+			/* A full queue: the runner's put-back waits on the overflow list. */
+			fifo_push(run);
+			want = fifo_pop();
+		}
+		if (want < 0)
+			want = fifo_pop(); /* an idle CPU takes the head */
+		run = sched0(big);
+		assert_int_equal(run, want);
+		assert_int_equal(env.d.cpus[0].ready, fifo.count);
+	}
+}
+
+static void equal_keys_leave_in_insertion_order(void **state)
+{
+	(void)state;
+	equal_keys_run(40, 20000, 0x9e3779b97f4a7c15ull);
+	equal_keys_run(1000, 20000, 0x1234567890abcdefull);
+}
+
+static void equal_keys_beyond_the_heaps_leave_in_insertion_order(void **state)
+{
+	(void)state;
+	equal_keys_run(BIG_N, 40000, 0x5deece66dull);
+}
+
+/*
+ * Two runs of the same key with a larger key between them in insertion
+ * order: the older run goes first, then the newer, then the larger key,
+ * as a plain heap would order them.
+ */
+static void equal_keys_in_separate_runs_keep_insertion_order(void **state)
+{
+	static const int order[] = {3, 4, 5, 2, 1, 3, 4, 5, 2, 1};
+	struct hv_sched_params p = params(1);
+
+	(void)state;
+	env_init(1, HV_MS(1), false, true);
+	for (uint32_t i = 0; i < 6; i++)
+		add(&big[i], i, p, FX_ALL, HV_SCHED_READY); /* one run: 0..5 at A = 0 */
+	assert_int_equal(sched0(big), 0);
+	advance(HV_US(100));
+	assert_int_equal(hv_sched_block(&env.d, &big[0]).status, HV_OK);
+	assert_int_equal(sched0(big), 1); /* A0 = 100 us, the rest at 0 */
+	assert_int_equal(hv_sched_wake(&env.d, &big[0]).status, HV_OK);
+	/* 2 leaves the old run and comes back behind 0: a new run at key 0. */
+	assert_int_equal(hv_sched_block(&env.d, &big[2]).status, HV_OK);
+	assert_int_equal(hv_sched_wake(&env.d, &big[2]).status, HV_OK);
+	/* Yields go by E alone; the runner joins the newest run of its key. */
+	for (size_t k = 0; k < HV_ARRAY_SIZE(order); k++) {
+		assert_int_equal(hv_sched_yield(&env.d, 0).status, HV_OK);
+		assert_int_equal(sched0(big), order[k]);
+	}
+	/* 0 goes once the others' A pass its own by more than C / w = 1 ms. */
+	advance(HV_US(100) + HV_MS(2));
+	assert_int_equal(sched0(big), 3);
+}
+
+/*
+ * A yield gives up the allowance C of the run it was made in, at the
+ * scheduling point it asks for. An entity that yielded and then blocked
+ * before that point was never put back: its next runs keep their
+ * allowance (the yield is not carried into a later run).
+ */
+static void a_yield_does_not_outlive_its_run(void **state)
+{
+	struct hv_sched_params p = params(1);
+
+	(void)state;
+	env_init(1, HV_MS(1), false, true);
+	add(&big[0], 0, p, FX_ALL, HV_SCHED_READY);
+	add(&big[1], 1, p, FX_ALL, HV_SCHED_READY);
+	add(&big[2], 2, p, FX_ALL, HV_SCHED_BLOCKED);
+	assert_int_equal(sched0(big), 0);
+	assert_int_equal(hv_sched_yield(&env.d, 0).status, HV_OK);
+	assert_int_equal(hv_sched_block(&env.d, &big[0]).status, HV_OK);
+	assert_int_equal(sched0(big), 1);
+	advance(HV_US(500));
+	assert_int_equal(hv_sched_wake(&env.d, &big[0]).status, HV_OK); /* A0 = SVT = 500 us */
+	advance(HV_MS(2));
+	assert_int_equal(sched0(big), 0); /* A1 = 2 ms passed A0 + C */
+	advance(HV_MS(3));
+	/* A0 = 1.5 ms: 2 wakes at SVT = A0 and runs 10 us behind 0, within C. */
+	assert_int_equal(hv_sched_wake(&env.d, &big[2]).status, HV_OK);
+	advance(HV_MS(3) + HV_US(10));
+	assert_int_equal(sched0(big), 0);
+	/* A yield in this run does give it up: 2 is strictly first. */
+	assert_int_equal(hv_sched_yield(&env.d, 0).status, HV_OK);
+	assert_int_equal(sched0(big), 2);
+}
+
 /* ---- priorities, balancing, several CPUs ---- */
 
 static void top_prio_reports_the_most_urgent_queued_priority(void **state)
@@ -826,6 +1050,10 @@ int main(void)
 		FX_SIM_TEST(bad_params_are_refused_and_change_nothing),
 		FX_SIM_TEST(ten_thousand_fit_and_a_full_queue_drops_nothing),
 		FX_SIM_TEST(warped_entities_beyond_the_warped_heap_wait_unwarped),
+		FX_SIM_TEST(equal_keys_leave_in_insertion_order),
+		FX_SIM_TEST(equal_keys_beyond_the_heaps_leave_in_insertion_order),
+		FX_SIM_TEST(equal_keys_in_separate_runs_keep_insertion_order),
+		FX_SIM_TEST(a_yield_does_not_outlive_its_run),
 		FX_SIM_TEST(top_prio_reports_the_most_urgent_queued_priority),
 		FX_SIM_TEST(steal_candidate_respects_affinity),
 		FX_SIM_TEST(an_entity_moving_cpu_keeps_its_place_not_its_clock),

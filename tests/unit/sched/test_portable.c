@@ -681,13 +681,46 @@ static void same_state(uint32_t n)
 }
 
 /*
+ * Random parameters for the keep path test: weights, and for BVT also
+ * slices and warp (on or off, with and without a limit L and unwarp time
+ * U short enough that runs use the budget up and cool down), so that
+ * tick() meets warped, unwarped and cooling runners.
+ */
+static struct hv_sched_params keep_params(const struct hv_sched_ops *ops)
+{
+	struct hv_sched_params p = fx_params(rnd(4));
+
+	p.weight = 1u + rnd(4);
+	if (ops != &hv_sched_bvt_ops)
+		return p;
+	if (rnd(4) == 0)
+		p.slice_ns = HV_US(200) + rnd(2 * SLICE);
+	switch (rnd(4)) {
+	case 0:
+		p.warp_ns = HV_US(100) + rnd(HV_MS(3));
+		p.warp_enabled = rnd(3) != 0;
+		break;
+	case 1:
+		p.warp_ns = HV_US(100) + rnd(HV_MS(3));
+		p.warp_enabled = true;
+		p.warp_limit_ns = HV_US(50) + rnd(HV_MS(2));
+		p.unwarp_ns = HV_US(50) + rnd(HV_MS(4));
+		break;
+	default:
+		break;
+	}
+	return p;
+}
+
+/*
  * A scheduler that declares HV_SCHED_OPS_TICK_DECIDES promises that
  * keeping the runner without the put-back and pick is what the put-back
  * and pick would have done. Checked by difference: the same random
- * requests (time, block, wake, yield, new priorities, lent priorities)
- * go to a domain with the scheduler and to one with the same table
- * without the flag, and after every scheduling point both run the same
- * entity with the same accounting and switch counts.
+ * requests (time, block, wake, yield, new priorities and parameters, lent
+ * priorities, timer ticks) go to a domain with the scheduler and to one
+ * with the same table without the flag, and after every scheduling point
+ * both run the same entity with the same accounting and switch counts,
+ * and armed the same deadline.
  */
 static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 {
@@ -708,9 +741,8 @@ static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 		dom_init(&src, scheds[s]);
 		dom_init(&dst, &nokeep);
 		for (uint32_t i = 0; i < N; i++) {
-			struct hv_sched_params p = fx_params(rnd(4));
+			struct hv_sched_params p = keep_params(scheds[s]);
 
-			p.weight = 1u + rnd(4);
 			(void)fx_add_params(&src, i, 0, &p, FX_ALL, HV_SCHED_READY);
 			(void)fx_add_params(&dst, i, 0, &p, FX_ALL, HV_SCHED_READY);
 		}
@@ -719,11 +751,10 @@ static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 		assert_int_equal(fx_sched(&dst, 0), run);
 		for (uint32_t step = 0; step < STEPS; step++) {
 			uint32_t e = rnd(N);
-			struct hv_sched_params p = fx_params(rnd(4));
+			struct hv_sched_params p = keep_params(scheds[s]);
 			uint32_t lend = rnd(3) == 0 ? HV_PRIO_NONE : rnd(4);
 
-			p.weight = 1u + rnd(4);
-			switch (rnd(6)) {
+			switch (rnd(7)) {
 			case 0:
 				advance(now() + rnd(2 * SLICE));
 				break;
@@ -745,6 +776,10 @@ static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 				(void)hv_sched_set_params(&src.d, &src.e[e], &p);
 				(void)hv_sched_set_params(&dst.d, &dst.e[e], &p);
 				break;
+			case 5:
+				assert_int_equal(hv_sched_tick(&src.d, 0).resched,
+						 hv_sched_tick(&dst.d, 0).resched);
+				break;
 			default:
 				(void)hv_sched_lend_prio(&src.e[e], lend);
 				(void)hv_sched_lend_prio(&dst.e[e], lend);
@@ -753,6 +788,7 @@ static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 			int next = fx_sched(&src, 0);
 
 			assert_int_equal(fx_sched(&dst, 0), next);
+			assert_int_equal(src.d.cpus[0].armed, dst.d.cpus[0].armed);
 			kept += next >= 0 && next == run;
 			run = next;
 			same_state(N);
