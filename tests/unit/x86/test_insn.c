@@ -152,6 +152,8 @@ static const struct dcase cases[] = {
 	{"32: mov [ebx],dh", M32, BYTES("\x88\x33"), MOV, WR, 1, 1, XN, 2, true, false, 0, 3, NONE, 0, 0, 4, false, HV_X86_SEG_NONE},
 	{"32: mov eax,[moffs32]", M32, BYTES("\xa1\x00\x00\xc0\xfe"), MOV, RD, 4, 4, XN, 0, false, false, 0, NONE, NONE, 0, 0xfec00000u, 4, false, HV_X86_SEG_NONE},
 	{"32: movzx eax,word es:[esi+ecx*2]", M32, BYTES("\x26\x0f\xb7\x04\x4e"), MOVZX, RD, 2, 4, XZ, 0, false, false, 0, 6, 1, 2, 0, 4, false, HV_X86_SEG_ES},
+	{"32: mov eax,ss:[edi]: 32-bit mode keeps every override", M32, BYTES("\x36\x8b\x07"), MOV, RD, 4, 4, XN, 0, false, false, 0, 7, NONE, 0, 0, 4, false, HV_X86_SEG_SS},
+	{"32: mov ecx,ds:[eax] after fs: the last override wins", M32, BYTES("\x64\x3e\x8b\x08"), MOV, RD, 4, 4, XN, 1, false, false, 0, 0, NONE, 0, 0, 4, false, HV_X86_SEG_DS},
 	{"32: mov dword [ebp-4],7", M32, BYTES("\xc7\x45\xfc\x07\x00\x00\x00"), MOV, WR, 4, 4, XN, -1, false, true, 7, 5, NONE, 0, 0xfffffffffffffffcu, 4, false, HV_X86_SEG_NONE},
 };
 
