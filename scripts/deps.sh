@@ -10,6 +10,7 @@ pkgs=(
 	doxygen graphviz                                     # API docs
 	clang clang-format clang-tidy cppcheck               # lint, fuzzing
 	libclang-rt-14-dev                                   # sanitizer/fuzzer runtimes
+	libzydis-dev                                         # test only: fuzz.x86_insn's reference decoder
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu     # freestanding arm64
 	qemu-system-arm                                      # arm64 example hypervisor
 	linux-libc-dev                                       # linux/kvm.h, linux/vfio.h
