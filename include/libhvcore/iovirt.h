@@ -355,10 +355,10 @@ hv_status_t hv_iov_poll(struct hv_iov_dev *dev, hv_time_ns_t now);
  * @param a   The access; @c offset relative to the window. A read's
  *            result is stored in @c data.
  * @param now Current time (ends a hold that passed its bound).
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for a size other than 1, 2, 4, 8
- *         or an access outside the model's window (a read then returns
- *         all ones, nothing changes); a backend status when passing the
- *         access on failed.
+ * @return ::HV_OK; ::HV_ERR_RANGE for a size other than 1, 2, 4, 8 or
+ *         an access outside the model's window (a read then returns all
+ *         ones, nothing changes); ::HV_ERR_INVALID_ARG for a NULL @p dev
+ *         or @p a; a backend status when passing the access on failed.
  */
 hv_status_t hv_iov_access(struct hv_iov_dev *dev, struct hv_iov_access *a, hv_time_ns_t now);
 

@@ -233,14 +233,14 @@ static void do_device(struct hv_core_exit *x, const struct hv_core_device *d)
 	acc.size = a->size;
 	acc.write = a->write;
 	st = hv_iov_access(d->dev, &acc, hv_port_time_now());
-	/* INVALID_ARG: a size or offset the device does not take: reads all ones. */
-	if (st != HV_OK && st != HV_ERR_INVALID_ARG) {
+	/* RANGE: a size or offset the device does not take: reads all ones. */
+	if (st != HV_OK && st != HV_ERR_RANGE) {
 		hv_snprintf(why, sizeof(why), "device access at +%#lx failed (%s)",
 			    (unsigned long)acc.offset, hv_status_str(st));
 		vp_stop(x, HV_CORE_END_STOPPED, why);
 		return;
 	}
-	if (st == HV_ERR_INVALID_ARG && !a->write)
+	if (st == HV_ERR_RANGE && !a->write)
 		acc.data = UINT64_MAX;
 	if (hv_port_vcpu_complete(x->vcpu, a, acc.data) != HV_OK)
 		vp_stop(x, HV_CORE_END_STOPPED, "device access the port cannot complete");

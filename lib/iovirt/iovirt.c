@@ -428,7 +428,7 @@ hv_status_t hv_iov_access(struct hv_iov_dev *dev, struct hv_iov_access *a, hv_ti
 	if (!size_ok(a->size) || !in_window(dev, a)) {
 		if (!a->write)
 			a->data = UINT64_MAX;
-		return HV_ERR_INVALID_ARG;
+		return HV_ERR_RANGE;
 	}
 	h = hv_spin_lock_irqsave(&dev->lock);
 	dev->stats.trapped++;

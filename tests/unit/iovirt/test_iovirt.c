@@ -881,15 +881,15 @@ static void bad_accesses_are_refused_and_change_nothing(void **state)
 	for (size_t i = 0; i < sizeof(sizes); i++) {
 		a = (struct hv_iov_access){
 			.offset = R_MODE, .data = 0x22, .size = sizes[i], .write = true};
-		assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_INVALID_ARG);
+		assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_RANGE);
 	}
 	a = (struct hv_iov_access){.offset = 8, .data = 0, .size = 1, .write = false};
-	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_RANGE);
 	assert_int_equal(a.data, UINT64_MAX);
 	a = (struct hv_iov_access){.offset = 6, .data = 0, .size = 4, .write = true};
-	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_RANGE);
 	a = (struct hv_iov_access){.offset = UINT64_MAX, .data = 0, .size = 8, .write = false};
-	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_iov_access(&dev, &a, 0), HV_ERR_RANGE);
 	assert_int_equal(gacc(R_MODE, false, 0, 0), 0x11);
 	assert_int_equal(hv_iov_get_stats(&dev).trapped, 2);
 	assert_int_equal(hv_iov_access(NULL, &a, 0), HV_ERR_INVALID_ARG);
