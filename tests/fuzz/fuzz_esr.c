@@ -33,35 +33,9 @@
 
 #include <libhvcore/arm64/esr.h>
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int cond)
-{
-	if (!cond)
-		abort();
-}
-
-/* Input cursor: bytes past the end read as zero. */
-struct cursor {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct cursor *c, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		uint64_t b = 0;
-
-		if (c->n) {
-			b = *c->p++;
-			c->n--;
-		}
-		v |= b << (8 * i);
-	}
-	return v;
-}
 
 static bool valid_status(hv_status_t st)
 {

@@ -23,6 +23,8 @@
 #include <libhvcore/port/mem.h>
 #include <libhvcore/sched_loader.h>
 
+#include "fuzz_input.h"
+
 #define ARENA_SIZE (256u * 1024u)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,12 +39,6 @@ hv_status_t hv_port_guest_read(hv_guest_id_t guest, hv_gpa_t gpa, void *dst, siz
 	(void)dst;
 	(void)len;
 	return HV_ERR_FAULT;
-}
-
-static void require(int cond)
-{
-	if (!cond)
-		abort();
 }
 
 static void load_as(const uint8_t *data, size_t size, uint16_t machine, const uint8_t digest[32])

@@ -31,34 +31,9 @@
 #include <libhvcore/x86/vmcs.h>
 #include <libhvcore/x86/vmx_exit.h>
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void require(int cond)
-{
-	if (!cond)
-		abort();
-}
-
-struct cursor {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct cursor *c, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		uint64_t b = 0;
-
-		if (c->n) {
-			b = *c->p++;
-			c->n--;
-		}
-		v |= b << (8 * i);
-	}
-	return v;
-}
 
 static const uint32_t special[] = {0,  1,  2,  3,  4,  10, 12, 18, 28,
 				   30, 31, 32, 33, 34, 41, 48, 49, 52};
