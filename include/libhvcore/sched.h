@@ -116,8 +116,25 @@ extern "C" {
  * three built-in schedulers declare it.
  */
 #define HV_SCHED_OPS_TICK_DECIDES (1u << 1)
+/**
+ * @brief hv_sched_ops::flags: before its deadline the runner stays, untouched.
+ *
+ * The scheduler promises: until the time next_event() last returned for
+ * the running entity, its tick() for that entity would say "stay" and
+ * change nothing, unless a request in between asked the CPU to reschedule
+ * (every change that could make it say otherwise does: a more urgent
+ * entity queued, the runner's priority lowered below a ready one, a yield,
+ * a block). hv_sched_schedule() then keeps the runner before that deadline
+ * without calling the scheduler at all: the clock read, the run-time
+ * accounting and the locks are what a scheduling point with nothing to do
+ * costs. Only with ::HV_SCHED_OPS_TICK_DECIDES. Fixed priority and round
+ * robin declare it (their tick only acts at the slice end); BVT, whose
+ * tick moves virtual time, does not.
+ */
+#define HV_SCHED_OPS_DEADLINE_KEEPS (1u << 2)
 /** @brief Every ::hv_sched_ops::flags bit this ABI defines. */
-#define HV_SCHED_OPS_FLAGS_ALL (HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES)
+#define HV_SCHED_OPS_FLAGS_ALL                                                                     \
+	(HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS)
 /**
  * @brief Upper bound of every built-in scheduler's hv_sched_ops::cpu_priv_size.
  *
@@ -361,8 +378,11 @@ struct hv_sched_ops {
 	 */
 	void (*yield)(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_entity *curr,
 		      hv_time_ns_t now);
-	/** @brief ::HV_SCHED_OPS_UNTIMED_WAKE, ::HV_SCHED_OPS_TICK_DECIDES or 0; other bits are
-	 * refused. */
+	/**
+	 * @brief An OR of ::HV_SCHED_OPS_UNTIMED_WAKE, ::HV_SCHED_OPS_TICK_DECIDES
+	 *        and ::HV_SCHED_OPS_DEADLINE_KEEPS, or 0; other bits, and
+	 *        DEADLINE_KEEPS without TICK_DECIDES, are refused.
+	 */
 	uint32_t flags;
 };
 
@@ -376,8 +396,14 @@ struct hv_sched_cpu {
 	uint64_t switches;		      /**< Context switches done. */
 	uint64_t steals;		      /**< Entities pulled from other CPUs. */
 	void *priv;			      /**< Scheduler's per-CPU state. */
-	void *spare;		/**< Storage the next scheduler initialises (runtime change). */
-	hv_time_ns_t armed;	/**< Deadline last armed on the CPU's timer. */
+	void *spare;	    /**< Storage the next scheduler initialises (runtime change). */
+	hv_time_ns_t armed; /**< Deadline last armed on the CPU's timer. */
+	/**
+	 * Deadline of the running entity when its scheduler declares
+	 * ::HV_SCHED_OPS_DEADLINE_KEEPS: before it, with no reschedule
+	 * requested, the runner stays without a tick. 0: none.
+	 */
+	hv_time_ns_t keep_until;
 	struct hv_timer timer;	/**< Slice deadline on hv_sched_domain::timers, if any. */
 	struct hv_list members; /**< Every entity bound to this CPU, in binding order. */
 	uint32_t member_count;	/**< Entities on @c members. */

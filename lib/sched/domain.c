@@ -100,6 +100,15 @@ static void arm_cpu_timer(struct hv_sched_domain *d, struct hv_sched_cpu *c, hv_
 		(void)hv_port_timer_arm(deadline);
 }
 
+/*
+ * The deadline before which the runner stays without a tick, for a
+ * scheduler that promises it (HV_SCHED_OPS_DEADLINE_KEEPS); 0 otherwise.
+ */
+static inline hv_time_ns_t keep_deadline(const struct hv_sched_ops *ops, hv_time_ns_t deadline)
+{
+	return (ops->flags & HV_SCHED_OPS_DEADLINE_KEEPS) != 0 ? deadline : 0;
+}
+
 /* A CPU's slice timer expired on its queue: the tick it stands for. */
 static bool slice_expired(void *ctx, struct hv_timer *t, uint32_t cpu, hv_time_ns_t now)
 {
@@ -378,6 +387,10 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 		return HV_REFUSE(HV_ERR_INVALID_ARG, "ops lacks a required callback");
 	if ((ops->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) != 0)
 		return HV_REFUSE(HV_ERR_INVALID_ARG, "ops->flags has an unknown bit");
+	if ((ops->flags & HV_SCHED_OPS_DEADLINE_KEEPS) != 0 &&
+	    (ops->flags & HV_SCHED_OPS_TICK_DECIDES) == 0)
+		return HV_REFUSE(HV_ERR_INVALID_ARG,
+				 "ops->flags has DEADLINE_KEEPS without TICK_DECIDES");
 	if (cfg->cpu_count == 0)
 		return HV_REFUSE(HV_ERR_RANGE, "cpu_count is 0");
 	if (cfg->cpu_count > HV_SCHED_MAX_CPUS)
@@ -481,6 +494,7 @@ hv_status_t hv_sched_domain_init(struct hv_sched_domain *d,
 		c->switches = 0;
 		c->steals = 0;
 		c->armed = 0; /* unknown: the first schedule always arms */
+		c->keep_until = 0;
 		hv_timer_init(&c->timer, slice_expired, d);
 		c->priv = cfg->priv_storage != NULL
 				  ? (uint8_t *)cfg->priv_storage + d->priv_stride * i
@@ -803,6 +817,7 @@ struct hv_sched_feedback hv_sched_tick(struct hv_sched_domain *d, uint32_t cpu)
 		fb.resched = true;
 	} else if (curr != NULL) {
 		deadline = S(d)->next_event(d, c->priv, curr, now);
+		c->keep_until = keep_deadline(S(d), deadline);
 	}
 	fb_fill(d, S(d), &d->cpus[cpu], cpu, curr, &fb);
 	hv_spin_unlock(held);
@@ -929,19 +944,62 @@ schedule_switch(struct hv_sched_domain *d, struct hv_sched_cpu *c, uint32_t cpu,
 		cpu_set_curr(c, next);
 		deadline = ops->next_event(d, c->priv, next, now);
 	}
+	c->keep_until = next != NULL ? keep_deadline(ops, deadline) : 0;
 	hv_spin_unlock(held);
 	arm_after_schedule(d, c, cpu, deadline, now);
 	*out = next;
 	return st;
 }
 
+/*
+ * hv_sched_schedule() past the deadline keep test: tick, then keep the
+ * runner (HV_SCHED_OPS_TICK_DECIDES) or switch. @p c's lock is held and
+ * dropped here. Inline, but after the keep test, so that the compiler
+ * saves the registers it needs only on this path.
+ */
+static inline hv_status_t schedule_tick(struct hv_sched_domain *d, struct hv_sched_cpu *c,
+					uint32_t cpu, hv_time_ns_t now,
+					struct hv_sched_entity **out)
+{
+	/* The lock hv_sched_schedule() took: hv_spin_lock()'s witness. */
+	struct hv_spin_held held = {.lock = &c->lock, .irq_flags = 0};
+	const struct hv_sched_ops *ops = S(d);
+	struct hv_sched_entity *prev = cpu_curr(c);
+	hv_time_ns_t deadline;
+	bool switch_out;
+
+	if (prev == NULL)
+		return schedule_switch(d, c, cpu, prev, now, held, out);
+	switch_out = ops->tick(d, c->priv, prev, now);
+	account(prev, now);
+	if (switch_out || prev->state != HV_SCHED_RUNNING ||
+	    (ops->flags & HV_SCHED_OPS_TICK_DECIDES) == 0)
+		return schedule_switch(d, c, cpu, prev, now, held, out);
+	/* The scheduler says the put-back would pick prev again: keep it. */
+	deadline = ops->next_event(d, c->priv, prev, now);
+	c->keep_until = keep_deadline(ops, deadline);
+	c->stall_since = 0;
+	hv_spin_unlock(held);
+	arm_after_schedule(d, c, cpu, deadline, now);
+	*out = prev;
+	return HV_OK;
+}
+
+/* The keep path re-arms: a deadline at or before now. Out of line: rare. */
+static __attribute__((noinline)) void schedule_rearm(struct hv_sched_domain *d,
+						     struct hv_sched_cpu *c, uint32_t cpu,
+						     hv_time_ns_t deadline, hv_time_ns_t now)
+{
+	arm_after_schedule(d, c, cpu, deadline, now);
+}
+
 hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv_sched_entity **out)
 {
-	const struct hv_sched_ops *ops;
 	struct hv_sched_entity *prev;
 	struct hv_spin_held held;
 	struct hv_sched_cpu *c;
-	hv_time_ns_t now;
+	hv_time_ns_t now, deadline;
+	bool asked;
 
 	if (d == NULL || d->cpus == NULL || out == NULL)
 		return HV_ERR_INVALID_ARG;
@@ -949,27 +1007,24 @@ hv_status_t hv_sched_schedule(struct hv_sched_domain *d, uint32_t cpu, struct hv
 		return HV_ERR_RANGE;
 	c = &d->cpus[cpu];
 	held = hv_spin_lock(&c->lock);
-	ops = S(d);
 	now = hv_port_time_now();
+	asked = c->need_resched;
 	c->need_resched = false;
 	prev = cpu_curr(c);
-	if (prev != NULL) {
-		bool switch_out = ops->tick(d, c->priv, prev, now);
-
-		account(prev, now);
-		if (!switch_out && prev->state == HV_SCHED_RUNNING &&
-		    (ops->flags & HV_SCHED_OPS_TICK_DECIDES) != 0) {
-			/* The scheduler says the put-back would pick prev again: keep it. */
-			hv_time_ns_t deadline = ops->next_event(d, c->priv, prev, now);
-
-			c->stall_since = 0;
-			hv_spin_unlock(held);
-			arm_after_schedule(d, c, cpu, deadline, now);
-			*out = prev;
-			return HV_OK;
-		}
-	}
-	return schedule_switch(d, c, cpu, prev, now, held, out);
+	deadline = c->keep_until;
+	if (prev == NULL || asked || now >= deadline || prev->state != HV_SCHED_RUNNING)
+		return schedule_tick(d, c, cpu, now, out);
+	/*
+	 * Before its deadline, untouched since (HV_SCHED_OPS_DEADLINE_KEEPS):
+	 * the scheduler would only say stay, so it is not asked.
+	 */
+	account(prev, now);
+	c->stall_since = 0;
+	hv_spin_unlock(held);
+	if (deadline != c->armed)
+		schedule_rearm(d, c, cpu, deadline, now);
+	*out = prev;
+	return HV_OK;
 }
 
 struct hv_sched_feedback hv_sched_set_params(struct hv_sched_domain *d, struct hv_sched_entity *e,

@@ -286,5 +286,6 @@ const struct hv_sched_ops hv_sched_fp_ops = {
 	.export_state = fp_export_state,
 	.import_state = fp_import_state,
 	.yield = fp_yield,
-	.flags = HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES,
+	.flags =
+		HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS,
 };

@@ -25,7 +25,9 @@ static bool ops_complete(const struct hv_sched_ops *o)
 	return o->check_params != NULL && o->cpu_init != NULL && o->entity_init != NULL &&
 	       o->enqueue != NULL && o->dequeue != NULL && o->pick != NULL && o->tick != NULL &&
 	       o->preempts != NULL && o->next_event != NULL && o->top_prio != NULL &&
-	       (o->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) == 0;
+	       (o->flags & ~(uint32_t)HV_SCHED_OPS_FLAGS_ALL) == 0 &&
+	       ((o->flags & HV_SCHED_OPS_DEADLINE_KEEPS) == 0 ||
+		(o->flags & HV_SCHED_OPS_TICK_DECIDES) != 0);
 }
 
 hv_status_t hv_sched_mgr_init(struct hv_sched_mgr *m, const struct hv_sched_mgr_config *cfg)
@@ -402,6 +404,7 @@ static hv_status_t swap_locked(struct hv_sched_mgr *m, struct hv_sched_domain *d
 		c->need_resched = true;
 		c->stall_since = 0;
 		c->armed = 0;
+		c->keep_until = 0;
 	}
 	d->ops = nw;
 	d->patched = *nw;

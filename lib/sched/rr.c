@@ -260,5 +260,6 @@ const struct hv_sched_ops hv_sched_rr_ops = {
 	.export_state = rr_export_state,
 	.import_state = rr_import_state,
 	.yield = rr_yield,
-	.flags = HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES,
+	.flags =
+		HV_SCHED_OPS_UNTIMED_WAKE | HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS,
 };

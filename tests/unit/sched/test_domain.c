@@ -565,6 +565,10 @@ static void untimed_wake_skips_the_clock_only_when_declared(void **state)
 	bad.flags = HV_SCHED_OPS_FLAGS_ALL + 1u;
 	cfg = fx_config(&fx, &bad, 1, 8, FX_LONG_SLICE, false);
 	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_ERR_INVALID_ARG);
+	/* Keeping before the deadline without the tick deciding is no promise. */
+	bad.flags = HV_SCHED_OPS_DEADLINE_KEEPS;
+	cfg = fx_config(&fx, &bad, 1, 8, FX_LONG_SLICE, false);
+	assert_int_equal(hv_sched_domain_init(&d, &cfg), HV_ERR_INVALID_ARG);
 
 	/* Without the flag a wake passes the time (the host clock is never 0). */
 	mock_reset();

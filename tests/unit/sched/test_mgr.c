@@ -330,7 +330,7 @@ static void watchdog_falls_back_when_pick_returns_garbage(void **state)
 	broken.name = "garbage";
 	broken.pick = garbage_pick;
 	/* fp's tick no longer tells what this pick does: no keep path. */
-	broken.flags &= ~(uint32_t)HV_SCHED_OPS_TICK_DECIDES;
+	broken.flags &= ~(uint32_t)(HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS);
 	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;
@@ -354,7 +354,7 @@ static void watchdog_falls_back_when_cpu_idles_with_work_past_the_bound(void **s
 	broken = hv_sched_rr_ops;
 	broken.name = "lazy";
 	broken.pick = lazy_pick;
-	broken.flags &= ~(uint32_t)HV_SCHED_OPS_TICK_DECIDES;
+	broken.flags &= ~(uint32_t)(HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS);
 	uint32_t id = mfx_start(HV_SCHED_ACT_FNPTR, &broken);
 	mgrfx_parker_start(&F);
 	struct hv_sched_change_fb fb;

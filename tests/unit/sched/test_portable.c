@@ -654,7 +654,7 @@ static void bvt_clamps_hostile_lags(void **state)
 	assert_int_equal(sched0(&dst), 0);
 }
 
-/* ---- the keep path (HV_SCHED_OPS_TICK_DECIDES) ---- */
+/* ---- the keep paths (HV_SCHED_OPS_TICK_DECIDES, HV_SCHED_OPS_DEADLINE_KEEPS) ---- */
 
 static struct hv_sched_ops nokeep;
 static uint64_t rng_state;
@@ -715,10 +715,13 @@ static struct hv_sched_params keep_params(const struct hv_sched_ops *ops)
 /*
  * A scheduler that declares HV_SCHED_OPS_TICK_DECIDES promises that
  * keeping the runner without the put-back and pick is what the put-back
- * and pick would have done. Checked by difference: the same random
- * requests (time, block, wake, yield, new priorities and parameters, lent
- * priorities, timer ticks) go to a domain with the scheduler and to one
- * with the same table without the flag, and after every scheduling point
+ * and pick would have done; one that also declares
+ * HV_SCHED_OPS_DEADLINE_KEEPS, that before its deadline and with no
+ * reschedule asked its tick would say stay and change nothing. Checked by
+ * difference: the same random requests (time, block, wake, yield, new
+ * priorities and parameters, lent priorities, timer ticks) go to a domain
+ * with the scheduler and to one with the same table without the flags,
+ * and after every scheduling point
  * both run the same entity with the same accounting and switch counts,
  * and armed the same deadline.
  */
@@ -736,7 +739,8 @@ static void keep_path_is_what_put_back_and_pick_would_do(void **state)
 		if ((scheds[s]->flags & HV_SCHED_OPS_TICK_DECIDES) == 0)
 			continue;
 		nokeep = *scheds[s];
-		nokeep.flags &= ~(uint32_t)HV_SCHED_OPS_TICK_DECIDES;
+		nokeep.flags &=
+			~(uint32_t)(HV_SCHED_OPS_TICK_DECIDES | HV_SCHED_OPS_DEADLINE_KEEPS);
 		rng_state = 0x9e3779b97f4a7c15ull + s;
 		dom_init(&src, scheds[s]);
 		dom_init(&dst, &nokeep);
