@@ -102,7 +102,9 @@ static hv_status_t descend(struct ptb_op *op, uint64_t e, unsigned level, uint64
 {
 	uint64_t *next = table_ptr(op->pt, e);
 
-	if (!next)
+	/* A classifier that calls a last-level entry a table breaks the
+	 * format's contract: refuse rather than walk below the last level. */
+	if (!next || level + 1u >= op->fmt->levels)
 		return HV_ERR_INTERNAL;
 	return walk_range(op, next, 0, level + 1, start, end);
 }
