@@ -16,6 +16,8 @@
  *
  * Every operation checks everything and counts the tables it needs before
  * it writes, so a call that fails changes neither the tables nor the pool.
+ * The walk itself is the architecture-neutral engine of
+ * libhvcore/base/ptbuild.h; this module adds the descriptor format.
  *
  * The builder writes descriptors with single 64-bit stores but issues no
  * barrier and no TLB maintenance: that is the EL2 code's job. After a map,
@@ -33,6 +35,7 @@
 #ifndef LIBHVCORE_ARM64_S2_H
 #define LIBHVCORE_ARM64_S2_H
 
+#include <libhvcore/base/ptbuild.h>
 #include <libhvcore/types.h>
 
 #ifdef __cplusplus
@@ -70,15 +73,13 @@ struct hv_arm64_s2_config {
 	uintptr_t hva_offset;
 };
 
-/** @brief A stage-2 address space. Fields are private: use the functions. */
+/**
+ * @brief A stage-2 address space: the radix engine's tree in the stage-2
+ *        descriptor format. Fields are private: use the functions.
+ */
 struct hv_arm64_s2 {
-	uint8_t *pool;	      /**< Hypervisor address of pool page 0 (the root table). */
-	uint64_t pool_pa;     /**< Physical address of pool page 0. */
-	uint32_t pool_pages;  /**< Pages in the pool. */
-	uint32_t used;	      /**< Pages handed out so far, root included. */
-	uint32_t ipa_bits;    /**< IPA width. */
-	uint32_t pa_bits;     /**< Output address width. */
-	uint32_t start_level; /**< Level of the root table: 0 or 1. */
+	/** Pool, root (start level 1 up to 39 IPA bits, else 0), IPA and PA widths. */
+	struct hv_ptbuild pt;
 };
 
 /**

@@ -23,7 +23,9 @@
  * writes.
  *
  * Every operation checks everything and counts the tables it needs before
- * it writes, so a call that fails changes neither the tables nor the pool.
+ * it writes, so a call that fails changes neither the tables nor the pool
+ * (the walk is the architecture-neutral engine of libhvcore/base/ptbuild.h,
+ * shared with the stage-2 builder; this module adds the entry format).
  * The builder does no INVEPT: after an unmap or protect, the port runs
  * INVEPT (single context, this EPTP) before the guest runs again. A split
  * replaces a 2 MiB page by an equivalent table in one store, with no
@@ -37,6 +39,7 @@
 #ifndef LIBHVCORE_X86_EPT_H
 #define LIBHVCORE_X86_EPT_H
 
+#include <libhvcore/base/ptbuild.h>
 #include <libhvcore/types.h>
 
 #ifdef __cplusplus
@@ -93,15 +96,13 @@ struct hv_ept_config {
 	bool exec_only;
 };
 
-/** @brief A guest-physical address space. Fields are private: use the functions. */
+/**
+ * @brief A guest-physical address space: the radix engine's tree in the EPT
+ *        entry format. Fields are private: use the functions.
+ */
 struct hv_ept {
-	uint8_t *pool;	     /**< Hypervisor address of pool page 0 (the PML4). */
-	uint64_t pool_pa;    /**< Physical address of pool page 0. */
-	uint32_t pool_pages; /**< Pages in the pool. */
-	uint32_t used;	     /**< Pages handed out so far, PML4 included. */
-	uint32_t gpa_bits;   /**< Guest-physical address width. */
-	uint32_t pa_bits;    /**< Host-physical address width. */
-	bool exec_only;	     /**< Execute-only pages allowed. */
+	struct hv_ptbuild pt; /**< Pool, PML4 (pool page 0), guest- and host-physical widths. */
+	bool exec_only;	      /**< Execute-only pages allowed. */
 };
 
 /**
