@@ -4,8 +4,8 @@
 # transcript: multiboot2 entry in long mode, VMX controls adjusted, VMXON,
 # the guest's memory under EPT, the VMCS launched, the guest's lines
 # printed through port 0xE9 I/O exits (one exit per byte), its vmcall seen
-# with its call number and answered, its HLT exit, the exit counts by type
-# and the shutdown; both boots print the same. Then the refusals: on a
+# with its call number and answered, its burst of 1000 port 0x80 exits
+# timed, its HLT exit, the exit counts by type and the shutdown; both boots print the same. Then the refusals: on a
 # Bochs CPU with VT-x but no EPT (Core 2 Penryn) the port names the missing
 # control, and on one without VT-x (AMD Phenom) it says so; both shut down
 # cleanly. Exits 77 (skipped) where Bochs, GRUB's BIOS image or xorriso are
@@ -44,6 +44,8 @@ inorder() {
 }
 line1='hello from a 64-bit guest: this line leaves through port 0xE9'
 line2='vmcall ABI_VERSION -> status 0, version 1'
+burst=1000
+line3="wrote $burst bytes to port 0x80; halting"
 inorder '^\[boot\] libhvcore x86-vmx: long mode, booted by multiboot2 '
 inorder '^\[vmx\] IA32_VMX_BASIC 0x[0-9a-f]{16}: VMCS revision 0x[0-9a-f]+, 4096 bytes, TRUE controls$'
 inorder '^\[vmx\] IA32_FEATURE_CONTROL: '
@@ -55,12 +57,15 @@ inorder '^\[vmx\] VMCS ready: 64-bit guest at 0x100000, VPID 1, EPT; launching$'
 inorder "^\[guest\] $line1\$"
 inorder '^\[vmcall\] guest rip 0x[0-9a-f]+: call 0x0 \(ABI_VERSION\) -> status 0, r1 1$'
 inorder "^\[guest\] $line2\$"
+inorder "^\[guest\] $line3\$"
 inorder '^\[hlt\] guest halted at rip 0x[0-9a-f]+'
-# One I/O exit per byte the guest wrote to port 0xE9, newlines included.
-io=$(( ${#line1} + 1 + ${#line2} + 1 ))
+# One I/O exit per byte the guest wrote to port 0xE9, newlines included,
+# and one per byte of the burst.
+io=$(( ${#line1} + 1 + ${#line2} + 1 + ${#line3} + 1 + burst ))
 inorder "^\[exits\] $((io + 2)) in total: HLT 1, VMCALL 1, I/O instruction $io\$"
 inorder '^\[time\] TSC [0-9]+ MHz \(by the PIT\); power-on to hypervisor entry [0-9]+ us'
-inorder '^\[time\] power-on to guest halted: [0-9]+ ms; [0-9]+ exits/s while the guest ran$'
+inorder '^\[time\] power-on to guest halted: [0-9]+ ms$'
+inorder "^\[time\] port 0x80 burst: $burst exits, [0-9]+ TSC cycles each \(exit, decode, skip, entry\), [0-9]+ exits/s\$"
 inorder '^\[halt\] done; shutting down$'
 [ -z "$rest" ] || fail "lines after the shutdown: $rest"
 ! grep -qE '^\[panic\]|refused|unexpected|failed' <<<"$out" || fail "a refusal, failure or panic in the transcript"

@@ -2,12 +2,15 @@
  * The first x86 guest: a 64-bit program that the hypervisor starts in long
  * mode. It prints through port 0xE9 (each OUT is an I/O exit the hypervisor
  * turns into a console line), asks the hypervisor for the ABI version with
- * a vmcall (libhvcore/guest/hvcall.h's x86 convention), prints the answer
- * and halts.
+ * a vmcall (libhvcore/guest/hvcall.h's x86 convention), prints the answer,
+ * writes a burst of bytes to port 0x80 (exits the hypervisor times without
+ * printing them: the cost of an exit in Bochs) and halts.
  */
 #include <libhvcore/guest/hvcall.h>
 
-#define E9_PORT 0xe9
+#define E9_PORT	    0xe9
+#define BURST_PORT  0x80
+#define BURST_EXITS 1000
 
 void guest_main(void);
 
@@ -43,5 +46,10 @@ void guest_main(void)
 	e9_puts(", version ");
 	e9_putu(r.r1);
 	e9_puts("\n");
+	for (int i = 0; i < BURST_EXITS; i++)
+		__asm__ volatile("outb %0, %1" : : "a"((uint8_t)i), "Nd"((uint16_t)BURST_PORT));
+	e9_puts("wrote ");
+	e9_putu(BURST_EXITS);
+	e9_puts(" bytes to port 0x80; halting\n");
 	__asm__ volatile("hlt");
 }
