@@ -72,6 +72,10 @@ timeout "${X86_VMX_TIMEOUT:-60}" script -qec "bochs -q -f $out/bochsrc -rc $out/
 end=$(date +%s%N)
 tr -d '\r' <"$out/com1.txt" >"$out/transcript.txt" 2>/dev/null || : >"$out/transcript.txt"
 cat "$out/transcript.txt"
+# Bochs's own error-level messages (e.g. "VMENTER FAIL: RFLAGS[1] cleared",
+# which names the VM-entry check that failed) go to stderr: the
+# hypervisor's transcript only has the exit reason.
+grep -E '^[0-9]+e\[' "$out/bochs.log" 2>/dev/null | sed -E 's/^[0-9]+e\[[^]]*\] */[bochs] error: /' >&2 || :
 ms=$(((end - start) / 1000000))
 echo "[bochs] wall time $((ms / 1000)).$(printf %03d $((ms % 1000))) s from start to exit (Bochs status $rc)"
 if [ "$rc" = 124 ]; then
