@@ -1,7 +1,8 @@
 # The README's commands. Everything real happens in CMake and ctest; this
 # file only names the steps.
 #   make demo    the main job: build the arm64 example hypervisor and boot it
-#                in QEMU (make demo-sim: the host-machine example)
+#                in QEMU (make demo-sim: the host-machine example; make
+#                demo-x86: the VT-x example, booted from a GRUB ISO in Bochs)
 #   make check   everything CI checks (build, unit, lint, docs, consumer,
 #                freestanding, sanitizers, coverage floor)
 #   make coverage  gcov line/branch coverage of lib/ and the ports' host-testable
@@ -16,7 +17,7 @@
 #                its corpus (tests/fuzz/corpus/<name>/ as seeds; what it finds
 #                stays in build/dev); make fuzz-merge folds that into the
 #                repository's corpora (-merge=1), only when asked to
-.PHONY: deps dev demo demo-sim arm64 check bench bench-compare docs lint asan tsan coverage fuzz fuzz-merge clean
+.PHONY: deps dev demo demo-sim demo-x86 arm64 x86 check bench bench-compare docs lint asan tsan coverage fuzz fuzz-merge clean
 
 deps:
 	@bash scripts/deps.sh
@@ -31,6 +32,13 @@ arm64: deps
 
 demo: arm64
 	@bash scripts/arm64-virt.sh
+
+x86: deps
+	cmake --preset x86-vmx
+	cmake --build --preset x86-vmx
+
+demo-x86: x86
+	@bash scripts/x86-vmx.sh
 
 demo-sim: dev
 	./build/dev/examples/host-sim/hvcore-host-sim

@@ -13,6 +13,8 @@ pkgs=(
 	libzydis-dev                                         # test only: fuzz.x86_insn's reference decoder
 	gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu     # freestanding arm64
 	qemu-system-arm                                      # arm64 example hypervisor
+	bochs bochsbios vgabios bochs-term                   # x86-vmx example: Bochs with VT-x, headless (term)
+	grub-pc-bin xorriso mtools                           # x86-vmx example: its GRUB boot ISO
 	linux-libc-dev                                       # linux/kvm.h, linux/vfio.h
 	gcovr                                                # make coverage
 	valgrind                                             # make bench (callgrind)

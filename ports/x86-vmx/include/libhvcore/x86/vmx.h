@@ -1,0 +1,191 @@
+/**
+ * @file
+ * @brief The bare-metal VT-x port: boot, console, VMX root mode and one vCPU
+ *        per VMCS (VT-x port, bare-metal part).
+ *
+ * Model. A multiboot2 loader (GRUB) enters the image in 32-bit protected
+ * mode; the port's entry code builds an identity map of the first GiB with
+ * 2 MiB pages, switches to long mode, loads its own GDT (with a TSS: VM
+ * exits need a host TR), IDT and stack, clears .bss and calls the
+ * embedder's hv_x86_main(). The hypervisor runs with interrupts disabled
+ * and the legacy PIC masked; the console is COM1 (a polled 16550).
+ *
+ * hv_x86_vmx_cpu_init() makes the calling CPU a VMX root-mode CPU: it
+ * checks CPUID.1:ECX.VMX, enables VMXON in IA32_FEATURE_CONTROL when the
+ * firmware left it unlocked, reads the capability MSRs, computes every
+ * control word with hv_vmx_ctl_adjust() (libhvcore/x86/vmx_caps.h) and runs
+ * VMXON. A CPU that lacks something the port needs is refused with a
+ * sentence saying what (::hv_x86_vmx_cpu::refusal).
+ *
+ * A guest CPU is a `struct hv_vcpu`: its VMCS region and its general-purpose
+ * registers. hv_x86_vcpu_init() programs the VMCS for a 64-bit guest that
+ * starts in long mode (paging, GDT and TSS set up by the hypervisor in the
+ * guest's memory, EPT and VPID on); hv_port_vcpu_run() enters it and
+ * returns the next exit decoded by hv_vmx_exit_decode()
+ * (libhvcore/x86/vmx_exit.h) as the library's ::hv_event, like the port
+ * contract (libhvcore/port/vcpu.h) asks. Only the contract functions that
+ * one vCPU on one CPU needs exist so far: run, skip, hypercall arguments
+ * and results, size.
+ *
+ * Locking: none. Each CPU owns its ::hv_x86_vmx_cpu and the vCPUs it runs;
+ * only the boot CPU runs so far.
+ */
+#ifndef LIBHVCORE_X86_VMX_H
+#define LIBHVCORE_X86_VMX_H
+
+#include <libhvcore/event.h>
+#include <libhvcore/types.h>
+#include <libhvcore/x86/vmx_caps.h>
+#include <libhvcore/x86/vmx_exit.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief The multiboot2 loader's magic value in EAX at entry. */
+#define HV_X86_MB2_MAGIC 0x36d76289u
+
+/** @name The guest's segment selectors (hv_x86_guest_gdt_build() lays out its GDT so)
+ *  @{ */
+#define HV_X86_GUEST_SEL_CODE 0x08u /**< 64-bit code segment, DPL 0. */
+#define HV_X86_GUEST_SEL_DATA 0x10u /**< Flat data segment, DPL 0. */
+#define HV_X86_GUEST_SEL_TSS  0x18u /**< 64-bit TSS (a 16-byte descriptor). */
+/** @brief Bytes of the guest GDT: null, code, data and the two halves of the TSS. */
+#define HV_X86_GUEST_GDT_SIZE 40u
+/** @brief Bytes of the guest TSS (the 64-bit TSS, no I/O permission map). */
+#define HV_X86_GUEST_TSS_SIZE 104u
+/** @} */
+
+/**
+ * @brief The embedder's entry point, called once on the boot CPU in long
+ *        mode with a stack, the console ready and .bss cleared.
+ * @param mb_magic EAX from the loader (::HV_X86_MB2_MAGIC for multiboot2).
+ * @param mb_info  Physical address of the multiboot2 information.
+ */
+void hv_x86_main(uint32_t mb_magic, uint64_t mb_info);
+
+/** @brief Write @p n bytes to the console (COM1). */
+void hv_x86_console_write(const char *s, size_t n);
+
+/** @brief Print to the console, hv_snprintf() formats (libhvcore/base/fmt.h); 256 bytes a call. */
+void hv_x86_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/** @brief The time-stamp counter (RDTSC). */
+uint64_t hv_x86_rdtsc(void);
+
+/** @brief The time-stamp counter when the port's 64-bit entry code started. */
+uint64_t hv_x86_boot_tsc(void);
+
+/**
+ * @brief Time-stamp counter ticks per second, measured once against the
+ *        PIT (channel 2, 10 ms) and remembered.
+ * @return The rate; 0 if the PIT never counted down.
+ */
+uint64_t hv_x86_tsc_hz(void);
+
+/**
+ * @brief Power off: write "Shutdown" to port 0x8900 (Bochs, QEMU's
+ *        isa-debug-exit style shutdown port), then halt forever.
+ */
+__attribute__((noreturn)) void hv_x86_shutdown(void);
+
+/** @brief What VMX root mode on one CPU needs: its VMXON region and the controls chosen. */
+struct hv_x86_vmx_cpu {
+	_Alignas(4096) uint8_t vmxon[4096]; /**< VMXON region (physical = virtual). */
+	struct hv_vmx_caps caps;	    /**< The capability MSRs as read. */
+	uint32_t pin;			    /**< Pin-based VM-execution controls. */
+	uint32_t proc;			    /**< Primary processor-based controls. */
+	uint32_t proc2;			    /**< Secondary processor-based controls. */
+	uint32_t exit;			    /**< VM-exit controls. */
+	uint32_t entry;			    /**< VM-entry controls. */
+	uint64_t cr0_fixed0;		    /**< IA32_VMX_CR0_FIXED0. */
+	uint64_t cr0_fixed1;		    /**< IA32_VMX_CR0_FIXED1. */
+	uint64_t cr4_fixed0;		    /**< IA32_VMX_CR4_FIXED0. */
+	uint64_t cr4_fixed1;		    /**< IA32_VMX_CR4_FIXED1. */
+	bool feature_control_set;	    /**< The port locked IA32_FEATURE_CONTROL itself. */
+	bool on;			    /**< VMXON succeeded. */
+	/** Why the CPU was refused, a sentence; NULL if it was not. */
+	const char *refusal;
+	/** For a refused control or EPT/VPID capability: which (kind NONE otherwise). */
+	struct hv_vmx_refusal why;
+};
+
+/**
+ * @brief Make the calling CPU a VMX root-mode CPU.
+ *
+ * Requires (else refuses): CPUID.1:ECX.VMX; IA32_FEATURE_CONTROL either
+ * unlocked (the port sets "enable VMXON outside SMX" and locks it) or
+ * locked with that bit set; an IA32_VMX_BASIC that hv_vmx_basic_check()
+ * accepts with the TRUE_* control MSRs; the controls listed in the port's
+ * documentation (docs/x86-vmx.md): HLT, I/O-bitmap and MSR-bitmap exiting,
+ * secondary controls with EPT and VPID, a 64-bit host, IA-32e mode guests,
+ * EFER loaded and saved, no CR3-load/store exiting; 4-level EPT walks with
+ * write-back tables, 2 MiB pages, INVEPT and INVVPID.
+ * @param cpu Per-CPU storage (4 KiB-aligned, in identity-mapped memory).
+ * @return ::HV_OK in VMX root mode; ::HV_ERR_NOT_SUPPORTED with
+ *         cpu->refusal (and cpu->why for a control) saying why;
+ *         ::HV_ERR_INTERNAL if VMXON itself failed.
+ */
+hv_status_t hv_x86_vmx_cpu_init(struct hv_x86_vmx_cpu *cpu);
+
+/** @brief Guest-physical resources and start state of one 64-bit guest vCPU. */
+struct hv_x86_vcpu_config {
+	uint16_t vpid;	      /**< Virtual-processor id, 1..0xffff (0 is the host's). */
+	uint64_t eptp;	      /**< EPT pointer (hv_ept_eptp()). */
+	uint64_t io_bitmap_a; /**< Physical address of I/O bitmap A. */
+	uint64_t io_bitmap_b; /**< Physical address of I/O bitmap B. */
+	uint64_t msr_bitmap;  /**< Physical address of the MSR bitmap. */
+	uint64_t cr3;	      /**< Guest-physical address of the guest's PML4. */
+	uint64_t gdt;	      /**< Guest-physical (= linear) address of its GDT. */
+	uint64_t tss;	      /**< Guest-physical (= linear) address of its TSS. */
+	uint64_t entry;	      /**< First instruction (guest linear). */
+	uint64_t stack;	      /**< Initial RSP (guest linear). */
+	uint64_t arg;	      /**< Initial RDI. */
+};
+
+/**
+ * @brief Write the guest GDT the VMCS of hv_x86_vcpu_init() describes:
+ *        null, 64-bit code, flat data, 64-bit TSS at @p tss_gla.
+ * @param gdt     Hypervisor address of ::HV_X86_GUEST_GDT_SIZE bytes.
+ * @param tss_gla Guest address of the TSS.
+ */
+void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla);
+
+/** @brief A guest CPU: its VMCS and its registers. Fields are the port's. */
+struct hv_vcpu {
+	_Alignas(4096) uint8_t vmcs[4096]; /**< VMCS region (physical = virtual). */
+	/** Guest GPRs in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
+	 *  R8-R15); RSP lives in the VMCS and is copied here on each exit. */
+	uint64_t gpr[16];
+	struct hv_x86_vmx_cpu *cpu;	  /**< The CPU it was set up on. */
+	struct hv_vmx_exit_info exit;	  /**< The last exit's fields. */
+	struct hv_vmx_exit_detail detail; /**< The last exit's decoded details. */
+	uint32_t insn_error;		  /**< VM-instruction error of a failed entry, else 0. */
+	bool launched;			  /**< VMLAUNCH done: the next entry is VMRESUME. */
+};
+
+/** @brief Bytes of one vCPU (the port contract's sizing macro). */
+#define HV_PORT_VCPU_SIZE sizeof(struct hv_vcpu)
+/** @brief Alignment of one vCPU (the port contract's sizing macro). */
+#define HV_PORT_VCPU_ALIGN _Alignof(struct hv_vcpu)
+
+/**
+ * @brief Program @p v's VMCS for a 64-bit guest on @p cpu and make it current.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers, VPID 0 or a CPU
+ *         not in VMX root mode; ::HV_ERR_INTERNAL if VMCLEAR, VMPTRLD or a
+ *         VMWRITE failed (v->insn_error holds the VM-instruction error).
+ */
+hv_status_t hv_x86_vcpu_init(struct hv_vcpu *v, struct hv_x86_vmx_cpu *cpu,
+			     const struct hv_x86_vcpu_config *cfg);
+
+/**
+ * @brief Name of a VM-instruction error number (SDM vol. 3, "VM Instruction
+ *        Error Numbers"); "?" for one it does not define.
+ */
+const char *hv_x86_vm_insn_error_name(uint32_t err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBHVCORE_X86_VMX_H */

@@ -1,0 +1,122 @@
+/**
+ * @file
+ * @brief Private to the bare-metal VT-x port: the instructions C cannot
+ *        name (port I/O, MSRs, control registers, VMX) as inline
+ *        functions, and the symbols boot.S and entry.S share with C.
+ */
+#ifndef HVCORE_X86_VMX_INTERNAL_H
+#define HVCORE_X86_VMX_INTERNAL_H
+
+#include <libhvcore/types.h>
+
+#define X86_MSR_FEATURE_CONTROL 0x3au
+#define X86_MSR_EFER		0xc0000080u
+
+#define X86_FC_LOCK		(1ull << 0)
+#define X86_FC_VMXON_SMX	(1ull << 1)
+#define X86_FC_VMXON_NOSMX	(1ull << 2)
+
+#define X86_CR4_VMXE		(1ull << 13)
+
+static inline void x86_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t x86_inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint64_t x86_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void x86_wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+#define X86_CR_ACCESSORS(n)                                                                        \
+	static inline uint64_t x86_read_cr##n(void)                                                \
+	{                                                                                          \
+		uint64_t v;                                                                        \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));                                  \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void x86_write_cr##n(uint64_t v)                                             \
+	{                                                                                          \
+		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");                         \
+	}
+X86_CR_ACCESSORS(0)
+X86_CR_ACCESSORS(2)
+X86_CR_ACCESSORS(3)
+X86_CR_ACCESSORS(4)
+
+/* VMX instructions: each returns true on success (neither CF nor ZF set). */
+static inline bool vmx_on(uint64_t pa)
+{
+	bool fail;
+	__asm__ volatile("vmxon %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+static inline bool vmx_clear(uint64_t pa)
+{
+	bool fail;
+	__asm__ volatile("vmclear %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+static inline bool vmx_ptrld(uint64_t pa)
+{
+	bool fail;
+	__asm__ volatile("vmptrld %1; setna %0" : "=q"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
+static inline bool vmx_write(uint32_t enc, uint64_t v)
+{
+	bool fail;
+	__asm__ volatile("vmwrite %2, %1; setna %0"
+			 : "=q"(fail)
+			 : "r"((uint64_t)enc), "rm"(v)
+			 : "cc", "memory");
+	return !fail;
+}
+
+static inline uint64_t vmx_read(uint32_t enc)
+{
+	uint64_t v = 0;
+	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"((uint64_t)enc) : "cc");
+	return v;
+}
+
+/* boot.S and entry.S */
+extern uint8_t hv_x86_gdt[];
+extern const uint16_t hv_x86_gdt_limit;
+extern uint8_t boot_tss[];
+extern uint64_t boot_tsc;
+extern uint8_t hv_x86_trap_stubs[];
+int hv_x86_vmx_enter(uint64_t gpr[16], int launched);
+void hv_x86_vmx_exit(void);
+
+/* cpu.c */
+void hv_x86_idt_init(void);
+void hv_x86_console_init(void);
+void hv_x86_trap(const uint64_t *frame);
+uint64_t hv_x86_idt_base(void);
+
+#endif /* HVCORE_X86_VMX_INTERNAL_H */
