@@ -4,7 +4,6 @@
  * hypervisor runs with interrupts off.
  */
 #include <libhvcore/base/fmt.h>
-#include <libhvcore/base/mem.h>
 #include <libhvcore/x86/vmx.h>
 
 #include <stdarg.h>
@@ -186,30 +185,4 @@ void hv_x86_trap(const uint64_t *frame)
 		(unsigned long long)frame[0], (unsigned long long)frame[1],
 		(unsigned long long)frame[2], (unsigned long long)x86_read_cr2());
 	hv_x86_shutdown();
-}
-
-/* The four functions a freestanding compiler may emit calls to. */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	return hv_memcpy(dst, src, n);
-}
-
-void *memmove(void *dst, const void *src, size_t n)
-{
-	return hv_memmove(dst, src, n);
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	return hv_memset(dst, c, n);
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	return hv_memcmp(a, b, n);
 }
