@@ -82,6 +82,8 @@ docs: dev
 	cmake --build --preset dev --target docs
 
 FUZZ_SECONDS ?= 120
+# Stop a target earlier once it has run this many inputs (empty: no limit).
+FUZZ_RUNS ?=
 
 # Medians of bench_sched against BASE (default HEAD~1), built and run in turns.
 BASE ?= HEAD~1
@@ -89,7 +91,7 @@ bench-compare: deps
 	@bash scripts/bench-compare.sh $(BASE) 5 bench_sched
 
 fuzz: dev
-	@bash scripts/fuzz.sh build/dev $(FUZZ_SECONDS)
+	@FUZZ_RUNS=$(FUZZ_RUNS) bash scripts/fuzz.sh build/dev $(FUZZ_SECONDS)
 
 fuzz-merge: dev
 	@bash scripts/fuzz.sh build/dev 0 merge

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh <build-dir> [seconds] [merge]: run every libFuzzer target
 # of <build-dir> (listed in tests/fuzz/fuzz_targets.txt by CMake) for
-# <seconds> each (default 120), on its working corpus in the build tree with
+# <seconds> each (default 120), or until it has run FUZZ_RUNS inputs if
+# that is set and comes first (a campaign: FUZZ_RUNS=10000000), on its
+# working corpus in the build tree with
 # tests/fuzz/corpus/<name>/ as seeds; the repository's corpus is not
 # written. A crash stops the script (exit 1) with the input saved as
 # <build-dir>/tests/fuzz/<exe>-crash-*. (Minimize it with
@@ -35,6 +37,6 @@ while read -r exe name work seeds; do
 	fi
 	echo "== $exe: ${secs}s, corpus $work, seeds $repo ${seeds:-}"
 	# shellcheck disable=SC2086
-	(cd "$dir" && "./$exe" -max_total_time="$secs" -timeout=10 -print_final_stats=1 \
+	(cd "$dir" && "./$exe" -max_total_time="$secs" -runs="${FUZZ_RUNS:--1}" -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$dir/$exe-" "$work" "$repo" ${seeds:-} </dev/null)
 done <"$list"
