@@ -135,6 +135,8 @@ long_mode:
 	xorl %eax, %eax
 	rep stosq
 
+	xor %edi, %edi
+	call hv_x86_percpu_setup
 	call hv_x86_idt_init
 	call hv_x86_console_init
 	movl boot_mb_magic, %edi

@@ -33,6 +33,18 @@
 	(HV_VMX_EPT_WALK_4 | HV_VMX_EPT_MEMTYPE_WB | HV_VMX_EPT_2M | HV_VMX_EPT_INVEPT |           \
 	 HV_VMX_EPT_INVEPT_SINGLE | HV_VMX_VPID_INVVPID | HV_VMX_VPID_INVVPID_SINGLE)
 
+struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];
+
+void hv_x86_percpu_setup(uint32_t cpu)
+{
+	struct hv_x86_percpu *p = &hv_x86_percpu[cpu];
+
+	p->self = p;
+	p->cpu = cpu;
+	p->deadline = HV_TIME_NEVER;
+	x86_wrmsr(X86_MSR_GS_BASE, (uint64_t)(uintptr_t)p);
+}
+
 static hv_status_t refuse(struct hv_x86_vmx_cpu *cpu, const char *why)
 {
 	cpu->refusal = why;

@@ -104,6 +104,39 @@ static inline uint64_t vmx_read(uint32_t enc)
 	return v;
 }
 
+/*
+ * Per-CPU state. %gs:0 holds the block's own address (IA32_GS_BASE points
+ * at it), so this_cpu() is one load on any CPU. Fields belong to their CPU
+ * except @c online, which other CPUs read.
+ */
+#define HV_X86_MAX_CPUS 8u
+#define X86_MSR_GS_BASE 0xc0000101u
+
+struct hv_vcpu;
+struct hv_x86_vmx_cpu;
+
+struct hv_x86_percpu {
+	struct hv_x86_percpu *self; /* %gs:0 */
+	uint32_t cpu;		    /* index, 0 = the boot CPU */
+	uint32_t apic_id;	    /* local APIC id */
+	struct hv_x86_vmx_cpu *vmx; /* VMX root-mode state (VMXON region, controls) */
+	struct hv_vcpu *loaded;	    /* the vCPU whose VMCS is current here, or NULL */
+	hv_time_ns_t deadline;	    /* the port timer's deadline, HV_TIME_NEVER when disarmed */
+	_Atomic uint32_t online;    /* set once the CPU is in VMX root mode */
+};
+
+extern struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];
+
+static inline struct hv_x86_percpu *this_cpu(void)
+{
+	struct hv_x86_percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* cpu.c: point IA32_GS_BASE at CPU @p cpu's block (boot.S, before hv_x86_main). */
+void hv_x86_percpu_setup(uint32_t cpu);
+
 /* boot.S and entry.S */
 extern uint8_t hv_x86_gdt[];
 extern const uint16_t hv_x86_gdt_limit;
