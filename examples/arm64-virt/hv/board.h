@@ -16,9 +16,6 @@
 #define LINUX_GUEST 2u
 #define SVC_GUEST   3u
 
-/* The name of guest @p id, for transcript lines. */
-const char *board_guest_name(hv_guest_id_t id);
-
 /* linux's PL011 (uart.c): passed through to linux, under lib/iovirt. */
 extern struct hv_iov_dev uart_dev;
 hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count);
@@ -34,8 +31,5 @@ void uart_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 
 /* The PL031's parallel VMMs (rtc.c): rtc0 called in place, rtc1 on its own stack. */
 extern const struct hv_evroute_domain_desc rtc_vmms[2];
-/* The ROUTE_* calls as they happen, for the transcript. */
-void rtc_report_route(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
-		      const struct hv_hvcall_result *res);
 
 #endif

@@ -31,6 +31,7 @@
 #include <libhvcore/sync/atomic.h>
 
 #include "board.h"
+#include "story.h"
 
 #define CPU_COUNT     2u
 #define VP_CAP	      16u
@@ -93,42 +94,6 @@ static _Alignas(4096) uint8_t shared_page[4096];
 static _Alignas(4096) uint8_t sched_arena[SCHED_ARENA];
 static _Alignas(16) uint8_t sched_scratch[SCHED_SCRATCH];
 static _Atomic bool core_ready;
-static hv_time_ns_t boot_time;
-
-const char *board_guest_name(hv_guest_id_t id)
-{
-	return hv_core_guest_name(&core, id);
-}
-#define gname board_guest_name
-
-static unsigned vp_no(hv_handle_t h)
-{
-	return (unsigned)hv_handle_index(h);
-}
-
-static const char *sched_name(uint32_t id)
-{
-	const struct hv_sched_ops *const *t = hv_sched_mgr_table(&core.mgr);
-	return id < HV_SCHED_MGR_MAX && t[id] ? t[id]->name : "?";
-}
-
-static void console_sink(void *c, hv_guest_id_t guest, hv_handle_t vp, const char *buf, size_t len)
-{
-	size_t start = 0;
-	(void)c;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && buf[i] != '\n')
-			continue;
-		if (i > start) {
-			hv_arm64_printf("[%s/vp#%u] %.*s\n", gname(guest), vp_no(vp),
-					(int)(i - start), buf + start);
-			uart_say(guest, buf + start, i - start);
-		}
-		start = i + 1;
-	}
-}
-
-/* ---- the story: what the hooks print ---- */
 
 static const char *access_str(const void *p)
 {
@@ -137,179 +102,60 @@ static const char *access_str(const void *p)
 	return names[hv_arm64_el2_access(p) & 7u];
 }
 
-/* The scheduler service's answers (seed 001: feedback). */
-static void report_sched(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
-			 const struct hv_hvcall_result *res)
-{
-	uint32_t active = hv_sched_mgr_active(&core.mgr, &core.domain);
-	uint64_t moved = f->ret[3] >> 32;
-	hv_time_ns_t blackout = core.domain.last_resumed - core.domain.first_parked;
-	if (res->status != HV_OK) {
-		hv_arm64_printf("[sched] %s from %s/vp#%u refused: %s; %s carries on\n",
-				hv_hvcall_name(&core.hvcall, f->nr), gname(x->vp->guest),
-				vp_no(x->vp->handle), hv_status_str(res->status),
-				sched_name(active));
-		return;
-	}
-	if (f->nr == HV_HC_SCHED_LOAD)
-		hv_arm64_printf("[sched] loaded %s (%lu bytes from %s memory at IPA %#lx) as "
-				"scheduler %u; its code at %#lx is EL2 %s\n",
-				sched_name((uint32_t)f->ret[1]), (unsigned long)f->a[1],
-				gname(x->vp->guest), (unsigned long)f->a[0], (unsigned)f->ret[1],
-				(unsigned long)(uintptr_t)sched_arena, access_str(sched_arena));
-	if (f->nr == HV_HC_SCHED_UNLOAD)
-		hv_arm64_printf("[sched] scheduler %u unloaded; arena at %#lx is EL2 %s again\n",
-				(unsigned)f->a[0], (unsigned long)(uintptr_t)sched_arena,
-				access_str(sched_arena));
-	if (moved != 0)
-		hv_arm64_printf(
-			"[sched] change complete: %s active, %lu VPs moved, blackout %lu us\n",
-			sched_name(active), (unsigned long)moved, (unsigned long)(blackout / 1000));
-}
-
-/* Priority inheritance as it happens (seed 002). */
-static void report_sync(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
-{
-	struct hv_vp *me = x->vp;
-	if (f->nr == HV_HC_WAIT && (f->a[3] & HV_WAIT_PI)) {
-		uint32_t token = (uint32_t)f->a[1] & HV_MUTEX_OWNER_MASK;
-		if (token == 0 || token > VP_CAP)
-			return;
-		struct hv_vp *owner = &storage.vps[token - 1];
-		hv_arm64_printf("[sync] %s/vp#%u (p%u) sleeps on a mutex held by %s/vp#%u (p%u): "
-				"lends it p%u\n",
-				gname(me->guest), vp_no(me->handle), (unsigned)me->se.params.prio,
-				gname(owner->guest), vp_no(owner->handle),
-				(unsigned)owner->se.params.prio,
-				(unsigned)hv_sched_eff_prio(&owner->se));
-	} else if (f->nr == HV_HC_WAKE && (f->a[2] & HV_WAIT_PI) && f->ret[1] != 0) {
-		hv_arm64_printf("[sync] %s/vp#%u releases the mutex and wakes %lu: back to p%u\n",
-				gname(me->guest), vp_no(me->handle), (unsigned long)f->ret[1],
-				(unsigned)hv_sched_eff_prio(&me->se));
-	}
-}
-
 static bool uart_call(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
 {
 	return x->vp->guest == SVC_GUEST && f->a[0] == 0 &&
 	       (f->nr == HV_HC_DEV_VIRTUALIZE || f->nr == HV_HC_DEV_DEVIRTUALIZE);
 }
 
-static void on_hypercall_begin(void *c, struct hv_core_exit *x, const struct hv_hvcall_frame *f)
+static void on_hypercall_begin(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
 {
-	(void)c;
 	if (uart_call(x, f))
 		uart_call_begin(f->nr);
 }
 
-/* Whether call @p nr is one of table @p t's (which module's report it gets). */
-static bool in_table(const struct hv_hvcall_table *t, uint64_t nr)
+static void on_hypercall_end(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
+			     const struct hv_hvcall_result *res)
 {
-	return hv_hvcall_table_find(t, nr) != NULL;
-}
-
-static void on_hypercall(void *c, struct hv_core_exit *x, const struct hv_hvcall_frame *f,
-			 const struct hv_hvcall_result *res)
-{
-	const char *g = gname(x->vp->guest);
-	unsigned me = vp_no(x->vp->handle);
-	bool service = in_table(&hv_sched_service_hvcalls, f->nr) ||
-		       in_table(&hv_evroute_hvcalls, f->nr) || in_table(&hv_iov_hvcalls, f->nr);
-	(void)c;
 	if (uart_call(x, f))
 		uart_call_end(f->nr, res->status);
-	if (res->exited)
-		hv_arm64_printf("[vp] %s: vp#%u exited (task ended); VP deleted\n", g, me);
-	else if (f->nr == HV_HC_VP_CREATE && res->status == HV_OK)
-		hv_arm64_printf(
-			"[vp] %s: vp#%u created for a task by vp#%u (prio %u, entry %#lx)\n", g,
-			vp_no(res->created), me, (unsigned)f->a[3], (unsigned long)f->a[0]);
-	/* Refusals, but those the guests expect (a timeout, a changed word) and the services'. */
-	else if (res->status != HV_OK && !service &&
-		 !(f->nr == HV_HC_VP_BLOCK && res->status == HV_ERR_TIMEOUT) &&
-		 !(f->nr == HV_HC_WAIT && res->status == HV_ERR_AGAIN))
-		hv_arm64_printf("[hvcall] %s/vp#%u: %s (%#lx) -> %s\n", g, me,
-				hv_hvcall_name(&core.hvcall, f->nr), (unsigned long)f->nr,
-				hv_status_str(res->status));
-	if (in_table(&hv_sched_service_hvcalls, f->nr) && f->nr != HV_HC_SCHED_INFO)
-		report_sched(x, f, res);
-	else if (in_table(&hv_wait_hvcalls, f->nr) && res->status == HV_OK)
-		report_sync(x, f);
-	else if (in_table(&hv_evroute_hvcalls, f->nr) && f->nr != HV_HC_ROUTE_LOOKUP)
-		rtc_report_route(x, f, res);
-	else if (in_table(&hv_iov_hvcalls, f->nr))
-		uart_report(x, f, res);
 }
 
 static const char psci_off[] = "PSCI CPU_OFF";
 
-static void on_vp_ended(void *c, hv_guest_id_t guest, hv_handle_t vp, hv_core_end_t why,
-			const char *reason)
+static void flush(void)
 {
-	(void)c;
-	if (why == HV_CORE_END_EXIT)
-		return; /* reported with the VP_EXIT call */
-	if (reason == psci_off) {
-		hv_arm64_printf("[vp] %s: vp#%u powered off (PSCI CPU_OFF); VP deleted\n",
-				gname(guest), vp_no(vp));
-		return;
-	}
-	hv_arm64_printf("[fault] %s/vp#%u: %s; VP stopped\n", gname(guest), vp_no(vp), reason);
-	hv_arm64_printf("[vp] %s: vp#%u deleted\n", gname(guest), vp_no(vp));
+	(void)hv_arm64_console_flush();
 }
 
-static void on_guest_ended(void *c, hv_guest_id_t guest)
+static void system_off(void)
 {
-	(void)c;
-	hv_arm64_printf("[guest] %s: every VP has ended; guest removed\n", gname(guest));
-}
-
-static void on_all_ended(void *c)
-{
-	(void)c;
-	hv_arm64_printf("[halt] all guests ended after %lu us; PSCI SYSTEM_OFF\n",
-			(unsigned long)((hv_port_time_now() - boot_time) / 1000));
 	hv_arm64_system_off();
 }
 
-static void on_guest_created(void *c, const struct hv_core_guest *g, hv_handle_t boot_vp)
-{
-	uint32_t i = (uint32_t)(g - guests);
-	(void)c;
-	hv_arm64_printf("[guest] %s: created (id %u, %s, priorities %u-%u, %lu KiB at IPA %#lx, "
-			"image %lu bytes)\n",
-			g->desc.name, (unsigned)g->id,
-			g->desc.kind == HV_GUEST_KIND_THIN ? "thin: a VP per task"
-							   : "full: its own scheduler",
-			(unsigned)g->desc.prio_min, (unsigned)g->desc.prio_max,
-			(unsigned long)(RAM_SIZE >> 10), (unsigned long)RAM_IPA,
-			(unsigned long)(board_guests[i].end - board_guests[i].image));
-	hv_arm64_printf("[vp] %s: vp#%u created for the boot CPU (prio %u)\n", g->desc.name,
-			vp_no(boot_vp), (unsigned)g->boot_prio);
-}
+static size_t image_size[GUEST_COUNT];
 
-/* Priority scheduling across guests, as it happens. */
-static void on_switched(void *c, uint32_t cpu, struct hv_vp *prev, struct hv_vp *next)
-{
-	(void)c;
-	if (!prev || !next || prev->se.state != HV_SCHED_READY)
-		return;
-	uint32_t pp = hv_sched_eff_prio(&prev->se), np = hv_sched_eff_prio(&next->se);
-	if (np < pp)
-		hv_arm64_printf("[sched] cpu%u: %s/vp#%u (p%u) preempts %s/vp#%u (p%u)\n",
-				(unsigned)cpu, gname(next->guest), vp_no(next->handle),
-				(unsigned)np, gname(prev->guest), vp_no(prev->handle),
-				(unsigned)pp);
-}
-
-/* A loaded scheduler that misbehaves gives way to the default. */
-static void on_watchdog(void *c, uint32_t cpu, const struct hv_sched_change_fb *fb)
-{
-	(void)c;
-	hv_arm64_printf("[sched] watchdog on cpu%u: active scheduler misbehaved; fell back to %s "
-			"(%s)\n",
-			(unsigned)cpu, sched_name(fb->new_id), hv_status_str(fb->status));
-}
+/* The story (examples/common/story.c), and what this board tells it. */
+static struct story_board story = {
+	.write = hv_arm64_console_write,
+	.flush = flush,
+	.guest_line = uart_say,
+	.addr_name = "IPA",
+	.priv_name = "EL2",
+	.access = access_str,
+	.arena = sched_arena,
+	.vps = storage.vps,
+	.vp_cap = VP_CAP,
+	.ram_base = {RAM_IPA},
+	.ram_size = RAM_SIZE,
+	.image_size = image_size,
+	.off_reason = psci_off,
+	.system_off = "PSCI SYSTEM_OFF",
+	.power_off = system_off,
+	.hypercall_begin = on_hypercall_begin,
+	.hypercall_end = on_hypercall_end,
+	.dev_report = uart_report,
+};
 
 /* What the core leaves to the board: firmware calls and other instructions. */
 static hv_status_t on_exit(void *c, struct hv_core_exit *x)
@@ -328,15 +174,6 @@ static hv_status_t on_exit(void *c, struct hv_core_exit *x)
 	else
 		v->regs.x[0] = (uint64_t)HV_ARM64_PSCI_NOT_SUPPORTED;
 	return HV_OK;
-}
-
-/* Switch devices park for a scheduler change: drain the hypervisor's console. */
-static void on_quiesce(void *c)
-{
-	(void)c;
-	(void)hv_arm64_console_flush();
-	hv_arm64_printf("[sched] quiesce: every CPU parked at its guest-resume path; console "
-			"drained\n");
 }
 
 /* Lends cross guests only between the two that share the page. */
@@ -392,17 +229,7 @@ static const struct hv_core_desc desc = {
 	.stack_align = 16,
 	.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
 	.may_lend = may_lend,
-	.hooks = {.console = console_sink,
-		  .exit = on_exit,
-		  .hypercall_begin = on_hypercall_begin,
-		  .hypercall = on_hypercall,
-		  .vp_ended = on_vp_ended,
-		  .guest_ended = on_guest_ended,
-		  .all_ended = on_all_ended,
-		  .guest_created = on_guest_created,
-		  .switched = on_switched,
-		  .watchdog = on_watchdog,
-		  .quiesce = on_quiesce},
+	.hooks = STORY_HOOKS(on_exit),
 };
 
 /* ---- the board ---- */
@@ -425,6 +252,7 @@ static hv_status_t guest_memory(uint32_t i)
 		st = hv_arm64_guest_attach(guests[i].id, &s2[i]);
 	if (st == HV_OK)
 		hv_memcpy(guest_ram[i], board_guests[i].image, size);
+	image_size[i] = size;
 	return st;
 }
 
@@ -439,7 +267,7 @@ static void check(hv_status_t st, const char *what)
 void hv_arm64_main(void)
 {
 	uint64_t el;
-	boot_time = hv_port_time_now();
+	story.boot_time = hv_port_time_now();
 	check(hv_arm64_init(CPU_COUNT), "port init");
 	if (hv_arm64_console_pci_serial() != HV_OK) /* the PL011 is linux's */
 		check(HV_ERR_NOT_FOUND, "no pci-serial for the hypervisor's console: run QEMU "
@@ -467,6 +295,7 @@ void hv_arm64_main(void)
 	for (uint32_t i = 0; i < GUEST_COUNT; i++)
 		check(guest_memory(i), "guest memory");
 	check(uart_init(guests, GUEST_COUNT), "linux's PL011");
+	story_init(&core, &story);
 	check(hv_core_init(&core, &desc, &HV_CORE_MEM(storage)), "library set-up");
 	/* The service VM names the VMMs by these numbers (its platform description). */
 	check(hv_core_vmm_id(&core, "rtc1") == 2 ? HV_OK : HV_ERR_INTERNAL, "VMM ids");

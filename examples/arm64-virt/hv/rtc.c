@@ -10,6 +10,7 @@
 #include <libhvcore/port/time.h>
 
 #include "board.h"
+#include "story.h"
 
 #define RTC_BOOT_SECONDS 1795000000ull /* what the clock reads at boot */
 #define CPUS		 2u
@@ -77,10 +78,9 @@ static hv_status_t rtc_vmm(void *vmm, uint32_t dom, struct hv_event *ev)
 		a->data = val;
 	}
 	hv_arm64_printf("[route] %s: %s/vp#%u %s %s %s %u (access %u of this VMM)\n", m->name,
-			board_guest_name(ev->origin.guest),
-			(unsigned)hv_handle_index(ev->origin.vp), a->write ? "writes" : "reads",
-			rtc_reg_name(off), a->write ? "<-" : "=", (unsigned)val,
-			(unsigned)m->accesses);
+			story_guest(ev->origin.guest), (unsigned)hv_handle_index(ev->origin.vp),
+			a->write ? "writes" : "reads", rtc_reg_name(off), a->write ? "<-" : "=",
+			(unsigned)val, (unsigned)m->accesses);
 	return HV_OK;
 }
 
@@ -133,36 +133,3 @@ const struct hv_evroute_domain_desc rtc_vmms[2] = {
 	{.name = "rtc0", .handler = rtc_vmm, .ctx = &vmm_state[0]},
 	{.name = "rtc1", .handler = rtc_vmm, .ctx = &vmm_state[1], .transition = rtc1_enter},
 };
-
-/* The route service's calls as they happen: the RTC moving between the VMMs. */
-static const char *vmm_name(const struct hv_core *c, uint32_t dom)
-{
-	const char *n = hv_evroute_domain_name(&c->router, dom);
-	return n ? n : "?";
-}
-
-void rtc_report_route(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
-		      const struct hv_hvcall_result *res)
-{
-	const char *g = board_guest_name(x->vp->guest);
-	unsigned me = (unsigned)hv_handle_index(x->vp->handle);
-	if (res->status != HV_OK)
-		hv_arm64_printf("[route] %s from %s/vp#%u refused: %s\n",
-				hv_hvcall_name(&x->core->hvcall, f->nr), g, me,
-				hv_status_str(res->status));
-	else if (f->nr == HV_HC_ROUTE_ADD)
-		hv_arm64_printf("[route] %s/vp#%u: rule %u added: %s %#lx-%#lx of %s -> parallel "
-				"VMM %s (priority %u)\n",
-				g, me, (unsigned)f->ret[1],
-				hv_event_type_str((hv_event_type_t)f->a[0]), (unsigned long)f->a[1],
-				(unsigned long)f->a[2],
-				(f->a[4] >> 16) == 0
-					? "any guest"
-					: board_guest_name((hv_guest_id_t)((f->a[4] >> 16) - 1u)),
-				vmm_name(x->core, (uint32_t)f->a[3]), (unsigned)f->a[5]);
-	else if (f->nr == HV_HC_ROUTE_MOVE)
-		hv_arm64_printf("[route] %s/vp#%u: rule %u moved to parallel VMM %s\n", g, me,
-				(unsigned)f->a[0], vmm_name(x->core, (uint32_t)f->a[1]));
-	else if (f->nr == HV_HC_ROUTE_REMOVE)
-		hv_arm64_printf("[route] %s/vp#%u: rule %u removed\n", g, me, (unsigned)f->a[0]);
-}

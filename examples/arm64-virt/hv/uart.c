@@ -13,6 +13,7 @@
 #include <libhvcore/port/time.h>
 
 #include "board.h"
+#include "story.h"
 
 #define UART_STATE 1024u /* room for the PL011 model's state */
 #define CHANNELS   8u	 /* guests' console channels */
@@ -137,7 +138,7 @@ void uart_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 	static hv_iov_state_t seen = HV_IOV_PASSTHROUGH;
 	hv_iov_state_t now = hv_iov_get_state(&uart_dev);
 	struct hv_iov_stats s = hv_iov_get_stats(&uart_dev);
-	const char *g = board_guest_name(x->vp->guest);
+	const char *g = story_guest(x->vp->guest);
 	unsigned me = (unsigned)hv_handle_index(x->vp->handle);
 	if (res->status != HV_OK && res->status != HV_ERR_BUSY) {
 		hv_arm64_printf("[iovirt] %s from %s/vp#%u: %s\n",
