@@ -32,6 +32,7 @@
 
 #include "board.h"
 #include "story.h"
+#include "vuart.h"
 
 #define CPU_COUNT     2u
 #define VP_CAP	      16u
@@ -102,25 +103,6 @@ static const char *access_str(const void *p)
 	return names[hv_arm64_el2_access(p) & 7u];
 }
 
-static bool uart_call(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
-{
-	return x->vp->guest == SVC_GUEST && f->a[0] == 0 &&
-	       (f->nr == HV_HC_DEV_VIRTUALIZE || f->nr == HV_HC_DEV_DEVIRTUALIZE);
-}
-
-static void on_hypercall_begin(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
-{
-	if (uart_call(x, f))
-		uart_call_begin(f->nr);
-}
-
-static void on_hypercall_end(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
-			     const struct hv_hvcall_result *res)
-{
-	if (uart_call(x, f))
-		uart_call_end(f->nr, res->status);
-}
-
 static const char psci_off[] = "PSCI CPU_OFF";
 
 static void flush(void)
@@ -139,7 +121,7 @@ static size_t image_size[GUEST_COUNT];
 static struct story_board story = {
 	.write = hv_arm64_console_write,
 	.flush = flush,
-	.guest_line = uart_say,
+	.guest_line = vuart_say,
 	.addr_name = "IPA",
 	.priv_name = "EL2",
 	.access = access_str,
@@ -152,9 +134,9 @@ static struct story_board story = {
 	.off_reason = psci_off,
 	.system_off = "PSCI SYSTEM_OFF",
 	.power_off = system_off,
-	.hypercall_begin = on_hypercall_begin,
-	.hypercall_end = on_hypercall_end,
-	.dev_report = uart_report,
+	.hypercall_begin = vuart_hypercall_begin,
+	.hypercall_end = vuart_hypercall_end,
+	.dev_report = vuart_report,
 };
 
 /* What the core leaves to the board: firmware calls and other instructions. */
@@ -207,7 +189,7 @@ static const struct hv_core_route routes[] = {
 	 .prio = 1},
 };
 static const struct hv_core_device devices[] = {
-	{.dev = &uart_dev, .guest = LINUX_GUEST, .base = UART_IPA, .size = UART_SIZE},
+	{.dev = &vuart_dev, .guest = LINUX_GUEST, .base = UART_IPA, .size = UART_SIZE},
 };
 static const struct hv_core_desc desc = {
 	.version = HV_CORE_DESC_VERSION,
@@ -286,7 +268,7 @@ void hv_arm64_main(void)
 	hv_arm64_printf("[boot] consoles: this log on pci-serial (16550); the PL011 at %#lx "
 			"passed through to linux, virtualized at run time by the service VM "
 			"(lib/iovirt, PL011 model, %u-entry log)\n",
-			(unsigned long)UART_IPA, UART_LOG);
+			(unsigned long)UART_IPA, VUART_LOG);
 	check(hv_arm64_exec_arena(sched_arena, sizeof(sched_arena)), "scheduler arena");
 	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++)
 		check(hv_arm64_cpu_start(cpu, cpu) == HV_OK ? hv_arm64_cpu_wait_online(cpu, HV_S(5))
