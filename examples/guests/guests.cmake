@@ -43,7 +43,7 @@ set(_hvcore_guest_flags_arm64 -ffreestanding -nostdlib -fno-builtin -mgeneral-re
 set(_hvcore_guest_flags_x86_64 -ffreestanding -nostdlib -fno-builtin -mgeneral-regs-only
   -mno-red-zone -fno-stack-protector -fno-pic -fno-pie -mcmodel=small
   -fno-asynchronous-unwind-tables -fcf-protection=none -O2 -Wall -Wextra -Werror)
-set(_hvcore_guest_ldflags_arm64 -nostdlib -static -Wl,--build-id=none)
+set(_hvcore_guest_ldflags_arm64 -nostdlib -static -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
 set(_hvcore_guest_ldflags_x86_64 -nostdlib -static -no-pie -Wl,--build-id=none
   -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments)
 

@@ -18,6 +18,9 @@ static inline uint64_t arch_now_ns(void)
 	return cnt / frq * 1000000000ull + cnt % frq * 1000000000ull / frq;
 }
 
+/* What a guest-physical address is called here, for transcript lines. */
+#define GPA_NAME "IPA"
+
 /* The console the linux guest drives directly (device 0 of the device service). */
 #define UART_NAME "PL011"
 /* The linux guest's RTC: a PL031 in MMIO, emulated by the parallel VMMs rtc0/rtc1. */

@@ -28,6 +28,9 @@ static inline uint64_t arch_now_ns(void)
 	return tsc_to_ns(arch_rdtsc(), arch_tsc_khz());
 }
 
+/* What a guest-physical address is called here, for transcript lines. */
+#define GPA_NAME "GPA"
+
 /* The console the linux guest drives directly (device 0 of the device service). */
 #define UART_NAME "COM1"
 /* The linux guest's RTC: the CMOS RTC at ports 0x70-0x71, emulated by the parallel VMMs. */
