@@ -94,10 +94,7 @@ void say(const char *fmt, ...)
 
 uint64_t now_ns(void)
 {
-	uint64_t cnt, frq;
-	__asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(cnt));
-	__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frq));
-	return cnt / frq * 1000000000ull + cnt % frq * 1000000000ull / frq;
+	return arch_now_ns();
 }
 
 void spin_ns(uint64_t ns)

@@ -10,7 +10,7 @@
  *  bad  (priority 3, CPU 0): a misbehaving task that sends garbage
  *       hypercalls, then writes to memory the guest does not have.
  *  urgent (priority 1, CPU 0): at 32 ms takes a mutex in the page it shares
- *       with the peer guest (IPA 0x40200000 here), held by the peer's
+ *       with the peer guest (guest-physical 0x40200000 here), held by the peer's
  *       priority-3 task while the peer's priority-2 task runs.
  */
 #include "glib.h"
@@ -83,7 +83,7 @@ static void bad(uint64_t arg)
 	      HV_ERR_NOT_SUPPORTED);
 	check("VP_YIELD with a stray argument",
 	      hv_hvcall_status(hv_hvcall6(HV_HC_VP_YIELD, 1, 0, 0, 0, 0, 0)), HV_ERR_INVALID_ARG);
-	say("bad: now writing to IPA 0x7000000 (not guest memory)");
+	say("bad: now writing to " GPA_NAME " 0x7000000 (not guest memory)");
 	*(volatile uint32_t *)0x7000000ull = 0xdead;
 	say("bad: still alive (should not be)");
 }

@@ -1,9 +1,10 @@
 /*
  * The peer guest: a thin guest that shares one page with the RTOS guest
  * (seed 002: tasks of one guest depend on tasks of another through a
- * synchronization primitive in memory both map). The page is at IPA
- * 0x40400000 here and at 0x40200000 in the RTOS: the hypervisor keys the
- * mutex word by its host-physical address, so both meet on one queue.
+ * synchronization primitive in memory both map). The page is at
+ * guest-physical 0x40400000 here and at 0x40200000 in the RTOS: the
+ * hypervisor keys the mutex word by its host-physical address, so both meet
+ * on one queue.
  *
  *  holder (priority 3): takes the shared mutex at 30 ms and keeps it for a
  *         critical section of about 3 ms of work (work that needs the CPU:

@@ -12,12 +12,14 @@
  *  3. lets the guests run under BVT for a while;
  *  4. unloads it: the hypervisor re-activates fixed priority (claim 7).
  *
- * Then it moves the linux guest's real-time clock (a PL031 that parallel
- * VMMs emulate) between VMMs at run time (seed 003 claim 7): a rule for
- * linux alone sends it to rtc1, then the rule moves back to rtc0, then it
- * goes away and the boot rule (rtc0, any guest) applies again.
+ * Then it moves the linux guest's real-time clock (that parallel VMMs
+ * emulate: arm64's PL031 in MMIO, x86's CMOS RTC at ports 0x70-0x71; see
+ * arch.h) between VMMs at run time (seed 003 claim 7): a rule for linux
+ * alone sends it to rtc1, then the rule moves back to rtc0, then it goes
+ * away and the boot rule (rtc0, any guest) applies again.
  *
- * Last, linux's PL011 (device 0, passed through to linux) (seed 004): it
+ * Last, linux's UART (device 0, passed through to linux: arm64's PL011,
+ * x86's COM1) (seed 004): it
  * virtualizes it at run time, so the hypervisor emulates it to linux and
  * multiplexes the guests' console lines on it; after a while it hands it
  * back with a bound on how long linux may be held off, and polls the
@@ -29,14 +31,12 @@ extern const uint8_t bvt_image_start[], bvt_image_end[];
 
 static uint8_t corrupt[32768];
 
-/* The platform description: the RTC's address, the linux guest and the VMM domains. */
-#define RTC_IPA	     0x09010000ull
+/* The platform description: the linux guest and the VMM domains (the RTC's place: arch.h). */
 #define LINUX_GUEST  2u
 #define VMM_RTC0     1u
 #define VMM_RTC1     2u
-#define EVENT_MMIO   5u /* hv_event_type_t */
 #define FROM_GUEST   1u
-#define DEV_UART     0u	   /* linux's PL011 */
+#define DEV_UART     0u	   /* linux's UART (UART_NAME) */
 #define HAND_BACK_NS MS(5) /* longest linux may be held off */
 
 static const char *dev_state(uint64_t s)
@@ -48,10 +48,10 @@ static const char *dev_state(uint64_t s)
 static void uart_switch(void)
 {
 	struct hv_hvcall_ret q = hv_dev_state(DEV_UART);
-	say("svc: linux's PL011 is %s", dev_state(q.r1));
+	say("svc: linux's " UART_NAME " is %s", dev_state(q.r1));
 	uint64_t st = hv_dev_virtualize(DEV_UART);
 	q = hv_dev_state(DEV_UART);
-	say("svc: DEV_VIRTUALIZE of linux's PL011 -> status %u; it is %s now", (unsigned)st,
+	say("svc: DEV_VIRTUALIZE of linux's " UART_NAME " -> status %u; it is %s now", (unsigned)st,
 	    dev_state(q.r1));
 	if (st != HV_OK)
 		return;
@@ -65,7 +65,8 @@ static void uart_switch(void)
 		polls++;
 	}
 	q = hv_dev_state(DEV_UART);
-	say("svc: DEV_DEVIRTUALIZE of linux's PL011 -> status %u after %u polls; it is %s again",
+	say("svc: DEV_DEVIRTUALIZE of linux's " UART_NAME
+	    " -> status %u after %u polls; it is %s again",
 	    (unsigned)st, polls, dev_state(q.r1));
 }
 
@@ -142,21 +143,21 @@ void guest_main(void)
 	    (unsigned)(r.r3 >> 32));
 	show_active("after the unload");
 
-	struct hv_hvcall_ret q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	struct hv_hvcall_ret q = hv_route_lookup(RTC_EVENT, RTC_KEY_FIRST, LINUX_GUEST);
 	say("svc: linux's RTC is served by VMM %u", (unsigned)q.r1);
-	r = hv_route_add(EVENT_MMIO, RTC_IPA, RTC_IPA + 0xfff, VMM_RTC1,
+	r = hv_route_add(RTC_EVENT, RTC_KEY_FIRST, RTC_KEY_LAST, VMM_RTC1,
 			 HV_ROUTE_FLAGS(FROM_GUEST, LINUX_GUEST), 0);
 	if (r.status != HV_OK) {
 		say("svc: ROUTE_ADD -> status %u", (unsigned)r.status);
 		return;
 	}
 	uint32_t rule = (uint32_t)r.r1;
-	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	q = hv_route_lookup(RTC_EVENT, RTC_KEY_FIRST, LINUX_GUEST);
 	say("svc: ROUTE_ADD: rule %u; linux's RTC is served by VMM %u now", (unsigned)rule,
 	    (unsigned)q.r1);
 	hv_vp_sleep(MS(20));
 	uint64_t st = hv_route_move(rule, VMM_RTC0);
-	q = hv_route_lookup(EVENT_MMIO, RTC_IPA, LINUX_GUEST);
+	q = hv_route_lookup(RTC_EVENT, RTC_KEY_FIRST, LINUX_GUEST);
 	say("svc: ROUTE_MOVE of rule %u -> status %u; linux's RTC is served by VMM %u now",
 	    (unsigned)rule, (unsigned)st, (unsigned)q.r1);
 	hv_vp_sleep(MS(10));

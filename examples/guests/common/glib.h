@@ -1,4 +1,8 @@
-/* What the example guests share: printing through the console hypercall, time, tasks. */
+/*
+ * What the story's guests share: printing through the console hypercall,
+ * time, tasks. Portable: what depends on the architecture is in arch.h
+ * (examples/guests/arch/<arch>/), included here.
+ */
 #ifndef GUEST_GLIB_H
 #define GUEST_GLIB_H
 
@@ -7,7 +11,13 @@
 
 #include <libhvcore/guest/hvcall.h>
 
-/* A task VP starts in guest_task_entry with x0 pointing at one of these. */
+#include "arch.h"
+
+/*
+ * A task VP starts in guest_task_entry (the architecture's crt0.S) with its
+ * first argument register (arm64 x0, x86_64 rdi) pointing at one of these;
+ * when fn returns, the VP ends through the VP_EXIT hypercall.
+ */
 struct guest_task {
 	void (*fn)(uint64_t arg);
 	uint64_t arg;
@@ -26,6 +36,6 @@ uint64_t now_ns(void);
 /* Busy for ns nanoseconds of real time: "work" that a preemption can interrupt. */
 void spin_ns(uint64_t ns);
 
-#define MS(x) ((uint64_t)(x) * 1000000ull)
+#define MS(x) ((uint64_t)(x)*1000000ull)
 
 #endif
