@@ -104,11 +104,11 @@ static void madt_lists_enabled_cpus_boot_first(void **state)
 {
 	(void)state;
 	static const uint8_t e[] = {
-		0, 8, 0, 0, 1, 0, 0, 0,				/* APIC id 0, enabled */
-		1, 12, 2, 0, 0, 0, 0xc0, 0xfe, 0, 0, 0, 0,	/* an I/O APIC: skipped */
-		0, 8, 1, 1, 1, 0, 0, 0,				/* APIC id 1, enabled */
-		0, 8, 2, 4, 0, 0, 0, 0,				/* APIC id 4, disabled */
-		9, 16, 0, 0, 0x20, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, /* x2APIC id 0x20 */
+		0, 8,  0, 0, 1,	   0, 0,    0,				  /* APIC id 0, enabled */
+		1, 12, 2, 0, 0,	   0, 0xc0, 0xfe, 0, 0, 0, 0,		  /* an I/O APIC: skipped */
+		0, 8,  1, 1, 1,	   0, 0,    0,				  /* APIC id 1, enabled */
+		0, 8,  2, 4, 0,	   0, 0,    0,				  /* APIC id 4, disabled */
+		9, 16, 0, 0, 0x20, 0, 0,    0,	  1, 0, 0, 0, 7, 0, 0, 0, /* x2APIC id 0x20 */
 	};
 	uint8_t t[256];
 	size_t len = madt_make(t, e, sizeof(e));
@@ -179,8 +179,8 @@ static void split_keeps_mapping_and_attributes(void **state)
 {
 	(void)state;
 	static uint64_t pt[512];
-	uint64_t pde = 0x00600000ull | HV_X86_PTE_P | HV_X86_PTE_RW | HV_X86_PTE_PS |
-		       HV_X86_PTE_PAT_LARGE;
+	uint64_t pde =
+		0x00600000ull | HV_X86_PTE_P | HV_X86_PTE_RW | HV_X86_PTE_PS | HV_X86_PTE_PAT_LARGE;
 	assert_int_equal(hv_x86_pt_split_2m(pde, pt), HV_OK);
 	for (unsigned i = 0; i < 512; i++) {
 		assert_true((pt[i] & HV_X86_PTE_ADDR) == 0x00600000ull + i * 4096ull);

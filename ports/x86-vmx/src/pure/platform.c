@@ -114,7 +114,8 @@ hv_status_t hv_x86_madt_cpus(const void *madt, size_t len, uint32_t boot_apic_id
 			return HV_ERR_BAD_FORMAT;
 		}
 		const uint8_t *e = t + off;
-		if (e[0] == MADT_LAPIC && e[1] >= MADT_LAPIC_LEN && (le32(e + 4) & MADT_CPU_ENABLED))
+		if (e[0] == MADT_LAPIC && e[1] >= MADT_LAPIC_LEN &&
+		    (le32(e + 4) & MADT_CPU_ENABLED))
 			add_cpu(e[3], boot_apic_id, ids, max, info);
 		else if (e[0] == MADT_X2APIC && e[1] >= MADT_X2APIC_LEN &&
 			 (le32(e + 8) & MADT_CPU_ENABLED))

@@ -113,14 +113,14 @@ hv_status_t hv_x86_sipi_vector(uint64_t base, uint8_t *vector);
 
 /** @name x86-64 page-table entry bits
  *  @{ */
-#define HV_X86_PTE_P   (1ull << 0)  /**< Present. */
-#define HV_X86_PTE_RW  (1ull << 1)  /**< Writable. */
-#define HV_X86_PTE_PS  (1ull << 7)  /**< Large page (in a PD or PDPT entry). */
-#define HV_X86_PTE_PAT_LARGE (1ull << 12) /**< PAT bit of a large page. */
-#define HV_X86_PTE_PAT_4K (1ull << 7)     /**< PAT bit of a 4 KiB page. */
-#define HV_X86_PTE_NX  (1ull << 63) /**< No execute (needs EFER.NXE). */
-#define HV_X86_PTE_ADDR 0x000ffffffffff000ull /**< Address bits of a 4 KiB entry. */
-#define HV_X86_PTE_ADDR_2M 0x000fffffffe00000ull /**< Address bits of a 2 MiB entry. */
+#define HV_X86_PTE_P	     (1ull << 0)	   /**< Present. */
+#define HV_X86_PTE_RW	     (1ull << 1)	   /**< Writable. */
+#define HV_X86_PTE_PS	     (1ull << 7)	   /**< Large page (in a PD or PDPT entry). */
+#define HV_X86_PTE_PAT_LARGE (1ull << 12)	   /**< PAT bit of a large page. */
+#define HV_X86_PTE_PAT_4K    (1ull << 7)	   /**< PAT bit of a 4 KiB page. */
+#define HV_X86_PTE_NX	     (1ull << 63)	   /**< No execute (needs EFER.NXE). */
+#define HV_X86_PTE_ADDR	     0x000ffffffffff000ull /**< Address bits of a 4 KiB entry. */
+#define HV_X86_PTE_ADDR_2M   0x000fffffffe00000ull /**< Address bits of a 2 MiB entry. */
 /** @} */
 
 /**
