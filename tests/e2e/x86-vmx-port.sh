@@ -3,7 +3,8 @@
 # (ports/x86-vmx/test) with the x86-vmx preset, boot it twice in Bochs with
 # two CPUs and check the transcript: both CPUs online in VMX root mode with
 # their APIC ids (from the ACPI MADT), every timer deadline on both CPUs hit
-# and never early, in the order armed, a replaced deadline and a cancelled
+# and never early, in the order armed (TSC-deadline mode, then one-shot
+# mode on CPU 0), a replaced deadline and a cancelled
 # one not firing, idle woken by the timer, by a kick from the other CPU and
 # by a kick to itself, irq_save/restore, hv_port_exec_protect() making a
 # page RX (its code runs on both CPUs, a write to it faults and is caught)
@@ -52,6 +53,11 @@ done
 inorder "^\[timer\] cpu0 \+5 ms replaced by \+400 us: $timer"
 inorder '^\[timer\] cpu0 deadline 1 us in the past: fired after 1 wake-up\(s\)$'
 inorder '^\[idle\] cpu0: \+500 us armed then cancelled; idle woke on a kick from cpu1 after [0-9]+ us'
+inorder '^\[timer\] cpu0 to one-shot mode: HV_OK, one-shot; APIC timer [0-9]+ kHz$'
+for d in 20 700 2000; do
+	inorder "^\[timer\] cpu0 one-shot \+$d us: $timer"
+done
+inorder '^\[timer\] cpu0 back to TSC-deadline mode: HV_OK$'
 inorder "^\[timer\] cpu1 \+700 us: $timer"
 inorder "^\[timer\] cpu1 \+30 us: $timer"
 inorder '^\[idle\] cpu1: idle woke on a kick from cpu0 '

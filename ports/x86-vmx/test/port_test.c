@@ -234,6 +234,30 @@ static void timers_cpu0(void)
 	check(irq.kick && !irq.timer && slept >= 2000000u, "idle did not wait for the kick");
 }
 
+/* The same never-early claim in one-shot mode (APIC timer counts rated
+ * against the TSC), which TSC-deadline CPUs such as Bochs's do not use. */
+static void timers_oneshot(void)
+{
+	static const uint64_t deltas[] = {20000, 700000, 2000000};
+	uint32_t idles;
+	hv_status_t st = hv_x86_timer_set_oneshot(true);
+	hv_x86_printf("[timer] cpu0 to one-shot mode: %s, %s; APIC timer %llu kHz\n",
+		      hv_status_str(st), hv_x86_timer_mode(),
+		      (unsigned long long)hv_x86_apic_timer_hz() / 1000u);
+	check(st == HV_OK, "one-shot mode");
+	for (unsigned i = 0; st == HV_OK && i < sizeof(deltas) / sizeof(deltas[0]); i++) {
+		hv_time_ns_t req = hv_port_time_now() + deltas[i];
+		(void)hv_port_timer_arm(req);
+		hv_time_ns_t obs = wait_timer(req + TIMER_WAIT, &idles, NULL);
+		char who[48];
+		hv_snprintf(who, sizeof(who), "cpu0 one-shot +%llu us",
+			    (unsigned long long)deltas[i] / 1000u);
+		report_timer(who, req, obs, idles);
+	}
+	st = hv_x86_timer_set_oneshot(false);
+	hv_x86_printf("[timer] cpu0 back to %s mode: %s\n", hv_x86_timer_mode(), hv_status_str(st));
+}
+
 static void timers_cpu1(void)
 {
 	static const uint64_t deltas[] = {700000, 30000};
@@ -403,6 +427,7 @@ void hv_x86_main(uint32_t mb_magic, uint64_t mb_info)
 	check(hv_port_cpu_id() == 0, "hv_port_cpu_id on cpu0");
 
 	timers_cpu0();
+	timers_oneshot();
 	timers_cpu1();
 	kicks();
 	irq_save_restore();

@@ -74,8 +74,12 @@ tramp_gdt:
 tramp_gdt_ptr:
 	.short tramp_gdt_ptr - tramp_gdt - 1
 	.long T(tramp_gdt)
-	.globl hv_x86_ap_tramp_end
 hv_x86_ap_tramp_end:
+	/* Its size, for the copy (C may not subtract two symbols' addresses). */
+	.balign 4
+	.globl hv_x86_ap_tramp_size
+hv_x86_ap_tramp_size:
+	.long hv_x86_ap_tramp_end - hv_x86_ap_tramp_start
 
 	.text
 	.code64

@@ -210,8 +210,8 @@ hv_status_t hv_x86_init(uint32_t cpu_count)
 			HV_ERR_NOT_SUPPORTED,
 			"CPUID.1:ECX.x2APIC is 0: the port drives the local APIC in x2APIC mode");
 	hv_x86_lapic_init_cpu();
-	/* The timer's mode was chosen before x2APIC was on: program it now. */
-	hv_x86_timer_init_cpu();
+	if (hv_x86_timer_init_cpu() != HV_OK)
+		return init_fail(HV_ERR_NOT_SUPPORTED, "the local APIC timer did not count");
 	st = hv_x86_cpus_discover(cpu_count);
 	if (st != HV_OK)
 		return init_fail(st, "the ACPI MADT lists fewer enabled CPUs than asked for");

@@ -185,7 +185,8 @@ void hv_x86_ap_entry(uint32_t cpu)
 	if (hv_x86_lapic_enable() != HV_OK)
 		ap_fail(pc, HV_ERR_NOT_SUPPORTED);
 	hv_x86_lapic_init_cpu();
-	hv_x86_timer_init_cpu();
+	if (hv_x86_timer_init_cpu() != HV_OK)
+		ap_fail(pc, HV_ERR_NOT_SUPPORTED);
 	pc->tlb_gen = atomic_load_explicit(&hv_x86_exec_gen, memory_order_acquire);
 	x86_write_cr3(x86_read_cr3());
 	struct hv_x86_vmx_cpu *vmx = hv_x86_cpu_vmx(cpu);
@@ -211,7 +212,7 @@ hv_status_t hv_x86_cpu_start(uint32_t cpu)
 		return HV_ERR_NOT_SUPPORTED; /* ap.S finds itself by the 8-bit initial APIC id */
 	if (atomic_exchange_explicit(&ap_started[cpu], true, memory_order_acq_rel))
 		return HV_ERR_STATE;
-	size_t n = (size_t)(hv_x86_ap_tramp_end - hv_x86_ap_tramp_start);
+	size_t n = hv_x86_ap_tramp_size;
 	if (n > 4096u || hv_x86_sipi_vector(TRAMP_BASE, &vector) != HV_OK)
 		return HV_ERR_INTERNAL;
 	hv_memcpy((void *)(uintptr_t)TRAMP_BASE, hv_x86_ap_tramp_start, n);

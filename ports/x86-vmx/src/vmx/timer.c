@@ -32,13 +32,13 @@
 
 #define LVT_MASKED		(1u << 16)
 #define LVT_TSC_DEADLINE	(2u << 17)
+#define LVT_MODE		(3u << 17)
 #define TIMER_DIV_1		0xbu
 #define APIC_CAL_NS		1000000u /* 1 ms of TSC to rate the APIC timer */
 
 static uint64_t tsc_hz;
-static bool deadline_mode;
-static bool prefer_oneshot;
-static uint64_t apic_hz;
+static bool deadline_capable; /* CPUID.1:ECX[24] */
+static uint64_t apic_hz;      /* one-shot mode's rate, measured on first use */
 
 static uint64_t rate(void)
 {
@@ -64,7 +64,7 @@ void hv_x86_delay_ns(uint64_t ns)
 
 bool hv_x86_timer_tsc_deadline(void)
 {
-	return deadline_mode;
+	return !this_cpu()->timer_oneshot;
 }
 
 uint64_t hv_x86_apic_timer_hz(void)
@@ -74,17 +74,12 @@ uint64_t hv_x86_apic_timer_hz(void)
 
 const char *hv_x86_timer_mode(void)
 {
-	return deadline_mode ? "TSC-deadline" : "one-shot";
-}
-
-void hv_x86_timer_prefer_oneshot(bool oneshot)
-{
-	prefer_oneshot = oneshot;
+	return this_cpu()->timer_oneshot ? "one-shot" : "TSC-deadline";
 }
 
 static void program(struct hv_x86_percpu *pc)
 {
-	if (deadline_mode) {
+	if (!pc->timer_oneshot) {
 		uint64_t target = 0;
 		if (pc->deadline != HV_TIME_NEVER) {
 			uint64_t t = hv_x86_ns_to_ticks_ceil(pc->deadline, tsc_hz);
@@ -127,18 +122,26 @@ hv_status_t hv_x86_timer_init(void)
 	if (rate() == 0)
 		return HV_ERR_NOT_SUPPORTED;
 	x86_cpuid(1, 0, r);
-	deadline_mode = (r[2] & CPUID1_ECX_TSC_DEADLINE) && !prefer_oneshot;
-	if (!deadline_mode)
-		return calibrate_apic();
+	deadline_capable = (r[2] & CPUID1_ECX_TSC_DEADLINE) != 0;
 	return HV_OK;
 }
 
-void hv_x86_timer_init_cpu(void)
+/* Needs the x2APIC on (hv_x86_lapic_enable). */
+static hv_status_t setup_cpu(struct hv_x86_percpu *pc, bool oneshot)
 {
-	struct hv_x86_percpu *pc = this_cpu();
-
+	if (!oneshot && !deadline_capable)
+		return HV_ERR_NOT_SUPPORTED;
+	if (oneshot && apic_hz == 0 && calibrate_apic() != HV_OK)
+		return HV_ERR_NOT_SUPPORTED;
 	pc->deadline = HV_TIME_NEVER;
-	if (deadline_mode) {
+	/* Stop whichever mode runs: the deadline MSR only in TSC-deadline mode
+	 * (it does not exist without it), the count only in one-shot mode. */
+	if ((x86_rdmsr(X2_LVT_TIMER) & LVT_MODE) == LVT_TSC_DEADLINE)
+		x86_wrmsr(X86_MSR_TSC_DEADLINE, 0);
+	else
+		x86_wrmsr(X2_TIMER_INIT, 0);
+	pc->timer_oneshot = oneshot;
+	if (!oneshot) {
 		x86_wrmsr(X2_LVT_TIMER, LVT_TSC_DEADLINE | X86_VEC_TIMER);
 		/* The LVT write must reach the APIC before the first deadline. */
 		__asm__ volatile("mfence" : : : "memory");
@@ -148,6 +151,19 @@ void hv_x86_timer_init_cpu(void)
 		x86_wrmsr(X2_TIMER_INIT, 0);
 		x86_wrmsr(X2_LVT_TIMER, X86_VEC_TIMER); /* one-shot */
 	}
+	return HV_OK;
+}
+
+hv_status_t hv_x86_timer_init_cpu(void)
+{
+	/* TSC-deadline where the CPU has it: no rate to measure, no rounding
+	 * beyond one TSC tick. */
+	return setup_cpu(this_cpu(), !deadline_capable);
+}
+
+hv_status_t hv_x86_timer_set_oneshot(bool oneshot)
+{
+	return setup_cpu(this_cpu(), oneshot);
 }
 
 void hv_x86_timer_irq(void)

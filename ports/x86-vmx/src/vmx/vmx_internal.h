@@ -133,6 +133,7 @@ struct hv_x86_percpu {
 	uint64_t spurious_irqs;	      /* spurious-vector interrupts */
 	uint64_t early_irqs;	      /* timer interrupts before the deadline (re-armed) */
 	uint64_t tlb_gen;	      /* hv_x86_exec_gen this CPU's TLB reflects */
+	bool timer_oneshot;	      /* APIC timer in one-shot mode, not TSC-deadline */
 };
 
 extern struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];
@@ -203,10 +204,9 @@ uint64_t hv_x86_lapic_rdmsr(uint32_t reg);
 
 /* timer.c */
 hv_status_t hv_x86_timer_init(void);
-void hv_x86_timer_init_cpu(void);
+hv_status_t hv_x86_timer_init_cpu(void);
 void hv_x86_timer_irq(void);
 bool hv_x86_timer_tsc_deadline(void);
-uint64_t hv_x86_apic_timer_hz(void);
 
 /* paging.c: the generation of the host page tables' exec protections, and
  * the #PF path's check for a fault a stale TLB entry caused. */
@@ -217,7 +217,8 @@ bool hv_x86_pf_stale(uint64_t addr, uint64_t error);
 /* smp.c / ap.S */
 extern uint32_t hv_x86_cpu_total;
 extern uint32_t hv_x86_apic_ids[HV_X86_MAX_CPUS];
-extern uint8_t hv_x86_ap_tramp_start[], hv_x86_ap_tramp_end[];
+extern uint8_t hv_x86_ap_tramp_start[];
+extern const uint32_t hv_x86_ap_tramp_size;
 extern uint8_t *hv_x86_ap_stack_tops[HV_X86_MAX_CPUS];
 void hv_x86_ap_entry(uint32_t cpu);
 hv_status_t hv_x86_cpus_discover(uint32_t cpu_count);

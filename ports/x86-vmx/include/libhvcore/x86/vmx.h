@@ -318,10 +318,18 @@ void hv_x86_delay_ns(uint64_t ns);
 const char *hv_x86_timer_mode(void);
 
 /**
- * @brief Use one-shot mode (APIC timer rated against the TSC) even where
- *        TSC-deadline mode exists. Call before hv_x86_init(); for tests.
+ * @brief Switch the calling CPU's timer to one-shot mode (the APIC timer,
+ *        its rate measured against the TSC on first use) or back to
+ *        TSC-deadline mode. hv_x86_init() and hv_x86_cpu_start() choose
+ *        TSC-deadline where CPUID.1:ECX[24] has it; this is for tests.
+ *        Disarms the timer.
+ * @return ::HV_OK; ::HV_ERR_NOT_SUPPORTED for TSC-deadline mode on a CPU
+ *         without it, or one-shot mode when the APIC timer did not count.
  */
-void hv_x86_timer_prefer_oneshot(bool oneshot);
+hv_status_t hv_x86_timer_set_oneshot(bool oneshot);
+
+/** @brief The APIC timer's rate in Hz as measured for one-shot mode; 0 before its first use. */
+uint64_t hv_x86_apic_timer_hz(void);
 
 /** @brief Interrupt counts of one CPU. */
 struct hv_x86_cpu_stats {
