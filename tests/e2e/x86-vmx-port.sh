@@ -8,7 +8,8 @@
 # one not firing, idle woken by the timer, by a kick from the other CPU and
 # by a kick to itself, irq_save/restore, hv_port_exec_protect() making a
 # page RX (its code runs on both CPUs, a write to it faults and is caught)
-# and RW again and refusing bad arguments; both boots print the same.
+# and RW again and refusing bad arguments; both boots print the same. Then
+# hv_x86_init()'s refusals on a CPU without EPT and one without VT-x.
 # Exits 77 (skipped) where Bochs, GRUB's BIOS image or xorriso are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,4 +82,20 @@ while read -r obs; do
 	[ "$obs" -gt "$prev" ] || fail "cpu0's timer expiries are out of order ($obs after $prev)"
 	prev=$obs
 done < <(grep -E '^\[timer\] cpu0 ' <<<"$out" | grep -oE 'observed [0-9]+' | cut -d' ' -f2)
+
+# hv_x86_init() refuses a CPU without what the port needs, by name, and
+# changes nothing: no CPU started, a clean shutdown.
+refused() {
+	local model=$1 want=$2 got
+	got=$(X86_VMX_OUT=build/x86-vmx/e2e-port-$model X86_VMX_CPU=$model X86_VMX_CPUS=2 scripts/x86-vmx.sh "$img") ||
+		{ echo "$model: no clean shutdown after the refusal:" >&2; echo "$got" >&2; exit 1; }
+	got=$(grep -vE '^\[bochs\] ' <<<"$got")
+	grep -qxF "[vmx] refused: $want" <<<"$got" || { echo "$model: expected the refusal '$want':" >&2; echo "$got" >&2; exit 1; }
+	[ "$(tail -n 1 <<<"$got")" = "[halt] this CPU cannot run the hypervisor; shutting down" ] ||
+		{ echo "$model: expected the refusal to end the run:" >&2; echo "$got" >&2; exit 1; }
+	! grep -qE '^\[cpu\]|^\[timer\]' <<<"$got" || { echo "$model: went on after the refusal" >&2; exit 1; }
+}
+refused core2_penryn_t9600 'the CPU lacks a VMX control the port needs: secondary controls: enable EPT'
+refused phenom_8650_toliman 'CPUID.1:ECX.VMX is 0: this CPU has no VT-x'
 echo "x86-vmx port test: $(wc -l <<<"$out") lines, identical on two boots, all checks passed; $wall"
+echo "x86-vmx port test refusals: no EPT (core2_penryn_t9600) and no VT-x (phenom_8650_toliman) refused by hv_x86_init()"

@@ -398,7 +398,11 @@ void hv_x86_main(uint32_t mb_magic, uint64_t mb_info)
 		return;
 	}
 	if (st != HV_OK) {
-		hv_x86_printf("[vmx] refused: %s\n", hv_x86_init_refusal());
+		const struct hv_x86_vmx_cpu *v = hv_x86_cpu_vmx(0);
+		if (v->refusal != NULL && v->why.kind != HV_VMX_REFUSE_NONE)
+			hv_x86_printf("[vmx] refused: %s: %s\n", v->refusal, v->why.name);
+		else
+			hv_x86_printf("[vmx] refused: %s\n", hv_x86_init_refusal());
 		hv_x86_printf("[halt] this CPU cannot run the hypervisor; shutting down\n");
 		return;
 	}
