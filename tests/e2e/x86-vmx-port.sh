@@ -68,6 +68,7 @@ inorder '^\[exec\] page size 4096; arena 8 KiB at 0x[0-9a-f]+: rw- \(declared RW
 inorder '^\[exec\] first page RX: HV_OK \(r-x\), second page rw-; the code returns 42 on cpu0$'
 inorder '^\[exec\] the same code on cpu1 returns 42$'
 inorder '^\[exec\] write to the RX page: faulted \(page fault caught\), code still returns 42$'
+inorder '^\[exec\] RW, cpu1 reads it, RX again while cpu1 spins with IF=0: HV_OK; cpu1 runs it: 42 \(stale-TLB faults retried on cpu1: [0-9]+\)$'
 inorder '^\[exec\] back to RW: HV_OK \(rw-\), write ok$'
 inorder '^\[exec\] refused: misaligned HV_ERR_ALIGN, empty HV_ERR_ALIGN, past the arena HV_ERR_PERM, outside it HV_ERR_PERM, unknown protection HV_ERR_INVALID_ARG$'
 inorder '^\[irqs\] cpu0: timer [0-9]+ \(early, re-armed: [0-9]+\), kick [0-9]+, spurious 0$'

@@ -29,6 +29,7 @@ enum cmd {
 	CMD_KICK_CPU0, /* wait arg ns, then kick CPU 0 */
 	CMD_IDLE,      /* idle until a kick */
 	CMD_RUN_ARENA, /* call the arena's function */
+	CMD_STALE_RUN, /* read the arena, spin (IF=0, no idle) until go, then call it */
 };
 
 struct mailbox {
@@ -43,6 +44,7 @@ struct mailbox {
 	bool woke_timer, woke_kick;
 	uint32_t idles;
 	int result;
+	_Atomic uint32_t ready, go;
 };
 
 static struct mailbox mb;
@@ -113,6 +115,15 @@ void hv_x86_secondary_main(uint32_t cpu)
 			mb.woke_timer = irq.timer;
 			break;
 		case CMD_RUN_ARENA:
+			mb.result = call_arena();
+			break;
+		case CMD_STALE_RUN:
+			/* A TLB entry for the page from before the change (RW,
+			 * NX), kept: no idle and no interrupt until the call. */
+			(void)*(volatile uint8_t *)arena;
+			atomic_store_explicit(&mb.ready, 1, memory_order_release);
+			while (!atomic_load_explicit(&mb.go, memory_order_acquire))
+				hv_port_cpu_relax();
 			mb.result = call_arena();
 			break;
 		default:
@@ -360,6 +371,28 @@ static void exec_protect(void)
 		"[exec] write to the RX page: %s (page fault caught), code still returns %d\n",
 		st == HV_ERR_PERM ? "faulted" : "NOT faulted", call_arena());
 	check(st == HV_ERR_PERM, "a write to an RX page did not fault");
+
+	/* CPU 1 holds an old (RW, NX) TLB entry and has not caught up when
+	 * it runs the page made RX again: a stale fault retried, or none if
+	 * the CPU re-walks on its own. Either way the code runs. */
+	st = hv_port_exec_protect(arena, PAGE, HV_EXEC_PROT_RW);
+	check(st == HV_OK, "RW");
+	atomic_store_explicit(&mb.ready, 0, memory_order_relaxed);
+	atomic_store_explicit(&mb.go, 0, memory_order_relaxed);
+	check(cpu1_do(CMD_STALE_RUN, 0, false), "cpu1 stale run");
+	hv_time_ns_t end = hv_port_time_now() + ONLINE_WAIT;
+	while (!atomic_load_explicit(&mb.ready, memory_order_acquire) && hv_port_time_now() < end)
+		hv_port_cpu_relax();
+	st = hv_port_exec_protect(arena, PAGE, HV_EXEC_PROT_RX);
+	atomic_store_explicit(&mb.go, 1, memory_order_release);
+	check(cpu1_wait(), "cpu1 did not finish the stale run");
+	struct hv_x86_cpu_stats s1;
+	hv_x86_cpu_stats(1, &s1);
+	hv_x86_printf(
+		"[exec] RW, cpu1 reads it, RX again while cpu1 spins with IF=0: %s; cpu1 runs "
+		"it: %d (stale-TLB faults retried on cpu1: %llu)\n",
+		hv_status_str(st), mb.result, (unsigned long long)s1.stale_tlb_faults);
+	check(st == HV_OK && mb.result == 42, "cpu1 ran the code after a stale TLB entry");
 
 	st = hv_port_exec_protect(arena, PAGE, HV_EXEC_PROT_RW);
 	hv_status_t w = hv_x86_probe_write(arena + 1, 0x2b);

@@ -232,6 +232,7 @@ void hv_x86_cpu_stats(uint32_t cpu, struct hv_x86_cpu_stats *out)
 	out->early_timer_irqs = p->early_irqs;
 	out->kick_irqs = p->kick_irqs;
 	out->spurious_irqs = p->spurious_irqs;
+	out->stale_tlb_faults = p->stale_faults;
 }
 
 uint64_t hv_x86_cpu_host_gs_base(void)

@@ -152,6 +152,7 @@ bool hv_x86_pf_stale(uint64_t addr, uint64_t error)
 	    ((error & PF_ERR_I) && (pte & HV_X86_PTE_NX)))
 		return false;
 	/* The live entry allows it: the TLB held an older one. */
+	this_cpu()->stale_faults++;
 	x86_invlpg((const void *)(uintptr_t)addr);
 	hv_x86_tlb_sync();
 	return true;

@@ -134,6 +134,7 @@ struct hv_x86_percpu {
 	uint64_t early_irqs;	      /* timer interrupts before the deadline (re-armed) */
 	uint64_t tlb_gen;	      /* hv_x86_exec_gen this CPU's TLB reflects */
 	bool timer_oneshot;	      /* APIC timer in one-shot mode, not TSC-deadline */
+	uint64_t stale_faults;	      /* page faults a stale TLB entry caused, retried */
 };
 
 extern struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];

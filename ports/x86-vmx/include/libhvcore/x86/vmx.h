@@ -337,6 +337,7 @@ struct hv_x86_cpu_stats {
 	uint64_t early_timer_irqs; /**< Of those, before the deadline (re-armed, not reported). */
 	uint64_t kick_irqs;	   /**< Kicks taken. */
 	uint64_t spurious_irqs;	   /**< Spurious-vector interrupts. */
+	uint64_t stale_tlb_faults; /**< Page faults a stale TLB entry caused (retried). */
 };
 
 /** @brief Interrupt counts of CPU @p cpu (zero for a bad index). */
