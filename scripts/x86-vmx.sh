@@ -24,7 +24,8 @@
 # directory to keep the ISO, bochsrc, transcript and Bochs log in; default
 # build/x86-vmx/x86-vmx-run), X86_VMX_CPU (Bochs CPU model, default
 # corei7_skylake_x; e.g. core2_penryn_t9600, VT-x without EPT, shows the
-# port's refusal).
+# port's refusal), X86_VMX_CPUS (Bochs's CPU count, default 1; the port
+# test, ports/x86-vmx/test, wants 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 img=${1:-build/x86-vmx/examples/x86-vmx/hvcore-x86-vmx.elf}
@@ -44,7 +45,7 @@ grub-mkrescue -o "$out/hvcore-x86-vmx.iso" -d /usr/lib/grub/i386-pc "$out/iso" >
 
 cat >"$out/bochsrc" <<RC
 megs: 64
-cpu: model=${X86_VMX_CPU:-corei7_skylake_x}, count=1, ips=100000000, reset_on_triple_fault=0
+cpu: model=${X86_VMX_CPU:-corei7_skylake_x}, count=${X86_VMX_CPUS:-1}, ips=100000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14

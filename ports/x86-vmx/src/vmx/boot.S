@@ -49,6 +49,13 @@ _start:
 	cpuid
 	btl $29, %edx
 	jnc no_long_mode
+	/* EFER bits to set: LME, and NXE where the CPU has NX (EDX bit 20),
+	 * for hv_port_exec_protect()'s never-writable-and-executable pages. */
+	movl $0x100, %esi
+	btl $20, %edx
+	jnc 0f
+	orl $0x800, %esi
+0:
 
 	/* PD: 512 2 MiB pages, present + writable + PS. */
 	movl $boot_pd, %edi
@@ -75,10 +82,10 @@ _start:
 	movl %eax, %cr4
 	movl $0xc0000080, %ecx	/* IA32_EFER */
 	rdmsr
-	orl $0x100, %eax	/* LME */
+	orl %esi, %eax		/* LME, NXE */
 	wrmsr
 	movl %cr0, %eax
-	orl $0x80000021, %eax	/* PG, NE, PE */
+	orl $0x80010021, %eax	/* PG, WP, NE, PE: WP so read-only pages bind ring 0 too */
 	andl $0x9fffffff, %eax	/* caches on: CD, NW clear */
 	movl %eax, %cr0
 	lgdt boot_gdt_ptr
@@ -185,7 +192,10 @@ boot_tss:
 	.fill 104, 1, 0
 
 	.section .data.pgtable, "aw"
+	/* Global: paging.c splits boot_pd's 2 MiB pages for the exec arena,
+	 * and ap.S gives boot_pml4 to the other CPUs. */
 	.balign 4096
+	.globl boot_pml4, boot_pdpt, boot_pd
 boot_pml4:
 	.fill 4096, 1, 0
 boot_pdpt:

@@ -136,7 +136,11 @@ void hv_x86_shutdown(void)
 		__asm__ volatile("cli; hlt");
 }
 
-/* 64-bit interrupt gates for vectors 0-31, to the stubs in entry.S. */
+/* The IDT: 64-bit interrupt gates for the exceptions (the stubs of
+ * entry.S, which print and power off; #PF goes through irq.S so the port
+ * can retry a stale-TLB fault and report a probed write), and the port's
+ * timer, kick and spurious vectors (irq.S). Other vectors are not present:
+ * nothing else is unmasked. Shared by every CPU. */
 struct idt_gate {
 	uint16_t off_lo;
 	uint16_t sel;
@@ -148,29 +152,43 @@ struct idt_gate {
 };
 _Static_assert(sizeof(struct idt_gate) == 16, "IDT gates are 16 bytes");
 
-#define IDT_VECTORS  32u
-#define TRAP_STUB_SZ 16u
-#define SEL_CODE     0x08u
+#define IDT_VECTORS    256u
+#define IDT_EXCEPTIONS 32u
+#define TRAP_STUB_SZ   16u
+#define SEL_CODE       0x08u
 
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
-void hv_x86_idt_init(void)
+static void idt_set(uint32_t v, const void *stub)
 {
-	for (uint32_t v = 0; v < IDT_VECTORS; v++) {
-		uint64_t off = (uint64_t)(uintptr_t)hv_x86_trap_stubs + (uint64_t)v * TRAP_STUB_SZ;
-		idt[v].off_lo = (uint16_t)off;
-		idt[v].sel = SEL_CODE;
-		idt[v].ist = 0;
-		idt[v].type = 0x8e; /* present, DPL 0, interrupt gate */
-		idt[v].off_mid = (uint16_t)(off >> 16);
-		idt[v].off_hi = (uint32_t)(off >> 32);
-		idt[v].zero = 0;
-	}
+	uint64_t off = (uint64_t)(uintptr_t)stub;
+	idt[v].off_lo = (uint16_t)off;
+	idt[v].sel = SEL_CODE;
+	idt[v].ist = 0;
+	idt[v].type = 0x8e; /* present, DPL 0, interrupt gate */
+	idt[v].off_mid = (uint16_t)(off >> 16);
+	idt[v].off_hi = (uint32_t)(off >> 32);
+	idt[v].zero = 0;
+}
+
+void hv_x86_idt_load(void)
+{
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
 	} ptr = {sizeof(idt) - 1, (uint64_t)(uintptr_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(ptr));
+}
+
+void hv_x86_idt_init(void)
+{
+	for (uint32_t v = 0; v < IDT_EXCEPTIONS; v++)
+		idt_set(v, hv_x86_trap_stubs + (uint64_t)v * TRAP_STUB_SZ);
+	idt_set(X86_VEC_PF, hv_x86_irq_stub_pf);
+	idt_set(X86_VEC_TIMER, hv_x86_irq_stub_timer);
+	idt_set(X86_VEC_KICK, hv_x86_irq_stub_kick);
+	idt_set(X86_VEC_SPURIOUS, hv_x86_irq_stub_spurious);
+	hv_x86_idt_load();
 }
 
 uint64_t hv_x86_idt_base(void)

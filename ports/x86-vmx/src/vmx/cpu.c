@@ -4,6 +4,7 @@
  * missing control is refused by name), CR0/CR4 fixed bits and VMXON.
  */
 #include <libhvcore/base/mem.h>
+#include <libhvcore/sync/atomic.h>
 #include <libhvcore/x86/vmx.h>
 
 #include "vmx_internal.h"
@@ -42,6 +43,10 @@ void hv_x86_percpu_setup(uint32_t cpu)
 	p->self = p;
 	p->cpu = cpu;
 	p->deadline = HV_TIME_NEVER;
+	if (cpu == 0) {
+		p->gdt = (uint64_t *)(void *)hv_x86_gdt;
+		p->tss = boot_tss;
+	}
 	x86_wrmsr(X86_MSR_GS_BASE, (uint64_t)(uintptr_t)p);
 }
 
@@ -160,4 +165,87 @@ hv_status_t hv_x86_vmx_cpu_init(struct hv_x86_vmx_cpu *cpu)
 		return HV_ERR_INTERNAL;
 	cpu->on = true;
 	return HV_OK;
+}
+
+/* ---- the port's bring-up: boot CPU ---- */
+
+static struct hv_x86_vmx_cpu vmx_cpus[HV_X86_MAX_CPUS];
+static const char *init_refusal;
+
+struct hv_x86_vmx_cpu *hv_x86_cpu_vmx(uint32_t cpu)
+{
+	return cpu < HV_X86_MAX_CPUS ? &vmx_cpus[cpu] : NULL;
+}
+
+const char *hv_x86_init_refusal(void)
+{
+	return init_refusal;
+}
+
+static hv_status_t init_fail(hv_status_t st, const char *why)
+{
+	init_refusal = why;
+	return st;
+}
+
+hv_status_t hv_x86_init(uint32_t cpu_count)
+{
+	struct hv_x86_percpu *pc = this_cpu();
+
+	if (cpu_count == 0 || cpu_count > HV_X86_MAX_CPUS)
+		return init_fail(HV_ERR_RANGE, "the CPU count is 0 or above HV_X86_MAX_CPUS");
+	if (atomic_load_explicit(&pc->online, memory_order_acquire))
+		return init_fail(HV_ERR_STATE, "hv_x86_init() was called before");
+	/* VT-x first: a CPU without it is refused by name, before anything changes. */
+	hv_status_t st = hv_x86_vmx_cpu_init(&vmx_cpus[0]);
+	if (st != HV_OK)
+		return init_fail(st, vmx_cpus[0].refusal != NULL ? vmx_cpus[0].refusal
+								 : "VMXON failed");
+	pc->vmx = &vmx_cpus[0];
+	if (hv_x86_timer_init() != HV_OK)
+		return init_fail(HV_ERR_NOT_SUPPORTED,
+				 "no clock: the PIT did not count, or the APIC timer did not run");
+	if (hv_x86_lapic_enable() != HV_OK)
+		return init_fail(
+			HV_ERR_NOT_SUPPORTED,
+			"CPUID.1:ECX.x2APIC is 0: the port drives the local APIC in x2APIC mode");
+	hv_x86_lapic_init_cpu();
+	if (hv_x86_timer_init_cpu() != HV_OK)
+		return init_fail(HV_ERR_NOT_SUPPORTED, "the local APIC timer did not count");
+	st = hv_x86_cpus_discover(cpu_count);
+	if (st != HV_OK)
+		return init_fail(st, "the ACPI MADT lists fewer enabled CPUs than asked for");
+	pc->tlb_gen = atomic_load_explicit(&hv_x86_exec_gen, memory_order_acquire);
+	atomic_store_explicit(&pc->online, 1, memory_order_release);
+	return HV_OK;
+}
+
+void hv_x86_cpu_stats(uint32_t cpu, struct hv_x86_cpu_stats *out)
+{
+	if (out == NULL)
+		return;
+	*out = (struct hv_x86_cpu_stats){0};
+	if (cpu >= HV_X86_MAX_CPUS)
+		return;
+	const struct hv_x86_percpu *p = &hv_x86_percpu[cpu];
+	out->timer_irqs = p->timer_irqs;
+	out->early_timer_irqs = p->early_irqs;
+	out->kick_irqs = p->kick_irqs;
+	out->spurious_irqs = p->spurious_irqs;
+	out->stale_tlb_faults = p->stale_faults;
+}
+
+uint64_t hv_x86_cpu_host_gs_base(void)
+{
+	return (uint64_t)(uintptr_t)this_cpu();
+}
+
+uint64_t hv_x86_cpu_host_gdt(void)
+{
+	return (uint64_t)(uintptr_t)this_cpu()->gdt;
+}
+
+uint64_t hv_x86_cpu_host_tss(void)
+{
+	return (uint64_t)(uintptr_t)this_cpu()->tss;
 }

@@ -123,6 +123,18 @@ struct hv_x86_percpu {
 	struct hv_vcpu *loaded;	    /* the vCPU whose VMCS is current here, or NULL */
 	hv_time_ns_t deadline;	    /* the port timer's deadline, HV_TIME_NEVER when disarmed */
 	_Atomic uint32_t online;    /* set once the CPU is in VMX root mode */
+	/* Time, interrupts and CPU start-up (lapic.c, timer.c, irq.c, smp.c). */
+	uint64_t *gdt;		      /* this CPU's GDT (CPU 0: hv_x86_gdt), for HOST_GDTR_BASE */
+	uint8_t *tss;		      /* this CPU's TSS (CPU 0: boot_tss), for HOST_TR_BASE */
+	_Atomic uint32_t pending;     /* HV_X86_IRQ_* noted by irq_ack/the IDT, not yet polled */
+	_Atomic int32_t start_status; /* an AP's failed bring-up (hv_status_t), 0 while fine */
+	uint64_t timer_irqs;	      /* timer interrupts taken (early ones included) */
+	uint64_t kick_irqs;	      /* kick interrupts taken */
+	uint64_t spurious_irqs;	      /* spurious-vector interrupts */
+	uint64_t early_irqs;	      /* timer interrupts before the deadline (re-armed) */
+	uint64_t tlb_gen;	      /* hv_x86_exec_gen this CPU's TLB reflects */
+	bool timer_oneshot;	      /* APIC timer in one-shot mode, not TSC-deadline */
+	uint64_t stale_faults;	      /* page faults a stale TLB entry caused, retried */
 };
 
 extern struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];
@@ -133,6 +145,84 @@ static inline struct hv_x86_percpu *this_cpu(void)
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
 }
+
+/* Vectors of the port's own interrupts (x2APIC, see lapic.c). */
+#define X86_VEC_TIMER	 0xe0u
+#define X86_VEC_KICK	 0xe1u
+#define X86_VEC_SPURIOUS 0xffu
+#define X86_VEC_PF	 14u
+
+/* Bits of hv_x86_percpu::pending. */
+#define HV_X86_IRQ_TIMER     1u
+#define HV_X86_IRQ_KICK	     2u
+
+#define X86_EFER_NXE	     (1ull << 11)
+#define X86_MSR_APIC_BASE    0x1bu
+#define X86_MSR_TSC_DEADLINE 0x6e0u
+
+static inline uint64_t x86_read_rflags(void)
+{
+	uint64_t f;
+	__asm__ volatile("pushfq; popq %0" : "=r"(f) : : "memory");
+	return f;
+}
+
+static inline void x86_invlpg(const void *p)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(p) : "memory");
+}
+
+/* The interrupt stubs' frame (irq.S): general registers, vector, error
+ * code (0 where the CPU pushes none), then the CPU's interrupt frame. */
+struct hv_x86_irq_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error, rip, cs, rflags, rsp, ss;
+};
+
+/* The interrupt stubs are also what the #PF probe needs from irq.S. */
+extern uint8_t hv_x86_irq_stub_timer[], hv_x86_irq_stub_kick[], hv_x86_irq_stub_spurious[],
+	hv_x86_irq_stub_pf[];
+extern uint8_t hv_x86_probe_insn[], hv_x86_probe_fixup[];
+void hv_x86_irq_dispatch(struct hv_x86_irq_frame *f);
+
+/*
+ * irq.c: the run loop's half of an interrupt that arrived as a VM exit
+ * (external-interrupt exiting with "acknowledge interrupt on exit"): pass
+ * the exit's vector. Timer: the deadline is checked and noted; kick: noted;
+ * both EOI. Spurious vector: counted, no EOI. Called with IF=0.
+ */
+void hv_x86_irq_ack(uint32_t vector);
+uint32_t hv_x86_probe_write8(volatile uint8_t *addr, uint8_t value);
+
+/* lapic.c (x2APIC) */
+hv_status_t hv_x86_lapic_enable(void);
+void hv_x86_lapic_init_cpu(void);
+uint32_t hv_x86_lapic_id(void);
+void hv_x86_lapic_eoi(void);
+void hv_x86_lapic_icr(uint32_t apic_id, uint32_t low);
+void hv_x86_lapic_wrmsr(uint32_t reg, uint64_t v);
+uint64_t hv_x86_lapic_rdmsr(uint32_t reg);
+
+/* timer.c */
+hv_status_t hv_x86_timer_init(void);
+hv_status_t hv_x86_timer_init_cpu(void);
+void hv_x86_timer_irq(void);
+bool hv_x86_timer_tsc_deadline(void);
+
+/* paging.c: the generation of the host page tables' exec protections, and
+ * the #PF path's check for a fault a stale TLB entry caused. */
+extern _Atomic uint64_t hv_x86_exec_gen;
+void hv_x86_tlb_sync(void);
+bool hv_x86_pf_stale(uint64_t addr, uint64_t error);
+
+/* smp.c / ap.S */
+extern uint32_t hv_x86_cpu_total;
+extern uint32_t hv_x86_apic_ids[HV_X86_MAX_CPUS];
+extern uint8_t hv_x86_ap_tramp_start[];
+extern const uint32_t hv_x86_ap_tramp_size;
+extern uint8_t *hv_x86_ap_stack_tops[HV_X86_MAX_CPUS];
+void hv_x86_ap_entry(uint32_t cpu);
+hv_status_t hv_x86_cpus_discover(uint32_t cpu_count);
 
 /* cpu.c: point IA32_GS_BASE at CPU @p cpu's block (boot.S, before hv_x86_main). */
 void hv_x86_percpu_setup(uint32_t cpu);
@@ -151,5 +241,6 @@ void hv_x86_idt_init(void);
 void hv_x86_console_init(void);
 void hv_x86_trap(const uint64_t *frame);
 uint64_t hv_x86_idt_base(void);
+void hv_x86_idt_load(void);
 
 #endif /* HVCORE_X86_VMX_INTERNAL_H */

@@ -184,6 +184,203 @@ hv_status_t hv_x86_vcpu_init(struct hv_vcpu *v, struct hv_x86_vmx_cpu *cpu,
  */
 const char *hv_x86_vm_insn_error_name(uint32_t err);
 
+/* ==== CPUs, time, interrupts and host page tables ====
+ * (src/vmx/cpu.c, lapic.c, timer.c, irq.c, smp.c, ap.S, paging.c)
+ *
+ * Bring-up. On the boot CPU, in hv_x86_main(): hv_x86_init(count) (VMX
+ * root mode, the TSC clock, the x2APIC and its timer, the CPU list from the
+ * ACPI MADT); then, if the embedder has an executable arena,
+ * hv_x86_exec_arena(); then hv_x86_cpu_start(i) and
+ * hv_x86_cpu_wait_online(i, timeout) for each other CPU, which enters
+ * hv_x86_secondary_main(i) in VMX root mode with its timer ready.
+ *
+ * Interrupts. The hypervisor runs with IF=0. While a guest runs, its
+ * CPU's interrupts are VM exits (external-interrupt exiting, acknowledged
+ * on exit): the run loop passes the exit's vector to hv_x86_irq_ack().
+ * While idle (hv_x86_cpu_idle(), hv_port_cpu_idle()) they are taken
+ * through the IDT. Either way what they mean is collected by
+ * hv_x86_irq_poll(). Vectors: ::HV_X86_VECTOR_TIMER, ::HV_X86_VECTOR_KICK,
+ * ::HV_X86_VECTOR_SPURIOUS.
+ *
+ * Per-CPU host state a VMCS must name (the integrator's part of vcpu.c):
+ * HOST_GS_BASE = hv_x86_cpu_host_gs_base() (the per-CPU block: %gs:0),
+ * HOST_GDTR_BASE = hv_x86_cpu_host_gdt(), HOST_TR_BASE = hv_x86_cpu_host_tss().
+ */
+
+/** @brief Most CPUs the port runs on. */
+#define HV_X86_MAX_CPUS 8u
+/** @brief Vector of the local APIC timer (hv_port_timer_arm()). */
+#define HV_X86_VECTOR_TIMER 0xe0u
+/** @brief Vector of hv_port_cpu_kick()'s IPI. */
+#define HV_X86_VECTOR_KICK 0xe1u
+/** @brief The local APIC's spurious-interrupt vector (needs no EOI). */
+#define HV_X86_VECTOR_SPURIOUS 0xffu
+
+#ifndef HV_X86_EXEC_PT_COUNT
+/** @brief Page tables hv_x86_exec_arena() may split 2 MiB pages into:
+ *         one per 2 MiB the arena touches (16: a 30 MiB arena at least). */
+#define HV_X86_EXEC_PT_COUNT 16u
+#endif
+
+/** @name What hv_x86_host_access() reports
+ *  @{ */
+#define HV_X86_ACCESS_R 1u /**< Mapped (readable). */
+#define HV_X86_ACCESS_W 2u /**< Writable. */
+#define HV_X86_ACCESS_X 4u /**< Executable. */
+/** @} */
+
+/**
+ * @brief Bring up the port on the boot CPU: VMX root mode on it, the clock
+ *        (TSC rated against the PIT), the x2APIC and its timer, the CPU list.
+ *
+ * Refuses (without entering VMX root mode where the refusal is VT-x's) a
+ * CPU without what the port needs; hv_x86_init_refusal() says what.
+ * @param cpu_count CPUs the hypervisor will run on, 1 .. ::HV_X86_MAX_CPUS;
+ *                  CPU 0 is the caller.
+ * @return ::HV_OK, the boot CPU online; ::HV_ERR_RANGE for a bad count or
+ *         one the MADT does not have; ::HV_ERR_NOT_SUPPORTED for a CPU the
+ *         port cannot use (VT-x, x2APIC, a clock); ::HV_ERR_INTERNAL if
+ *         VMXON failed; ::HV_ERR_STATE if called twice.
+ */
+hv_status_t hv_x86_init(uint32_t cpu_count);
+
+/**
+ * @brief Why the last hv_x86_init() failed, a sentence (for VT-x, the same
+ *        as ::hv_x86_vmx_cpu::refusal); NULL if it did not.
+ */
+const char *hv_x86_init_refusal(void);
+
+/**
+ * @brief The VMX root-mode state of CPU @p cpu (valid once it is online):
+ *        its controls, for hv_x86_vcpu_init().
+ * @return NULL for @p cpu >= ::HV_X86_MAX_CPUS.
+ */
+struct hv_x86_vmx_cpu *hv_x86_cpu_vmx(uint32_t cpu);
+
+/**
+ * @brief Start CPU @p cpu (INIT-SIPI-SIPI through a trampoline at 0x8000).
+ *
+ * The CPU enters long mode on the boot CPU's page tables, gets its own
+ * stack, GDT, TSS, the shared IDT, its x2APIC and timer, enters VMX root
+ * mode, becomes online and calls hv_x86_secondary_main(@p cpu). Returns
+ * without waiting for that: see hv_x86_cpu_wait_online().
+ * @return ::HV_OK; ::HV_ERR_RANGE for 0 or a CPU beyond hv_x86_init()'s
+ *         count; ::HV_ERR_STATE before hv_x86_init() or for a CPU started
+ *         before; ::HV_ERR_NOT_SUPPORTED for an APIC id above 254.
+ */
+hv_status_t hv_x86_cpu_start(uint32_t cpu);
+
+/**
+ * @brief Wait until CPU @p cpu is online, at most @p timeout_ns.
+ * @return ::HV_OK; ::HV_ERR_TIMEOUT; ::HV_ERR_RANGE for a bad index; or the
+ *         status its bring-up failed with (e.g. ::HV_ERR_NOT_SUPPORTED
+ *         when VMX root mode refused it).
+ */
+hv_status_t hv_x86_cpu_wait_online(uint32_t cpu, hv_time_ns_t timeout_ns);
+
+/**
+ * @brief The embedder's entry on a CPU started by hv_x86_cpu_start(), online
+ *        and in VMX root mode, interrupts off. If it returns, the CPU idles
+ *        for ever. The port's weak default only idles.
+ * @param cpu The CPU's index.
+ */
+void hv_x86_secondary_main(uint32_t cpu);
+
+/** @brief APIC id of CPU @p cpu; UINT32_MAX beyond hv_port_cpu_count(). */
+uint32_t hv_x86_cpu_apic_id(uint32_t cpu);
+
+/** @brief Where the CPU list came from: "ACPI MADT" or the fallback's name. */
+const char *hv_x86_cpus_source(void);
+
+/**
+ * @brief Wait for an interrupt (STI; HLT; CLI, race-free: an interrupt
+ *        already pending wakes it). Interrupts are taken through the IDT
+ *        and noted for hv_x86_irq_poll().
+ */
+void hv_x86_cpu_idle(void);
+
+/** @brief What hv_x86_irq_poll() reports (true = happened since the last poll). */
+struct hv_x86_irqs {
+	bool timer; /**< This CPU's deadline passed (the timer is now disarmed). */
+	bool kick;  /**< A kick came. */
+};
+
+/**
+ * @brief Collect and clear what this CPU's interrupts noted.
+ * @param out What happened; may be NULL to only clear.
+ */
+void hv_x86_irq_poll(struct hv_x86_irqs *out);
+
+/** @brief Spin for at least @p ns nanoseconds on the hv_port_time_now() clock. */
+void hv_x86_delay_ns(uint64_t ns);
+
+/** @brief The timer mode in use: "TSC-deadline" or "one-shot". */
+const char *hv_x86_timer_mode(void);
+
+/**
+ * @brief Switch the calling CPU's timer to one-shot mode (the APIC timer,
+ *        its rate measured against the TSC on first use) or back to
+ *        TSC-deadline mode. hv_x86_init() and hv_x86_cpu_start() choose
+ *        TSC-deadline where CPUID.1:ECX[24] has it; this is for tests.
+ *        Disarms the timer.
+ * @return ::HV_OK; ::HV_ERR_NOT_SUPPORTED for TSC-deadline mode on a CPU
+ *         without it, or one-shot mode when the APIC timer did not count.
+ */
+hv_status_t hv_x86_timer_set_oneshot(bool oneshot);
+
+/** @brief The APIC timer's rate in Hz as measured for one-shot mode; 0 before its first use. */
+uint64_t hv_x86_apic_timer_hz(void);
+
+/** @brief Interrupt counts of one CPU. */
+struct hv_x86_cpu_stats {
+	uint64_t timer_irqs;	   /**< Timer interrupts taken. */
+	uint64_t early_timer_irqs; /**< Of those, before the deadline (re-armed, not reported). */
+	uint64_t kick_irqs;	   /**< Kicks taken. */
+	uint64_t spurious_irqs;	   /**< Spurious-vector interrupts. */
+	uint64_t stale_tlb_faults; /**< Page faults a stale TLB entry caused (retried). */
+};
+
+/** @brief Interrupt counts of CPU @p cpu (zero for a bad index). */
+void hv_x86_cpu_stats(uint32_t cpu, struct hv_x86_cpu_stats *out);
+
+/**
+ * @brief Declare the executable arena hv_port_exec_protect() may change:
+ *        its 2 MiB identity pages are split into 4 KiB pages and it is made
+ *        read-write, not executable.
+ *
+ * Once, on the boot CPU, before hv_x86_cpu_start() (table splits are not
+ * shot down).
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL or size 0; ::HV_ERR_ALIGN
+ *         if not 4 KiB aligned; ::HV_ERR_RANGE beyond the 1 GiB identity
+ *         map; ::HV_ERR_EXISTS if declared before; ::HV_ERR_STATE once
+ *         other CPUs are online; ::HV_ERR_NOT_SUPPORTED without NX;
+ *         ::HV_ERR_NO_SPACE if ::HV_X86_EXEC_PT_COUNT tables are too few.
+ */
+hv_status_t hv_x86_exec_arena(void *base, size_t size);
+
+/**
+ * @brief What the hypervisor may do with the byte at @p addr under the
+ *        live host page tables.
+ * @return ::HV_X86_ACCESS_R, _W, _X bits; 0 if unmapped.
+ */
+uint32_t hv_x86_host_access(const void *addr);
+
+/**
+ * @brief Store @p value at @p addr, catching a page fault.
+ * @return ::HV_OK if stored; ::HV_ERR_PERM if the store faulted;
+ *         ::HV_ERR_INVALID_ARG for NULL.
+ */
+hv_status_t hv_x86_probe_write(volatile void *addr, uint8_t value);
+
+/** @brief Value for the VMCS's HOST_GS_BASE on the calling CPU (its per-CPU block). */
+uint64_t hv_x86_cpu_host_gs_base(void);
+/** @brief Value for the VMCS's HOST_GDTR_BASE on the calling CPU. */
+uint64_t hv_x86_cpu_host_gdt(void);
+/** @brief Value for the VMCS's HOST_TR_BASE on the calling CPU. */
+uint64_t hv_x86_cpu_host_tss(void);
+
+/* ==== end of CPUs, time, interrupts and host page tables ==== */
+
 #ifdef __cplusplus
 }
 #endif
