@@ -147,7 +147,9 @@ static void test_pio_in(void)
 static void test_mmio(void)
 {
 	uint32_t v32 = *(volatile uint32_t *)(uintptr_t)MMIO_BASE;
-	int64_t s8 = *(volatile int8_t *)(uintptr_t)(MMIO_BASE + 8);
+	int64_t s8;
+	/* gcc loads a volatile int8_t with movzbl and extends in a register: ask for movsbq. */
+	__asm__ volatile("movsbq (%1), %0" : "=r"(s8) : "r"((uintptr_t)(MMIO_BASE + 8)) : "memory");
 	*(volatile uint16_t *)(uintptr_t)(MMIO_BASE + 0x10) = 0xbeef;
 	e9_puts("mmio: read32 ");
 	e9_putx(v32);
