@@ -17,18 +17,26 @@
  * VMXON. A CPU that lacks something the port needs is refused with a
  * sentence saying what (::hv_x86_vmx_cpu::refusal).
  *
- * A guest CPU is a `struct hv_vcpu`: its VMCS region and its general-purpose
- * registers. hv_x86_vcpu_init() programs the VMCS for a 64-bit guest that
- * starts in long mode (paging, GDT and TSS set up by the hypervisor in the
- * guest's memory, EPT and VPID on); hv_port_vcpu_run() enters it and
- * returns the next exit decoded by hv_vmx_exit_decode()
- * (libhvcore/x86/vmx_exit.h) as the library's ::hv_event, like the port
- * contract (libhvcore/port/vcpu.h) asks. Only the contract functions that
- * one vCPU on one CPU needs exist so far: run, skip, hypercall arguments
- * and results, size.
+ * A guest is made known to the port with hv_x86_guest_attach(): its EPT,
+ * its I/O and MSR bitmaps and its start-up tables, which
+ * hv_x86_guest_tables_build() can write. A guest CPU is a `struct hv_vcpu`:
+ * its VMCS region, its registers and what the port emulates for it (a
+ * pending-vector set, a TSC-deadline timer). The port implements the whole
+ * vCPU contract (libhvcore/port/vcpu.h) on it, and the guest-memory, trap
+ * and injection contracts (libhvcore/port/mem.h, trap.h, irq.h) on the
+ * registry: hv_port_vcpu_init() programs a VMCS for a 64-bit guest that
+ * starts in long mode (EPT and a VPID of its own), hv_port_vcpu_run()
+ * enters it and returns the next exit the library must see, decoded by
+ * hv_vmx_exit_decode() (libhvcore/x86/vmx_exit.h), after serving CPUID,
+ * the timer's MSRs, \#GP for other MSRs and interrupt windows itself.
+ * docs/x86-vmx.md tells the rules (loading on a CPU, HLT, injection).
  *
- * Locking: none. Each CPU owns its ::hv_x86_vmx_cpu and the vCPUs it runs;
- * only the boot CPU runs so far.
+ * Locking: each CPU owns its ::hv_x86_vmx_cpu and the vCPU loaded on it; a
+ * vCPU is loaded on one CPU at a time (another waits until it is put).
+ * The guest registry, traps and hv_port_irq_inject() take the port's
+ * registry lock and may be called from any CPU; changing a guest's EPT
+ * while its vCPUs run is safe only at page granularity (an entry at a time,
+ * then INVEPT on every CPU before its next entry).
  */
 #ifndef LIBHVCORE_X86_VMX_H
 #define LIBHVCORE_X86_VMX_H
