@@ -323,21 +323,22 @@ static void flush_if_stale(struct hv_vcpu *v, uint32_t cpu)
 	v->ept_gen = gen;
 }
 
-void hv_x86_vcpu_load(struct hv_vcpu *v)
+bool hv_x86_vcpu_load(struct hv_vcpu *v)
 {
 	struct hv_x86_percpu *pc = this_cpu();
 	if (pc->loaded == v)
-		return;
+		return true;
 	put_current();
 	/* Another CPU may still hold it: wait until it was put there. */
 	while (atomic_load_explicit(&v->loaded_cpu, memory_order_acquire) >= 0)
 		x86_pause();
-	(void)vmx_ptrld((uint64_t)(uintptr_t)v->vmcs);
+	if (!vmx_ptrld((uint64_t)(uintptr_t)v->vmcs))
+		return false;
 	pc->loaded = v;
 	atomic_store_explicit(&v->loaded_cpu, (int32_t)pc->cpu, memory_order_release);
 	struct vmcs_writer wr = {true, 0};
 	write_host_state(&wr);
-	(void)report_vmwrite(v, &wr);
+	return report_vmwrite(v, &wr);
 }
 
 hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t index,
@@ -464,16 +465,28 @@ static void prepare_entry(struct hv_vcpu *v)
 	if (hv_x86_pending_highest(&v->pending) >= 0 &&
 	    (v->cpu->caps.msr[HV_VMX_CAP_PROC] >> 32) & HV_VMX_PROC_INTR_WINDOW_EXIT)
 		proc |= HV_VMX_PROC_INTR_WINDOW_EXIT;
-	vmx_write(HV_VMCS_PROC_CTLS, proc);
-	vmx_write(HV_VMCS_ENTRY_INTR_INFO, info);
-	if (info & (1u << 11))
-		vmx_write(HV_VMCS_ENTRY_EXCEPTION_ERROR, code);
-	if (len != 0)
-		vmx_write(HV_VMCS_ENTRY_INSN_LEN, len);
-	vmx_write(HV_VMCS_GUEST_RIP, v->rip);
-	vmx_write(HV_VMCS_GUEST_RSP, v->gpr[4]);
-	vmx_write(HV_VMCS_GUEST_RFLAGS, v->rflags);
-	vmx_write(HV_VMCS_GUEST_INTERRUPTIBILITY, v->intr_state);
+	/* Every VM exit clears the valid bit of the injection field: write it only to inject. */
+	if (info != 0) {
+		vmx_write(HV_VMCS_ENTRY_INTR_INFO, info);
+		if (info & (1u << 11))
+			vmx_write(HV_VMCS_ENTRY_EXCEPTION_ERROR, code);
+		if (len != 0)
+			vmx_write(HV_VMCS_ENTRY_INSN_LEN, len);
+	}
+	/* VMWRITEs cost: write back only what changed since the exit. */
+	bool all = !v->in_vmcs.valid;
+	if (all || v->in_vmcs.proc != proc)
+		vmx_write(HV_VMCS_PROC_CTLS, proc);
+	if (all || v->in_vmcs.rip != v->rip)
+		vmx_write(HV_VMCS_GUEST_RIP, v->rip);
+	if (all || v->in_vmcs.rsp != v->gpr[4])
+		vmx_write(HV_VMCS_GUEST_RSP, v->gpr[4]);
+	if (all || v->in_vmcs.rflags != v->rflags)
+		vmx_write(HV_VMCS_GUEST_RFLAGS, v->rflags);
+	if (all || v->in_vmcs.intr != v->intr_state)
+		vmx_write(HV_VMCS_GUEST_INTERRUPTIBILITY, v->intr_state);
+	v->in_vmcs.proc = proc;
+	v->in_vmcs.valid = true;
 }
 
 static void read_exit(struct hv_vcpu *v)
@@ -491,6 +504,10 @@ static void read_exit(struct hv_vcpu *v)
 	v->gpr[4] = vmx_read(HV_VMCS_GUEST_RSP);
 	v->rflags = vmx_read(HV_VMCS_GUEST_RFLAGS);
 	v->intr_state = (uint32_t)vmx_read(HV_VMCS_GUEST_INTERRUPTIBILITY);
+	v->in_vmcs.rip = v->rip;
+	v->in_vmcs.rsp = v->gpr[4];
+	v->in_vmcs.rflags = v->rflags;
+	v->in_vmcs.intr = v->intr_state;
 	hv_memcpy(e->gpr, v->gpr, sizeof(e->gpr));
 	uint32_t idt = (uint32_t)vmx_read(HV_VMCS_IDT_VECTORING_INFO);
 	if (idt & INFO_VALID) {
@@ -649,7 +666,17 @@ static bool handle_in_port(struct hv_vcpu *v, struct hv_event *ev)
 
 hv_status_t hv_x86_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 {
-	hv_x86_vcpu_load(v);
+	const struct hv_x86_vmx_cpu *cpu = this_cpu()->vmx;
+	if (cpu == NULL || !cpu->on || !hv_x86_vcpu_load(v)) {
+		/* Not in VMX root mode here, or VMPTRLD / a host-state VMWRITE failed. */
+		hv_memset(ev, 0, sizeof(*ev));
+		ev->type = HV_EVENT_EXCEPTION;
+		ev->u.exception.code = HV_VMX_EXIT_REASON_ENTRY_FAIL;
+		ev->u.exception.info = v->insn_error;
+		ev->u.exception.addr = v->rip;
+		v->last = ev->type;
+		return HV_ERR_INTERNAL;
+	}
 	flush_if_stale(v, this_cpu()->cpu);
 	/* Exits the port serves itself loop here; a host interrupt always ends the
 	 * loop (external-interrupt exiting), so a guest cannot keep the CPU. */

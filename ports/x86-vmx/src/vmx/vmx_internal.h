@@ -253,8 +253,9 @@ hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t i
 			      uint64_t entry, uint64_t stack, uint64_t arg);
 /* Put it if loaded here, wait until no CPU has it, give back its VPID and slot. */
 void hv_x86_vcpu_release(struct hv_vcpu *v);
-/* Make @p v current on this CPU (putting any other, waiting for its old CPU). */
-void hv_x86_vcpu_load(struct hv_vcpu *v);
+/* Make @p v current on this CPU (putting any other, waiting for its old CPU);
+ * false if VMPTRLD or a host-state VMWRITE failed. */
+bool hv_x86_vcpu_load(struct hv_vcpu *v);
 /* VMCLEAR the vCPU loaded on this CPU, if any. */
 void hv_x86_vcpu_put(void);
 /* Enter until an exit the port does not serve itself. */

@@ -237,9 +237,19 @@ struct hv_vcpu {
 	/** Guest GPRs in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
 	 *  R8-R15); RSP is copied from the VMCS on each exit and back on entry. */
 	uint64_t gpr[16];
-	uint64_t rip;			  /**< Guest RIP, written to the VMCS on entry. */
-	uint64_t rflags;		  /**< Guest RFLAGS, likewise. */
-	uint32_t intr_state;		  /**< Guest interruptibility state, likewise. */
+	uint64_t rip;	     /**< Guest RIP, written to the VMCS on entry. */
+	uint64_t rflags;     /**< Guest RFLAGS, likewise. */
+	uint32_t intr_state; /**< Guest interruptibility state, likewise. */
+	/** What the VMCS holds of the fields above and of the primary controls, so
+	 *  an entry writes only those that changed; @c valid false writes all. */
+	struct {
+		uint64_t rip;	 /**< GUEST_RIP. */
+		uint64_t rsp;	 /**< GUEST_RSP. */
+		uint64_t rflags; /**< GUEST_RFLAGS. */
+		uint32_t intr;	 /**< GUEST_INTERRUPTIBILITY. */
+		uint32_t proc;	 /**< PROC_CTLS. */
+		bool valid;	 /**< The cached values are what the VMCS holds. */
+	} in_vmcs;
 	struct hv_x86_vmx_cpu *cpu;	  /**< The CPU whose controls it was set up with. */
 	struct hv_vmx_exit_info exit;	  /**< The last exit's fields. */
 	struct hv_vmx_exit_detail detail; /**< The last exit's decoded details. */
