@@ -3,7 +3,8 @@
  * mode. It prints through port 0xE9 (each OUT is an I/O exit the hypervisor
  * turns into a console line), asks the hypervisor for the ABI version with
  * a vmcall (libhvcore/guest/hvcall.h's x86 convention), writes a burst of
- * bytes to port 0x80 (exits the hypervisor times), then exercises the
+ * bytes to port 0x80 (exits the hypervisor times), starts a second vCPU
+ * that runs beside it (guest_second), then exercises the
  * port's vCPU contract: IN completed with a value, MMIO reads and a write
  * decoded and completed, a trapped RAM page given back, the hypervisor's
  * CPUID leaves, its virtual TSC-deadline timer delivered through the
@@ -24,6 +25,10 @@
 #define TRAPPED_PAGE	 0x1e0000ull
 #define HC_TEST_INJECT	 0x7f00u
 #define HC_TEST_UNTRAP	 0x7f01u
+#define HC_TEST_START	 0x7f02u
+#define HC_TEST_REPORT	 0x7f03u
+#define SECOND_PORT	 0x81
+#define SECOND_STACK_TOP 0x1f8000ull
 #define TIMER_VECTOR	 0x40u
 #define INJECT_VECTOR	 0x41u
 #define MSR_TSC_DEADLINE 0x6e0u
@@ -33,6 +38,7 @@
 #define LVT_TSC_DEADLINE (2u << 17)
 
 void guest_main(void);
+__attribute__((noreturn)) void guest_second(uint64_t arg);
 void guest_gp_stub(void);
 void guest_timer_stub(void);
 void guest_inject_stub(void);
@@ -258,6 +264,19 @@ static void test_msr_refused(void)
 	e9_puts("\n");
 }
 
+/* The second vCPU: 100 writes to port 0x81, a CPUID, a report, then a halt
+ * with interrupts off (the vector the hypervisor raises then must not wake it). */
+void guest_second(uint64_t arg)
+{
+	uint32_t r[4];
+	for (int i = 0; i < 100; i++)
+		__asm__ volatile("outb %0, %1" : : "a"((uint8_t)i), "Nd"((uint16_t)SECOND_PORT));
+	cpuid(0x40000000u, r);
+	(void)hv_hvcall6(HC_TEST_REPORT, arg, r[0], 0, 0, 0, 0);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
 void guest_main(void)
 {
 	e9_puts("hello from a 64-bit guest: this line leaves through port 0xE9\n");
@@ -272,6 +291,13 @@ void guest_main(void)
 	e9_puts("wrote ");
 	e9_putu(BURST_EXITS);
 	e9_puts(" bytes to port 0x80\n");
+	/* After the burst, so the two vCPUs' turns do not distort its timing.
+	 * Entered as a function would be after a call: RSP + 8 is 16-byte aligned. */
+	struct hv_hvcall_ret s = hv_hvcall6(HC_TEST_START, (uint64_t)(uintptr_t)guest_second,
+					    SECOND_STACK_TOP - 8, 7, 0, 0, 0);
+	e9_puts("second vCPU started: status ");
+	e9_putu(s.status);
+	e9_puts("\n");
 	idt_load();
 	test_pio_in();
 	test_mmio();

@@ -35,6 +35,11 @@
 #define TRAPPED_MAGIC  0x600dcafeu
 #define HC_TEST_INJECT 0x7f00u
 #define HC_TEST_UNTRAP 0x7f01u
+#define HC_TEST_START  0x7f02u
+#define HC_TEST_REPORT 0x7f03u
+#define SECOND_PORT    0x81u
+#define SECOND_VECTOR  0x42u
+#define VCPUS	       2u
 
 #define EPT_POOL_PAGES 8u
 #define RUN_MAX_EXITS  4096u
@@ -50,7 +55,10 @@ static uint8_t io_bitmap_a[4096] __attribute__((aligned(4096)));
 static uint8_t io_bitmap_b[4096] __attribute__((aligned(4096)));
 static uint8_t msr_bitmap[4096] __attribute__((aligned(4096)));
 static struct hv_x86_vmx_cpu cpu0;
-static struct hv_vcpu vcpu0;
+static struct hv_vcpu vcpus[VCPUS];
+/* vCPU 1 is started by vCPU 0 (HC_TEST_START); each runs until it halts for good. */
+static bool vcpu_live[VCPUS];
+static uint32_t second_writes;
 static struct hv_ept guest_ept;
 static struct hv_x86_guest_config guest_cfg;
 
@@ -271,6 +279,8 @@ static enum guest_next do_pio(struct hv_vcpu *v, const struct hv_event *ev)
 		if (burst_count++ == 0)
 			burst_first = now;
 		burst_last = now;
+	} else if (a->addr == SECOND_PORT && a->write) {
+		second_writes++;
 	} else if ((a->addr == PIO_IN32_PORT || a->addr == PIO_IN8_PORT) && !a->write) {
 		/* More than the access holds: the port must cut it to the size. */
 		uint64_t value = 0xfeedc0de123456a5ull;
@@ -330,6 +340,27 @@ static enum guest_next do_hypercall(struct hv_vcpu *v, const struct hv_event *ev
 	} else if (nr == HC_TEST_UNTRAP) {
 		name = "test: untrap";
 		ret[0] = (uint64_t)hv_port_trap_mmio(GUEST_ID, hv_gpa(a[0]), 4096, false);
+	} else if (nr == HC_TEST_START && !vcpu_live[1]) {
+		/* A second vCPU of the guest: the two take turns on this CPU, exit by exit,
+		 * so every turn puts one VMCS (VMCLEAR) and loads the other (VMPTRLD). */
+		const struct hv_vcpu_boot boot = {a[0], a[1], a[2]};
+		name = "test: start vCPU 1";
+		ret[0] = (uint64_t)hv_port_vcpu_init(&vcpus[1], GUEST_ID, 1, &boot);
+		vcpu_live[1] = ret[0] == HV_OK;
+		hv_x86_printf("[vcpu] second vCPU at rip 0x%llx, stack 0x%llx, arg %llu: %s, VPID "
+			      "%u, guest vCPU number %u\n",
+			      (unsigned long long)a[0], (unsigned long long)a[1],
+			      (unsigned long long)a[2], hv_status_str((hv_status_t)ret[0]),
+			      vcpus[1].vpid, vcpus[1].guest_index);
+	} else if (nr == HC_TEST_REPORT) {
+		name = "test: report";
+		ret[0] = HV_OK;
+		/* Raised in vCPU 1 by its guest number; it halts with IF=0 next. */
+		hv_x86_printf(
+			"[vcpu] vCPU 1 reports arg %llu, CPUID 0x40000000 max 0x%llx, %u writes "
+			"to port 0x81 seen; inject 0x42 into guest vCPU 1: %s\n",
+			(unsigned long long)a[0], (unsigned long long)a[1], second_writes,
+			hv_status_str(hv_port_irq_inject(GUEST_ID, 1, SECOND_VECTOR)));
 	}
 	hv_x86_printf("[vmcall] guest rip 0x%llx: call 0x%llx (%s) -> status %llu, r1 %llu\n",
 		      (unsigned long long)v->detail.rip, (unsigned long long)nr, name,
@@ -348,11 +379,12 @@ static enum guest_next do_halt(struct hv_vcpu *v)
 	if (hv_port_vcpu_halted(v, &wake))
 		return GUEST_RESUME;
 	if (wake == HV_TIME_NEVER) {
-		if (line_len != 0)
+		/* vCPU 0's console line ends with its last halt; vCPU 1 does not print. */
+		if (v == &vcpus[0] && line_len != 0)
 			guest_line_flush();
-		hv_x86_printf("[hlt] guest halted at rip 0x%llx with nothing to wake it; it has "
+		hv_x86_printf("[hlt] vCPU %u halted at rip 0x%llx with nothing to wake it; it has "
 			      "nothing left to do\n",
-			      (unsigned long long)rip);
+			      v->guest_index, (unsigned long long)rip);
 		return GUEST_HALTED;
 	}
 	hv_time_ns_t now = hv_port_time_now(), from = now;
@@ -361,8 +393,9 @@ static enum guest_next do_halt(struct hv_vcpu *v)
 		__asm__ volatile("pause");
 		now = hv_port_time_now();
 	}
-	hv_x86_printf("[hlt] guest halted at rip 0x%llx until its timer: woke after %llu us\n",
-		      (unsigned long long)rip, (unsigned long long)((now - from) / 1000u));
+	hv_x86_printf("[hlt] vCPU %u halted at rip 0x%llx until its timer: woke after %llu us\n",
+		      v->guest_index, (unsigned long long)rip,
+		      (unsigned long long)((now - from) / 1000u));
 	return GUEST_RESUME;
 }
 
@@ -393,28 +426,44 @@ static enum guest_next handle_exit(struct hv_vcpu *v, const struct hv_event *ev)
 	return GUEST_STOPPED;
 }
 
-/* Run the guest until it halts (true) or must be stopped (false). */
-static bool run_guest(struct hv_vcpu *v)
+/* Run one exit of @p v and serve it. */
+static enum guest_next run_once(struct hv_vcpu *v)
+{
+	struct hv_event ev;
+	hv_status_t st = hv_port_vcpu_run(v, &ev);
+	if (st != HV_OK) {
+		hv_x86_printf("[vmx] the guest could not be entered (%s): exit reason 0x%x, "
+			      "VM-instruction error %u (%s), qualification 0x%llx\n",
+			      hv_status_str(st), ev.u.exception.code, v->insn_error,
+			      hv_x86_vm_insn_error_name(v->insn_error),
+			      (unsigned long long)ev.u.exception.addr);
+		return GUEST_STOPPED;
+	}
+	if (v->detail.basic_reason < REASONS)
+		exit_count[v->detail.basic_reason]++;
+	else
+		exit_other++;
+	return handle_exit(v, &ev);
+}
+
+/* Run the guest's vCPUs in turn, an exit each, until vCPU 0 halts (true) or
+ * one must be stopped (false). */
+static bool run_guest(void)
 {
 	for (uint32_t n = 0; n < RUN_MAX_EXITS; n++) {
-		struct hv_event ev;
-		hv_status_t st = hv_port_vcpu_run(v, &ev);
-		if (st != HV_OK) {
-			hv_x86_printf(
-				"[vmx] the guest could not be entered (%s): exit reason 0x%x, "
-				"VM-instruction error %u (%s), qualification 0x%llx\n",
-				hv_status_str(st), ev.u.exception.code, v->insn_error,
-				hv_x86_vm_insn_error_name(v->insn_error),
-				(unsigned long long)ev.u.exception.addr);
-			return false;
+		for (uint32_t i = 0; i < VCPUS; i++) {
+			if (!vcpu_live[i])
+				continue;
+			enum guest_next next = run_once(&vcpus[i]);
+			if (next == GUEST_RESUME)
+				continue;
+			if (next == GUEST_STOPPED || i == 0)
+				return next == GUEST_HALTED;
+			hv_port_vcpu_fini(&vcpus[i]);
+			vcpu_live[i] = false;
+			hv_x86_printf("[vcpu] vCPU %u halted for good after %u turns; finished\n",
+				      i, n + 1);
 		}
-		if (v->detail.basic_reason < REASONS)
-			exit_count[v->detail.basic_reason]++;
-		else
-			exit_other++;
-		enum guest_next next = handle_exit(v, &ev);
-		if (next != GUEST_RESUME)
-			return next == GUEST_HALTED;
 	}
 	hv_x86_printf("[vmx] guest still running after %u exits; stopped\n", RUN_MAX_EXITS);
 	return false;
@@ -475,17 +524,20 @@ static const char *hypervisor(uint64_t t_entry)
 	check_refusals();
 
 	const struct hv_vcpu_boot boot = {GUEST_IMAGE, GUEST_STACK_TOP, 0};
-	st = hv_port_vcpu_init(&vcpu0, GUEST_ID, 0, &boot);
+	st = hv_port_vcpu_init(&vcpus[0], GUEST_ID, 0, &boot);
 	if (st != HV_OK) {
 		hv_x86_printf("[vmx] vCPU set-up refused: %s\n", hv_status_str(st));
 		return "VMCS set-up failed";
 	}
 	hv_x86_printf("[vmx] VMCS ready: 64-bit guest at 0x%x, VPID %u, EPT; launching\n",
-		      GUEST_IMAGE, vcpu0.vpid);
+		      GUEST_IMAGE, vcpus[0].vpid);
+	vcpu_live[0] = true;
 	uint64_t t_launch = hv_x86_rdtsc();
-	bool halted = run_guest(&vcpu0);
+	bool halted = run_guest();
 	uint64_t t_end = hv_x86_rdtsc();
-	hv_port_vcpu_fini(&vcpu0);
+	for (uint32_t i = 0; i < VCPUS; i++)
+		if (vcpu_live[i])
+			hv_port_vcpu_fini(&vcpus[i]);
 	print_exit_counts();
 	print_times(t_entry, t_launch, t_end);
 	return halted ? "done" : "the guest was stopped";
