@@ -33,14 +33,10 @@
 #define EFER_LMA      (1ull << 10)
 
 /* Segment access rights in the VMCS format (type, S, DPL, P, L, D/B, G, unusable). */
-#define AR_CODE64   0xa09bu /* execute/read, accessed, S, P, L, G */
-#define AR_DATA	    0xc093u /* read/write, accessed, S, P, D/B, G */
-#define AR_TSS64    0x008bu /* busy 64-bit TSS, P */
-#define AR_UNUSABLE 0x10000u
-
-/* GDT descriptors matching those access rights. */
-#define DESC_CODE64  0x00af9b000000ffffull
-#define DESC_DATA    0x00cf93000000ffffull
+#define AR_CODE64    0xa09bu /* execute/read, accessed, S, P, L, G */
+#define AR_DATA	     0xc093u /* read/write, accessed, S, P, D/B, G */
+#define AR_TSS64     0x008bu /* busy 64-bit TSS, P */
+#define AR_UNUSABLE  0x10000u
 
 #define RFLAGS_FIXED 0x2ull
 
@@ -80,20 +76,6 @@ const char *hv_x86_vm_insn_error_name(uint32_t err)
 	if (err < sizeof(names) / sizeof(names[0]) && names[err] != NULL)
 		return names[err];
 	return "?";
-}
-
-void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla)
-{
-	uint64_t d[HV_X86_GUEST_GDT_SIZE / 8];
-	d[0] = 0;
-	d[HV_X86_GUEST_SEL_CODE / 8] = DESC_CODE64;
-	d[HV_X86_GUEST_SEL_DATA / 8] = DESC_DATA;
-	/* 64-bit TSS, busy (type 11), present, limit 103, base split over both halves. */
-	d[HV_X86_GUEST_SEL_TSS / 8] = (uint64_t)(HV_X86_GUEST_TSS_SIZE - 1) |
-				      ((tss_gla & 0xffffffull) << 16) | (0x8bull << 40) |
-				      (((tss_gla >> 24) & 0xffull) << 56);
-	d[HV_X86_GUEST_SEL_TSS / 8 + 1] = tss_gla >> 32;
-	hv_memcpy(gdt, d, sizeof(d));
 }
 
 /* VMWRITE that remembers the first failure instead of checking each call. */
