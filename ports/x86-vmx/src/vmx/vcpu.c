@@ -600,6 +600,7 @@ static void decode_mmio(struct hv_vcpu *v, struct hv_event *ev)
 	enum hv_x86_mode mode =
 		(vmx_read(HV_VMCS_GUEST_CS_AR) & (1u << 13)) ? HV_X86_MODE_64 : HV_X86_MODE_32;
 	v->mmio_valid = false;
+	v->detail.insn_len = 0; /* undefined for EPT violations: nothing to skip until decoded */
 	if (n == 0 || hv_x86_insn_decode(bytes, n, mode, &v->mmio) != HV_OK)
 		return;
 	/* Trust the decode only where it agrees with what the CPU reported. */
