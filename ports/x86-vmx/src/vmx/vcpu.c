@@ -356,7 +356,7 @@ hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t i
 
 	uint32_t rev = hv_vmx_basic_revision(cpu->caps.basic);
 	hv_memcpy(v->vmcs, &rev, sizeof(rev));
-	/* Programming needs it current: it becomes this CPU's loaded vCPU. */
+	/* Programming needs it current: it is this CPU's loaded vCPU until the end. */
 	put_current();
 	if (!vmx_clear((uint64_t)(uintptr_t)v->vmcs) || !vmx_ptrld((uint64_t)(uintptr_t)v->vmcs)) {
 		st = HV_ERR_INTERNAL;
@@ -368,8 +368,9 @@ hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t i
 	write_controls(&wr, cpu, v, cfg);
 	write_host_state(&wr);
 	write_guest_state(&wr, cpu, cfg);
+	/* Written back to memory: any CPU may load it first, none has to wait for this one. */
+	put_current();
 	if (!report_vmwrite(v, &wr)) {
-		put_current();
 		st = HV_ERR_INTERNAL;
 		goto fail;
 	}

@@ -248,7 +248,8 @@ void hv_x86_guest_vcpu_remove(hv_guest_id_t guest, struct hv_vcpu *v);
 
 /* vcpu.c, for the contract functions in vcpu_port.c. */
 struct hv_event;
-/* Program @p v for @p guest (VPID, registry, VMCS); it is left loaded here. */
+/* Program @p v for @p guest (VPID, registry, VMCS); no CPU has it loaded afterwards
+ * (nor any other vCPU on this CPU). */
 hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t index,
 			      uint64_t entry, uint64_t stack, uint64_t arg);
 /* Put it if loaded here, wait until no CPU has it, give back its VPID and slot. */
