@@ -243,4 +243,112 @@ void hv_x86_trap(const uint64_t *frame);
 uint64_t hv_x86_idt_base(void);
 void hv_x86_idt_load(void);
 
+/* INVEPT / INVVPID, single context (type 1): true on success. */
+static inline bool vmx_invept_single(uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, zero;
+	} desc = {eptp, 0};
+	bool fail;
+	__asm__ volatile("invept %1, %2; setna %0"
+			 : "=q"(fail)
+			 : "m"(desc), "r"((uint64_t)1)
+			 : "cc", "memory");
+	return !fail;
+}
+
+static inline bool vmx_invvpid_single(uint16_t vpid)
+{
+	struct {
+		uint64_t vpid, gla;
+	} desc = {vpid, 0};
+	bool fail;
+	__asm__ volatile("invvpid %1, %2; setna %0"
+			 : "=q"(fail)
+			 : "m"(desc), "r"((uint64_t)1)
+			 : "cc", "memory");
+	return !fail;
+}
+
+/* The descriptor-table registers of the calling CPU. */
+struct x86_dtr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+static inline struct x86_dtr x86_sgdt(void)
+{
+	struct x86_dtr d;
+	__asm__ volatile("sgdt %0" : "=m"(d));
+	return d;
+}
+
+static inline struct x86_dtr x86_sidt(void)
+{
+	struct x86_dtr d;
+	__asm__ volatile("sidt %0" : "=m"(d));
+	return d;
+}
+
+static inline uint16_t x86_str(void)
+{
+	uint16_t sel;
+	__asm__ volatile("str %0" : "=r"(sel));
+	return sel;
+}
+
+static inline void x86_pause(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+/* A plain spinlock for the port's own tables; the port runs with interrupts off. */
+typedef struct {
+	_Atomic uint32_t held;
+} x86_lock_t;
+
+static inline void x86_lock(x86_lock_t *l)
+{
+	while (__atomic_exchange_n(&l->held, 1u, __ATOMIC_ACQUIRE) != 0)
+		x86_pause();
+}
+
+static inline void x86_unlock(x86_lock_t *l)
+{
+	__atomic_store_n(&l->held, 0u, __ATOMIC_RELEASE);
+}
+
+/* mem.c: the guest registry, for vcpu.c. */
+struct hv_x86_guest_config;
+/* The attach config of @p guest, or NULL if it is not attached. */
+const struct hv_x86_guest_config *hv_x86_guest_get(hv_guest_id_t guest);
+/* Its EPTP and the generation of its EPT (bumped on every unmap or remap). */
+uint64_t hv_x86_guest_eptp(hv_guest_id_t guest);
+uint32_t hv_x86_guest_ept_gen(hv_guest_id_t guest);
+/* Register @p v as a vCPU of @p guest; out: its number within the guest. */
+hv_status_t hv_x86_guest_vcpu_add(hv_guest_id_t guest, struct hv_vcpu *v, uint32_t *number);
+void hv_x86_guest_vcpu_remove(hv_guest_id_t guest, struct hv_vcpu *v);
+
+/* vcpu.c, for the contract functions in vcpu_port.c. */
+struct hv_event;
+/* Program @p v for @p guest (VPID, registry, VMCS); no CPU has it loaded afterwards
+ * (nor any other vCPU on this CPU). */
+hv_status_t hv_x86_vcpu_setup(struct hv_vcpu *v, hv_guest_id_t guest, uint32_t index,
+			      uint64_t entry, uint64_t stack, uint64_t arg);
+/* Put it if loaded here, wait until no CPU has it, give back its VPID and slot. */
+void hv_x86_vcpu_release(struct hv_vcpu *v);
+/* Make @p v current on this CPU (putting any other, waiting for its old CPU);
+ * false if VMPTRLD or a host-state VMWRITE failed. */
+bool hv_x86_vcpu_load(struct hv_vcpu *v);
+/* VMCLEAR the vCPU loaded on this CPU, if any. */
+void hv_x86_vcpu_put(void);
+/* Enter until an exit the port does not serve itself. */
+hv_status_t hv_x86_vcpu_run(struct hv_vcpu *v, struct hv_event *ev);
+/* RIP past the instruction of the last exit; ends an STI / MOV SS shadow. */
+void hv_x86_vcpu_skip(struct hv_vcpu *v);
+/* Make the virtual timer's vector pending if its deadline passed. */
+void hv_x86_vcpu_poll_timer(struct hv_vcpu *v);
+/* Mark @p vector pending in @p v. */
+hv_status_t hv_x86_vcpu_raise(struct hv_vcpu *v, uint32_t vector);
+
 #endif /* HVCORE_X86_VMX_INTERNAL_H */

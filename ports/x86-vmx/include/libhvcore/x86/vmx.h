@@ -17,26 +17,39 @@
  * VMXON. A CPU that lacks something the port needs is refused with a
  * sentence saying what (::hv_x86_vmx_cpu::refusal).
  *
- * A guest CPU is a `struct hv_vcpu`: its VMCS region and its general-purpose
- * registers. hv_x86_vcpu_init() programs the VMCS for a 64-bit guest that
- * starts in long mode (paging, GDT and TSS set up by the hypervisor in the
- * guest's memory, EPT and VPID on); hv_port_vcpu_run() enters it and
- * returns the next exit decoded by hv_vmx_exit_decode()
- * (libhvcore/x86/vmx_exit.h) as the library's ::hv_event, like the port
- * contract (libhvcore/port/vcpu.h) asks. Only the contract functions that
- * one vCPU on one CPU needs exist so far: run, skip, hypercall arguments
- * and results, size.
+ * A guest is made known to the port with hv_x86_guest_attach(): its EPT,
+ * its I/O and MSR bitmaps and its start-up tables, which
+ * hv_x86_guest_tables_build() can write. A guest CPU is a `struct hv_vcpu`:
+ * its VMCS region, its registers and what the port emulates for it (a
+ * pending-vector set, a TSC-deadline timer). The port implements the whole
+ * vCPU contract (libhvcore/port/vcpu.h) on it, and the guest-memory, trap
+ * and injection contracts (libhvcore/port/mem.h, trap.h, irq.h) on the
+ * registry: hv_port_vcpu_init() programs a VMCS for a 64-bit guest that
+ * starts in long mode (EPT and a VPID of its own), hv_port_vcpu_run()
+ * enters it and returns the next exit the library must see, decoded by
+ * hv_vmx_exit_decode() (libhvcore/x86/vmx_exit.h), after serving CPUID,
+ * the timer's MSRs, \#GP for other MSRs and interrupt windows itself.
+ * docs/x86-vmx.md tells the rules (loading on a CPU, HLT, injection).
  *
- * Locking: none. Each CPU owns its ::hv_x86_vmx_cpu and the vCPUs it runs;
- * only the boot CPU runs so far.
+ * Locking: each CPU owns its ::hv_x86_vmx_cpu and the vCPU loaded on it; a
+ * vCPU is loaded on one CPU at a time (another waits until it is put).
+ * The guest registry, traps and hv_port_irq_inject() take the port's
+ * registry lock and may be called from any CPU; changing a guest's EPT
+ * while its vCPUs run is safe only at page granularity (an entry at a time,
+ * then INVEPT on every CPU before its next entry).
  */
 #ifndef LIBHVCORE_X86_VMX_H
 #define LIBHVCORE_X86_VMX_H
 
 #include <libhvcore/event.h>
 #include <libhvcore/types.h>
+#include <libhvcore/x86/ept.h>
+#include <libhvcore/x86/insn.h>
+#include <libhvcore/x86/vcpu_emul.h>
+#include <libhvcore/x86/vmx_bitmap.h>
 #include <libhvcore/x86/vmx_caps.h>
 #include <libhvcore/x86/vmx_exit.h>
+#include <libhvcore/x86/vtimer.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,55 +141,144 @@ struct hv_x86_vmx_cpu {
  */
 hv_status_t hv_x86_vmx_cpu_init(struct hv_x86_vmx_cpu *cpu);
 
-/** @brief Guest-physical resources and start state of one 64-bit guest vCPU. */
-struct hv_x86_vcpu_config {
-	uint16_t vpid;	      /**< Virtual-processor id, 1..0xffff (0 is the host's). */
-	uint64_t eptp;	      /**< EPT pointer (hv_ept_eptp()). */
-	uint64_t io_bitmap_a; /**< Physical address of I/O bitmap A. */
-	uint64_t io_bitmap_b; /**< Physical address of I/O bitmap B. */
-	uint64_t msr_bitmap;  /**< Physical address of the MSR bitmap. */
-	uint64_t cr3;	      /**< Guest-physical address of the guest's PML4. */
-	uint64_t gdt;	      /**< Guest-physical (= linear) address of its GDT. */
-	uint64_t tss;	      /**< Guest-physical (= linear) address of its TSS. */
-	uint64_t entry;	      /**< First instruction (guest linear). */
-	uint64_t stack;	      /**< Initial RSP (guest linear). */
-	uint64_t arg;	      /**< Initial RDI. */
+/** @brief How many guests hv_x86_guest_attach() accepts: ids 0 to this minus 1. */
+#define HV_X86_MAX_GUESTS 16u
+/** @brief How many live vCPUs one guest may have (hv_port_irq_inject() numbers them). */
+#define HV_X86_MAX_GUEST_VCPUS 16u
+/** @brief How many MMIO ranges of one guest hv_port_trap_mmio() may hold trapped at once. */
+#define HV_X86_MAX_MMIO_TRAPS 16u
+/** @brief VPIDs the port hands out: 1 to this minus 1, one per live vCPU. */
+#define HV_X86_MAX_VPIDS 256u
+
+/**
+ * @brief What the port must know of a guest before its vCPUs exist
+ *        (hv_x86_guest_attach()).
+ *
+ * The board builds the EPT (libhvcore/x86/ept.h) and initialises the two
+ * bitmaps (libhvcore/x86/vmx_bitmap.h) over its own 4 KiB-aligned pages in
+ * identity-mapped memory; the port keeps pointers to all three and changes
+ * them only through hv_port_trap_pio(), hv_port_trap_mmio() and, at
+ * attach, by making the virtual timer's MSRs (0x6E0, 0x800-0x8FF) exit.
+ * hv_x86_guest_tables_build() fills @c cr3, @c gdt and @c tss.
+ */
+struct hv_x86_guest_config {
+	struct hv_ept *ept;	      /**< The guest-physical address space. */
+	struct hv_vmx_io_bitmap io;   /**< I/O bitmaps A and B (1 = the port exits). */
+	struct hv_vmx_msr_bitmap msr; /**< MSR bitmap (1 = the access exits). */
+	uint64_t cr3;		      /**< Guest-physical address of the guest's PML4. */
+	uint64_t gdt;		      /**< Guest-physical (= linear) address of its GDT. */
+	uint64_t tss;		      /**< Guest-physical (= linear) address of its TSS. */
 };
 
 /**
- * @brief Write the guest GDT the VMCS of hv_x86_vcpu_init() describes:
+ * @brief Make guest @p guest known to the port: vCPUs, guest memory access
+ *        and traps of that id use @p cfg from now on.
+ *
+ * The port copies @p cfg (the EPT and bitmap pages stay the board's) and
+ * sets the virtual timer's MSRs to exit in the MSR bitmap. There is no
+ * detach: a guest id is attached once per boot.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p cfg, a NULL EPT or an
+ *         uninitialised bitmap; ::HV_ERR_ALIGN for a bitmap page that is
+ *         not 4 KiB-aligned; ::HV_ERR_RANGE for @p guest >=
+ *         ::HV_X86_MAX_GUESTS; ::HV_ERR_EXISTS if @p guest is attached.
+ */
+hv_status_t hv_x86_guest_attach(hv_guest_id_t guest, const struct hv_x86_guest_config *cfg);
+
+/** @brief Bytes hv_x86_guest_tables_build() writes to map @p gib GiB: PML4, PDPT, one
+ *         page directory per GiB, and a page holding the GDT and the TSS. */
+#define HV_X86_GUEST_TABLES_SIZE(gib) ((3ull + (uint64_t)(gib)) * 4096u)
+
+/**
+ * @brief Write a 64-bit guest's start-up tables into its RAM and record
+ *        where they are in @p cfg (cr3, gdt, tss).
+ *
+ * At guest-physical @p at: the PML4, one PDPT and @p gib page directories
+ * mapping guest-linear [0, @p gib GiB) one to one with 2 MiB pages
+ * (present, writable, supervisor), then one page with the GDT of
+ * hv_x86_guest_gdt_build() at its start and the TSS 128 bytes in (all
+ * zero: no stacks switched). The guest may replace all of it later.
+ * @param ram      Hypervisor pointer to guest-physical address 0.
+ * @param ram_size Bytes of guest RAM at @p ram.
+ * @param at       Guest-physical address of the tables, 4 KiB-aligned.
+ * @param gib      GiB to map, 1..512.
+ * @param cfg      Out: cr3, gdt and tss set; other fields untouched.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers; ::HV_ERR_ALIGN
+ *         for @p at; ::HV_ERR_RANGE for @p gib; ::HV_ERR_NO_SPACE if the
+ *         ::HV_X86_GUEST_TABLES_SIZE(@p gib) bytes do not fit in RAM
+ *         (nothing is written on error).
+ */
+hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_size, uint64_t at, uint32_t gib,
+				      struct hv_x86_guest_config *cfg);
+
+/**
+ * @brief Record @p cpu as the calling CPU's VMX state, for an embedder
+ *        that ran hv_x86_vmx_cpu_init() on it itself. hv_port_vcpu_init()
+ *        and hv_port_vcpu_run() use the calling CPU's state.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL; ::HV_ERR_STATE if
+ *         @p cpu is not in VMX root mode.
+ */
+hv_status_t hv_x86_vmx_cpu_bind(struct hv_x86_vmx_cpu *cpu);
+
+/**
+ * @brief Write the guest GDT the port's VMCS describes:
  *        null, 64-bit code, flat data, 64-bit TSS at @p tss_gla.
  * @param gdt     Hypervisor address of ::HV_X86_GUEST_GDT_SIZE bytes.
  * @param tss_gla Guest address of the TSS.
  */
 void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla);
 
-/** @brief A guest CPU: its VMCS and its registers. Fields are the port's. */
+/**
+ * @brief A guest CPU: its VMCS, its registers and what the port emulates
+ *        for it. Fields are the port's; an embedder reads @c exit,
+ *        @c detail and @c insn_error for diagnostics only.
+ */
 struct hv_vcpu {
 	_Alignas(4096) uint8_t vmcs[4096]; /**< VMCS region (physical = virtual). */
 	/** Guest GPRs in encoding order (RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
-	 *  R8-R15); RSP lives in the VMCS and is copied here on each exit. */
+	 *  R8-R15); RSP is copied from the VMCS on each exit and back on entry. */
 	uint64_t gpr[16];
-	struct hv_x86_vmx_cpu *cpu;	  /**< The CPU it was set up on. */
+	uint64_t rip;	     /**< Guest RIP, written to the VMCS on entry. */
+	uint64_t rflags;     /**< Guest RFLAGS, likewise. */
+	uint32_t intr_state; /**< Guest interruptibility state, likewise. */
+	/** What the VMCS holds of the fields above and of the primary controls, so
+	 *  an entry writes only those that changed; @c valid false writes all. */
+	struct {
+		uint64_t rip;	 /**< GUEST_RIP. */
+		uint64_t rsp;	 /**< GUEST_RSP. */
+		uint64_t rflags; /**< GUEST_RFLAGS. */
+		uint32_t intr;	 /**< GUEST_INTERRUPTIBILITY. */
+		uint32_t proc;	 /**< PROC_CTLS. */
+		bool valid;	 /**< The cached values are what the VMCS holds. */
+	} in_vmcs;
+	struct hv_x86_vmx_cpu *cpu;	  /**< The CPU whose controls it was set up with. */
 	struct hv_vmx_exit_info exit;	  /**< The last exit's fields. */
 	struct hv_vmx_exit_detail detail; /**< The last exit's decoded details. */
+	hv_event_type_t last;		  /**< The last event returned by run. */
 	uint32_t insn_error;		  /**< VM-instruction error of a failed entry, else 0. */
 	bool launched;			  /**< VMLAUNCH done: the next entry is VMRESUME. */
+	bool live;			  /**< Between init and fini. */
+	bool mmio_valid;		  /**< @c mmio holds the last MMIO exit's instruction. */
+	hv_guest_id_t guest;		  /**< Its guest. */
+	uint32_t index;			  /**< The library's index (hv_port_vcpu_init()). */
+	uint32_t guest_index;	       /**< Its number within the guest (hv_port_irq_inject()). */
+	uint16_t vpid;		       /**< Its VPID, 1..::HV_X86_MAX_VPIDS - 1. */
+	_Atomic int32_t loaded_cpu;    /**< CPU whose current VMCS it is, or -1. */
+	int32_t last_cpu;	       /**< CPU it last ran on, or -1: flush when it moves. */
+	uint32_t ept_gen;	       /**< The guest's EPT generation at the last flush. */
+	uint32_t exc_info;	       /**< An exception to inject at the next entry (or 0). */
+	uint32_t exc_code;	       /**< Its error code. */
+	uint32_t reinject_info;	       /**< An event the last exit interrupted (or 0). */
+	uint32_t reinject_code;	       /**< Its error code. */
+	uint32_t reinject_len;	       /**< Its instruction length (software events). */
+	struct hv_x86_pending pending; /**< Vectors raised by hv_port_vcpu_inject(). */
+	struct hv_x86_vtimer vtimer;   /**< The guest's TSC-deadline timer. */
+	struct hv_x86_insn mmio;       /**< The last MMIO exit's decoded instruction. */
 };
 
 /** @brief Bytes of one vCPU (the port contract's sizing macro). */
 #define HV_PORT_VCPU_SIZE sizeof(struct hv_vcpu)
 /** @brief Alignment of one vCPU (the port contract's sizing macro). */
 #define HV_PORT_VCPU_ALIGN _Alignof(struct hv_vcpu)
-
-/**
- * @brief Program @p v's VMCS for a 64-bit guest on @p cpu and make it current.
- * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers, VPID 0 or a CPU
- *         not in VMX root mode; ::HV_ERR_INTERNAL if VMCLEAR, VMPTRLD or a
- *         VMWRITE failed (v->insn_error holds the VM-instruction error).
- */
-hv_status_t hv_x86_vcpu_init(struct hv_vcpu *v, struct hv_x86_vmx_cpu *cpu,
-			     const struct hv_x86_vcpu_config *cfg);
 
 /**
  * @brief Name of a VM-instruction error number (SDM vol. 3, "VM Instruction
