@@ -38,14 +38,14 @@ rm -rf "$out"
 mkdir -p "$out/iso/boot/grub"
 out=$(cd "$out" && pwd)
 cp "$img" "$out/iso/boot/hvcore-x86-vmx.elf"
-cp examples/x86-vmx/grub.cfg "$out/iso/boot/grub/grub.cfg"
+cp ports/x86-vmx/grub.cfg "$out/iso/boot/grub/grub.cfg"
 # The BIOS GRUB image only (i386-pc): Bochs boots the CD through its BIOS.
 grub-mkrescue -o "$out/hvcore-x86-vmx.iso" -d /usr/lib/grub/i386-pc "$out/iso" >"$out/grub-mkrescue.log" 2>&1 ||
 	{ cat "$out/grub-mkrescue.log" >&2; exit 1; }
 
 cat >"$out/bochsrc" <<RC
 megs: 64
-cpu: model=${X86_VMX_CPU:-corei7_skylake_x}, count=${X86_VMX_CPUS:-1}, ips=100000000, reset_on_triple_fault=0
+cpu: model=${X86_VMX_CPU:-corei7_skylake_x}, count=${X86_VMX_CPUS:-1}, ips=${X86_VMX_IPS:-100000000}, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
@@ -54,6 +54,7 @@ boot: cdrom
 display_library: term
 port_e9_hack: enabled=1
 com1: enabled=1, mode=file, dev=$out/com1.txt
+com2: enabled=1, mode=file, dev=$out/com2.txt
 clock: sync=none, time0=946684800
 mouse: enabled=0
 speaker: enabled=0
@@ -71,7 +72,8 @@ rc=0
 timeout "${X86_VMX_TIMEOUT:-60}" script -qec "bochs -q -f $out/bochsrc -rc $out/cmds" /dev/null \
 	</dev/null >"$out/screen.txt" 2>&1 || rc=$?
 end=$(date +%s%N)
-tr -d '\r' <"$out/com1.txt" >"$out/transcript.txt" 2>/dev/null || : >"$out/transcript.txt"
+console=${X86_VMX_CONSOLE:-com1}
+tr -d '\r' <"$out/$console.txt" >"$out/transcript.txt" 2>/dev/null || : >"$out/transcript.txt"
 cat "$out/transcript.txt"
 # Bochs's own error-level messages (e.g. "VMENTER FAIL: RFLAGS[1] cleared",
 # which names the VM-entry check that failed) go to stderr: the

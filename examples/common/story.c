@@ -273,6 +273,6 @@ void story_quiesce(void *c)
 	(void)c;
 	if (board->flush != NULL)
 		board->flush();
-	story_printf("[sched] quiesce: every CPU parked at its guest-resume path; console "
-		     "drained\n");
+	story_printf("[sched] quiesce: every CPU parked at its guest-resume path%s\n",
+		     board->flush != NULL ? "; console drained" : "");
 }

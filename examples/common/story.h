@@ -18,7 +18,10 @@
 struct story_board {
 	/* The hypervisor's console. */
 	void (*write)(const char *s, size_t len);
-	/* Drain it (a quiesce for a scheduler change); may be NULL. */
+	/*
+	 * Drain it at a quiesce for a scheduler change; NULL for a console
+	 * that queues in memory and need not stop (its UART keeps sending).
+	 */
 	void (*flush)(void);
 	/* Also carry a guest's console line elsewhere (a multiplexed UART); may be NULL. */
 	void (*guest_line)(hv_guest_id_t guest, const char *buf, size_t len);

@@ -32,7 +32,7 @@ static void tables_map_the_first_gib_one_to_one(void **state)
 	struct hv_x86_guest_config cfg = {0};
 
 	memset(g_ram, 0xcc, sizeof(g_ram));
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0x1000, 1, &cfg), HV_OK);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0x1000, 1, &cfg), HV_OK);
 	assert_int_equal(cfg.cr3, 0x1000);
 	assert_int_equal(cfg.gdt, 0x4000);
 	assert_int_equal(cfg.tss, 0x4080);
@@ -53,10 +53,37 @@ static void tables_map_several_gib(void **state)
 	(void)state;
 	struct hv_x86_guest_config cfg = {0};
 
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0x0, 4, &cfg), HV_OK);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0x0, 4, &cfg), HV_OK);
 	assert_int_equal(cfg.gdt, HV_X86_GUEST_TABLES_SIZE(4) - 4096);
 	assert_int_equal(u64_at(0x1000 + 3 * 8), 0x5000 | 3);
 	assert_int_equal(u64_at(0x5000 + 511 * 8), ((4ull << 30) - 0x200000) | 0x83);
+}
+
+/* RAM that starts at 1 GiB, the tables in its last pages (the examples' layout). */
+static void tables_in_ram_above_zero(void **state)
+{
+	(void)state;
+	struct hv_x86_guest_config cfg = {0};
+	const uint64_t base = 0x40000000ull, at = base + RAM_SIZE - HV_X86_GUEST_TABLES_SIZE(4);
+
+	memset(g_ram, 0xcc, sizeof(g_ram));
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, base, RAM_SIZE, at, 4, &cfg), HV_OK);
+	assert_int_equal(cfg.cr3, at);
+	assert_int_equal(cfg.gdt, at + HV_X86_GUEST_TABLES_SIZE(4) - 4096);
+	/* PML4[0] -> the PDPT, a guest-physical address in that RAM. */
+	assert_int_equal(u64_at(at - base), (at + 0x1000) | 3);
+	/* The second GiB (where the RAM is) maps one to one. */
+	assert_int_equal(u64_at(at - base + 0x3000), 0x40000000ull | 0x83);
+	assert_int_equal(g_ram[at - base - 1], 0xcc);
+	/* Below the RAM, or running past its end: nothing written. */
+	memset(g_ram, 0xcc, sizeof(g_ram));
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, base, RAM_SIZE, base - 0x1000, 1, &cfg),
+			 HV_ERR_NO_SPACE);
+	assert_int_equal(
+		hv_x86_guest_tables_build(g_ram, base, RAM_SIZE, base + RAM_SIZE - 0x1000, 1, &cfg),
+		HV_ERR_NO_SPACE);
+	for (size_t i = 0; i < sizeof(g_ram); i++)
+		assert_int_equal(g_ram[i], 0xcc);
 }
 
 static void gdt_has_the_vmcs_selectors_and_the_tss(void **state)
@@ -65,7 +92,7 @@ static void gdt_has_the_vmcs_selectors_and_the_tss(void **state)
 	struct hv_x86_guest_config cfg = {0};
 	uint64_t tss = 0x123456789abcull;
 
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0x1000, 1, &cfg), HV_OK);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0x1000, 1, &cfg), HV_OK);
 	assert_int_equal(u64_at(cfg.gdt), 0);
 	assert_int_equal(u64_at(cfg.gdt + HV_X86_GUEST_SEL_CODE), 0x00af9b000000ffffull);
 	assert_int_equal(u64_at(cfg.gdt + HV_X86_GUEST_SEL_DATA), 0x00cf93000000ffffull);
@@ -83,22 +110,24 @@ static void tables_refuse_bad_arguments_and_write_nothing(void **state)
 	struct hv_x86_guest_config cfg = {.cr3 = 7, .gdt = 7, .tss = 7};
 
 	memset(g_ram, 0xcc, sizeof(g_ram));
-	assert_int_equal(hv_x86_guest_tables_build(NULL, RAM_SIZE, 0, 1, &cfg), HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0, 1, NULL),
+	assert_int_equal(hv_x86_guest_tables_build(NULL, 0, RAM_SIZE, 0, 1, &cfg),
 			 HV_ERR_INVALID_ARG);
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0x800, 1, &cfg), HV_ERR_ALIGN);
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0, 0, &cfg), HV_ERR_RANGE);
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, 0, 513, &cfg), HV_ERR_RANGE);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0, 1, NULL),
+			 HV_ERR_INVALID_ARG);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0x800, 1, &cfg),
+			 HV_ERR_ALIGN);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0, 0, &cfg), HV_ERR_RANGE);
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, 0, 513, &cfg), HV_ERR_RANGE);
 	/* 4 pages do not fit 12 KiB below the end, nor anything past a wrap. */
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, RAM_SIZE - 0x3000, 1, &cfg),
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, RAM_SIZE - 0x3000, 1, &cfg),
 			 HV_ERR_NO_SPACE);
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, UINT64_MAX - 0xfff, 1, &cfg),
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, UINT64_MAX - 0xfff, 1, &cfg),
 			 HV_ERR_NO_SPACE);
 	assert_true(cfg.cr3 == 7 && cfg.gdt == 7 && cfg.tss == 7);
 	for (size_t i = 0; i < sizeof(g_ram); i++)
 		assert_int_equal(g_ram[i], 0xcc);
 	/* Exactly fits at the end. */
-	assert_int_equal(hv_x86_guest_tables_build(g_ram, RAM_SIZE, RAM_SIZE - 0x4000, 1, &cfg),
+	assert_int_equal(hv_x86_guest_tables_build(g_ram, 0, RAM_SIZE, RAM_SIZE - 0x4000, 1, &cfg),
 			 HV_OK);
 }
 
@@ -107,6 +136,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tables_map_the_first_gib_one_to_one),
 		cmocka_unit_test(tables_map_several_gib),
+		cmocka_unit_test(tables_in_ram_above_zero),
 		cmocka_unit_test(gdt_has_the_vmcs_selectors_and_the_tss),
 		cmocka_unit_test(tables_refuse_bad_arguments_and_write_nothing),
 	};

@@ -34,8 +34,8 @@ void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla)
 	hv_memcpy(gdt, d, sizeof(d));
 }
 
-hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_size, uint64_t at, uint32_t gib,
-				      struct hv_x86_guest_config *cfg)
+hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_size, uint64_t at,
+				      uint32_t gib, struct hv_x86_guest_config *cfg)
 {
 	uint64_t end;
 	if (ram == NULL || cfg == NULL)
@@ -44,9 +44,10 @@ hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_size, uint64_t at,
 		return HV_ERR_ALIGN;
 	if (gib == 0 || gib > 512)
 		return HV_ERR_RANGE;
-	if (!hv_add_u64(at, HV_X86_GUEST_TABLES_SIZE(gib), &end) || end > ram_size)
+	if (at < ram_gpa || !hv_add_u64(at - ram_gpa, HV_X86_GUEST_TABLES_SIZE(gib), &end) ||
+	    end > ram_size)
 		return HV_ERR_NO_SPACE;
-	uint8_t *base = (uint8_t *)ram + at;
+	uint8_t *base = (uint8_t *)ram + (at - ram_gpa);
 	hv_memset(base, 0, (size_t)HV_X86_GUEST_TABLES_SIZE(gib));
 	uint64_t *pml4 = (uint64_t *)(void *)base;
 	uint64_t *pdpt = (uint64_t *)(void *)(base + PAGE);
@@ -59,7 +60,7 @@ hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_size, uint64_t at,
 			pd[i] = ((uint64_t)g * GIB + (uint64_t)i * MIB2) | PTE_P | PTE_RW | PTE_PS;
 	}
 	uint64_t gdt = at + (2ull + gib) * PAGE;
-	hv_x86_guest_gdt_build((uint8_t *)ram + gdt, gdt + TSS_AT);
+	hv_x86_guest_gdt_build((uint8_t *)ram + (gdt - ram_gpa), gdt + TSS_AT);
 	cfg->cr3 = at;
 	cfg->gdt = gdt;
 	cfg->tss = gdt + TSS_AT;

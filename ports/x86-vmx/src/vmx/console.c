@@ -1,9 +1,12 @@
 /*
- * The hypervisor's console (COM1, a polled 16550), its IDT, the time-stamp
+ * The hypervisor's console (COM1 or another 16550, polled, under a lock so
+ * that CPUs' lines do not interleave), its IDT, the time-stamp
  * counter and power-off. Polled output needs no interrupt, and the
  * hypervisor runs with interrupts off.
  */
 #include <libhvcore/base/fmt.h>
+#include <libhvcore/port/cpu.h>
+#include <libhvcore/sync/atomic.h>
 #include <libhvcore/x86/vmx.h>
 
 #include <stdarg.h>
@@ -32,35 +35,155 @@
  * rather than hanging the hypervisor. */
 #define UART_SPIN_MAX 100000u
 
+/*
+ * The console is buffered: a line goes into a ring and out to the UART as
+ * its transmitter takes it, 16 bytes (its FIFO) whenever it is empty. A
+ * UART sends at its baud rate (115200: about 87 us a byte, which Bochs
+ * emulates), so a CPU that waited for every byte of a line would stall its
+ * guests for milliseconds of their time; instead the ring drains whenever
+ * the hypervisor passes by (each write, each interrupt, before idling) and
+ * fully on hv_x86_console_flush() and at shutdown. Only a full ring makes a
+ * writer wait. Lock: con_busy, taken with interrupts off.
+ */
+#define CONSOLE_RING (64u << 10)
+#define FIFO_DEPTH   16u
+
+static uint16_t console = COM1;
+static char ring[CONSOLE_RING];
+static uint32_t ring_head, ring_tail; /* next byte to store, next to send; free-running */
+static _Atomic uint32_t con_busy;
+
+static bool con_trylock(void)
+{
+	uint32_t expected = 0;
+	return atomic_compare_exchange_strong_explicit(&con_busy, &expected, 1u,
+						       memory_order_acquire, memory_order_relaxed);
+}
+
+static uint64_t con_lock(void)
+{
+	uint64_t flags = hv_port_irq_save();
+	while (!con_trylock())
+		__asm__ volatile("pause");
+	return flags;
+}
+
+static void con_unlock(uint64_t flags)
+{
+	atomic_store_explicit(&con_busy, 0u, memory_order_release);
+	hv_port_irq_restore(flags);
+}
+
+static void uart_init(uint16_t base)
+{
+	x86_outb(base + UART_IER, 0);
+	x86_outb(base + UART_LCR, 0x80); /* DLAB: divisor 1, 115200 baud */
+	x86_outb(base + UART_DLL, 1);
+	x86_outb(base + UART_DLM, 0);
+	x86_outb(base + UART_LCR, 0x03); /* 8N1 */
+	x86_outb(base + UART_FCR, 0x07); /* FIFOs on and cleared */
+	x86_outb(base + UART_MCR, 0x03); /* DTR, RTS */
+}
+
 void hv_x86_console_init(void)
 {
 	x86_outb(PIC1_DATA, 0xff);
 	x86_outb(PIC2_DATA, 0xff);
-	x86_outb(COM1 + UART_IER, 0);
-	x86_outb(COM1 + UART_LCR, 0x80); /* DLAB: divisor 1, 115200 baud */
-	x86_outb(COM1 + UART_DLL, 1);
-	x86_outb(COM1 + UART_DLM, 0);
-	x86_outb(COM1 + UART_LCR, 0x03); /* 8N1 */
-	x86_outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
-	x86_outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
+	uart_init(COM1);
 }
 
-static void uart_putc(char c)
+/* Send what the transmitter takes now: a FIFO's worth once it is empty. Lock held. */
+static void send_some(void)
+{
+	if (ring_tail == ring_head || !(x86_inb(console + UART_LSR) & UART_LSR_TX))
+		return;
+	for (uint32_t n = 0; n < FIFO_DEPTH && ring_tail != ring_head; n++)
+		x86_outb(console + UART_THR, (uint8_t)ring[ring_tail++ % CONSOLE_RING]);
+}
+
+/* Send everything, waiting for the transmitter (bounded per FIFO). Lock held. */
+static void send_all(void)
+{
+	while (ring_tail != ring_head) {
+		uint32_t i = 0;
+		while (i < UART_SPIN_MAX && !(x86_inb(console + UART_LSR) & UART_LSR_TX))
+			i++;
+		if (i == UART_SPIN_MAX) {
+			ring_tail =
+				ring_head; /* a UART that never drains loses bytes, not the CPU */
+			return;
+		}
+		send_some();
+	}
+}
+
+/* Until the transmitter of @p base is empty (TEMT), or a bounded wait. */
+static void uart_drain(uint16_t base)
 {
 	for (uint32_t i = 0; i < UART_SPIN_MAX; i++) {
-		if (x86_inb(COM1 + UART_LSR) & UART_LSR_TX)
+		if (x86_inb(base + UART_LSR) & UART_LSR_TEMT)
 			break;
 	}
-	x86_outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+static void put(char c)
+{
+	if (ring_head - ring_tail == CONSOLE_RING) {
+		send_some();
+		while (ring_head - ring_tail == CONSOLE_RING)
+			send_all();
+	}
+	ring[ring_head++ % CONSOLE_RING] = c;
+}
+
+hv_status_t hv_x86_console_use(uint16_t base)
+{
+	uint64_t flags;
+
+	if (base == 0 || base > 0xfff8u || (base & 7u) != 0)
+		return HV_ERR_INVALID_ARG;
+	flags = con_lock();
+	send_all();
+	uart_drain(console);
+	uart_init(base);
+	console = base;
+	con_unlock(flags);
+	return HV_OK;
 }
 
 void hv_x86_console_write(const char *s, size_t n)
 {
+	uint64_t flags = con_lock();
+
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			uart_putc('\r');
-		uart_putc(s[i]);
+			put('\r');
+		put(s[i]);
 	}
+	send_some();
+	con_unlock(flags);
+}
+
+void hv_x86_console_poll(void)
+{
+	uint64_t flags = hv_port_irq_save();
+
+	if (ring_tail != ring_head && con_trylock()) {
+		send_some();
+		atomic_store_explicit(&con_busy, 0u, memory_order_release);
+	}
+	hv_port_irq_restore(flags);
+}
+
+uint32_t hv_x86_console_flush(void)
+{
+	uint64_t flags = con_lock();
+	uint32_t pending = ring_head - ring_tail;
+
+	send_all();
+	uart_drain(console);
+	con_unlock(flags);
+	return pending;
 }
 
 void hv_x86_printf(const char *fmt, ...)
@@ -125,11 +248,8 @@ uint64_t hv_x86_tsc_hz(void)
 void hv_x86_shutdown(void)
 {
 	static const char word[] = "Shutdown";
-	/* Let COM1 finish sending what is queued: the shutdown stops the machine at once. */
-	for (uint32_t i = 0; i < UART_SPIN_MAX; i++) {
-		if (x86_inb(COM1 + UART_LSR) & UART_LSR_TEMT)
-			break;
-	}
+	/* Send what is queued: the shutdown stops the machine at once. */
+	(void)hv_x86_console_flush();
 	for (size_t i = 0; i < sizeof(word) - 1; i++)
 		x86_outb(SHUTDOWN_PORT, (uint8_t)word[i]);
 	for (;;)

@@ -22,7 +22,7 @@
 #define PIN_REQUIRED (HV_VMX_PIN_EXT_INTR_EXIT | HV_VMX_PIN_NMI_EXIT)
 #define PROC_REQUIRED                                                                              \
 	(HV_VMX_PROC_HLT_EXIT | HV_VMX_PROC_IO_BITMAPS | HV_VMX_PROC_MSR_BITMAPS |                 \
-	 HV_VMX_PROC_SECONDARY)
+	 HV_VMX_PROC_SECONDARY | HV_VMX_PROC_TSC_OFFSET)
 #define PROC_FORBIDDEN                                                                             \
 	(HV_VMX_PROC_CR3_LOAD_EXIT | HV_VMX_PROC_CR3_STORE_EXIT | HV_VMX_PROC_UNCOND_IO_EXIT |     \
 	 HV_VMX_PROC_MTF)

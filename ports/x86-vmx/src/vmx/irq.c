@@ -36,6 +36,7 @@ void hv_x86_irq_ack(uint32_t vector)
 	/* Any other vector came through the APIC too (nothing else is unmasked). */
 	hv_x86_lapic_eoi();
 	hv_x86_tlb_sync();
+	hv_x86_console_poll();
 }
 
 static uint64_t probe_fault_addr;
@@ -67,6 +68,7 @@ hv_status_t hv_x86_probe_write(volatile void *addr, uint8_t value)
 
 void hv_x86_cpu_idle(void)
 {
+	hv_x86_console_poll();
 	/* STI's one-instruction shadow: no interrupt between it and HLT, so
 	 * one that is already pending wakes the HLT rather than being lost. */
 	__asm__ volatile("sti; hlt; cli" : : : "memory");

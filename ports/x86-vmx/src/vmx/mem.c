@@ -34,6 +34,7 @@ struct guest_slot {
 	bool attached;
 	struct hv_x86_guest_config cfg;
 	uint64_t eptp;
+	uint64_t tsc_offset; /* guest TSC = host TSC + this: 0 when it was attached */
 	_Atomic uint32_t ept_gen;
 	struct hv_vcpu *vcpus[HV_X86_MAX_GUEST_VCPUS];
 	struct mmio_trap traps[HV_X86_MAX_MMIO_TRAPS];
@@ -68,6 +69,7 @@ hv_status_t hv_x86_guest_attach(hv_guest_id_t guest, const struct hv_x86_guest_c
 		hv_memset(g, 0, sizeof(*g));
 		g->cfg = *cfg;
 		g->eptp = eptp;
+		g->tsc_offset = 0 - hv_x86_rdtsc();
 		/* The virtual timer is the port's: its MSRs exit whatever the board chose. */
 		(void)hv_vmx_msr_bitmap_set(&g->cfg.msr, HV_X86_MSR_TSC_DEADLINE, 1, HV_ACCESS_RW,
 					    true);
@@ -84,6 +86,11 @@ const struct hv_x86_guest_config *hv_x86_guest_get(hv_guest_id_t guest)
 	if (guest >= HV_X86_MAX_GUESTS || !guests[guest].attached)
 		return NULL;
 	return &guests[guest].cfg;
+}
+
+uint64_t hv_x86_guest_tsc_offset(hv_guest_id_t guest)
+{
+	return guest < HV_X86_MAX_GUESTS ? guests[guest].tsc_offset : 0;
 }
 
 uint64_t hv_x86_guest_eptp(hv_guest_id_t guest)

@@ -220,8 +220,8 @@ static void write_controls(struct vmcs_writer *wr, const struct hv_x86_vmx_cpu *
 	w(wr, HV_VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)cfg->msr.page);
 	w(wr, HV_VMCS_EPT_POINTER, hv_ept_eptp(cfg->ept, false));
 	w(wr, HV_VMCS_VPID, v->vpid);
-	/* Guest TSC = host TSC: the virtual timer compares the host's with the deadline. */
-	w(wr, HV_VMCS_TSC_OFFSET, 0);
+	/* The guest's TSC counts from 0 at its attach, like a machine's from its power-on. */
+	w(wr, HV_VMCS_TSC_OFFSET, hv_x86_guest_tsc_offset(v->guest));
 }
 
 static bool report_vmwrite(struct hv_vcpu *v, const struct vmcs_writer *wr)
@@ -417,7 +417,8 @@ void hv_x86_vcpu_skip(struct hv_vcpu *v)
 void hv_x86_vcpu_poll_timer(struct hv_vcpu *v)
 {
 	uint32_t vec;
-	if (hv_x86_vtimer_poll(&v->vtimer, hv_x86_rdtsc(), &vec))
+	if (hv_x86_vtimer_poll(&v->vtimer, hv_x86_rdtsc() + hv_x86_guest_tsc_offset(v->guest),
+			       &vec))
 		(void)hv_x86_pending_set(&v->pending, vec);
 }
 

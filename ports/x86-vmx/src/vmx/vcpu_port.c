@@ -124,7 +124,8 @@ bool hv_port_vcpu_halted(struct hv_vcpu *v, hv_time_ns_t *wake)
 	if (hv_x86_pending_highest(&v->pending) >= 0 && (v->rflags & HV_X86_RFLAGS_IF))
 		return true;
 	if (wake != NULL)
-		*wake = hv_x86_vtimer_wake_ns(&v->vtimer, hv_x86_rdtsc(), hv_port_time_now(),
-					      hv_x86_tsc_hz());
+		*wake = hv_x86_vtimer_wake_ns(&v->vtimer,
+					      hv_x86_rdtsc() + hv_x86_guest_tsc_offset(v->guest),
+					      hv_port_time_now(), hv_x86_tsc_hz());
 	return false;
 }

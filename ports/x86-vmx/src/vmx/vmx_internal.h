@@ -324,6 +324,8 @@ struct hv_x86_guest_config;
 const struct hv_x86_guest_config *hv_x86_guest_get(hv_guest_id_t guest);
 /* Its EPTP and the generation of its EPT (bumped on every unmap or remap). */
 uint64_t hv_x86_guest_eptp(hv_guest_id_t guest);
+/* What the guest's TSC adds to the host's: its TSC counts from 0 at its attach. */
+uint64_t hv_x86_guest_tsc_offset(hv_guest_id_t guest);
 uint32_t hv_x86_guest_ept_gen(hv_guest_id_t guest);
 /* Register @p v as a vCPU of @p guest; out: its number within the guest. */
 hv_status_t hv_x86_guest_vcpu_add(hv_guest_id_t guest, struct hv_vcpu *v, uint32_t *number);

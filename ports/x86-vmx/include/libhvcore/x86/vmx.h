@@ -77,8 +77,32 @@ extern "C" {
  */
 void hv_x86_main(uint32_t mb_magic, uint64_t mb_info);
 
-/** @brief Write @p n bytes to the console (COM1). */
+/**
+ * @brief Move the console to the 16550 at I/O port @p base (COM2: 0x2f8),
+ *        freeing COM1 for a guest. What was written before is sent first.
+ * @return ::HV_OK; ::HV_ERR_INVALID_ARG for 0 or a base not 8-port aligned.
+ */
+hv_status_t hv_x86_console_use(uint16_t base);
+
+/**
+ * @brief Write @p n bytes to the console (COM1 unless moved): into its
+ *        ring, sent as the UART's transmitter takes them (a full ring
+ *        makes the writer wait). Under the console lock.
+ */
 void hv_x86_console_write(const char *s, size_t n);
+
+/**
+ * @brief Send what the console's transmitter takes now, without waiting
+ *        (the port calls it on every interrupt and before idling);
+ *        nothing if another CPU holds the console.
+ */
+void hv_x86_console_poll(void);
+
+/**
+ * @brief Send everything written so far and wait until the UART is empty.
+ * @return How many bytes were still queued.
+ */
+uint32_t hv_x86_console_flush(void);
 
 /** @brief Print to the console, hv_snprintf() formats (libhvcore/base/fmt.h); 256 bytes a call. */
 void hv_x86_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -130,7 +154,7 @@ struct hv_x86_vmx_cpu {
  * unlocked (the port sets "enable VMXON outside SMX" and locks it) or
  * locked with that bit set; an IA32_VMX_BASIC that hv_vmx_basic_check()
  * accepts with the TRUE_* control MSRs; the controls listed in the port's
- * documentation (docs/x86-vmx.md): HLT, I/O-bitmap and MSR-bitmap exiting,
+ * documentation (docs/x86-vmx.md): HLT, I/O-bitmap and MSR-bitmap exiting, TSC offsetting,
  * secondary controls with EPT and VPID, a 64-bit host, IA-32e mode guests,
  * EFER loaded and saved, no CR3-load/store exiting; 4-level EPT walks with
  * write-back tables, 2 MiB pages, INVEPT and INVVPID.
@@ -197,18 +221,19 @@ hv_status_t hv_x86_guest_attach(hv_guest_id_t guest, const struct hv_x86_guest_c
  * (present, writable, supervisor), then one page with the GDT of
  * hv_x86_guest_gdt_build() at its start and the TSS 128 bytes in (all
  * zero: no stacks switched). The guest may replace all of it later.
- * @param ram      Hypervisor pointer to guest-physical address 0.
+ * @param ram      Hypervisor pointer to the guest RAM that holds the tables.
+ * @param ram_gpa  Guest-physical address of @p ram.
  * @param ram_size Bytes of guest RAM at @p ram.
- * @param at       Guest-physical address of the tables, 4 KiB-aligned.
+ * @param at       Guest-physical address of the tables, 4 KiB-aligned, in that RAM.
  * @param gib      GiB to map, 1..512.
  * @param cfg      Out: cr3, gdt and tss set; other fields untouched.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers; ::HV_ERR_ALIGN
  *         for @p at; ::HV_ERR_RANGE for @p gib; ::HV_ERR_NO_SPACE if the
- *         ::HV_X86_GUEST_TABLES_SIZE(@p gib) bytes do not fit in RAM
- *         (nothing is written on error).
+ *         ::HV_X86_GUEST_TABLES_SIZE(@p gib) bytes at @p at do not lie
+ *         in the RAM (nothing is written on error).
  */
-hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_size, uint64_t at, uint32_t gib,
-				      struct hv_x86_guest_config *cfg);
+hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_size, uint64_t at,
+				      uint32_t gib, struct hv_x86_guest_config *cfg);
 
 /**
  * @brief Record @p cpu as the calling CPU's VMX state, for an embedder

@@ -1,4 +1,4 @@
-/* The guest images, linked into the hypervisor as data. */
+/* The story guests' images, linked into an example hypervisor as data. */
 	.section .rodata.guests, "a"
 	.balign 16
 	.global guest_rtos_start, guest_rtos_end
@@ -20,3 +20,4 @@ guest_svc_end:
 guest_peer_start:
 	.incbin GUEST_PEER_BIN
 guest_peer_end:
+	.section .note.GNU-stack, "", %progbits
