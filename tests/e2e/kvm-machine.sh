@@ -6,8 +6,10 @@
 # (a: KVM API, VM, memfd slot, vCPU, port-I/O exits; d: KVM_INTERRUPT
 # without in-kernel irqchip; e: two vCPUs on two threads; f1: VFIO
 # container, group, device, BAR0 by pread/pwrite, IRQ info). The findings
-# (b: MMIO exits; c: in-kernel irqchip and irqfd; f2: VFIO INTx to an
-# eventfd and through irqfd into a guest) are printed, not required.
+# (b: MMIO exits; c: in-kernel irqchip and irqfd; c2: a 64-bit guest
+# through the LAPIC, IOAPIC and MSI routes; f2: VFIO INTx to an
+# eventfd and through irqfd into a guest; f3: the same level-triggered
+# with resample, the device passed through) are printed, not required.
 # Exits 77 (skipped) where qemu, busybox-static or cpio are missing or the
 # kernel package cannot be fetched.
 set -euo pipefail

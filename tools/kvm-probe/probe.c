@@ -11,15 +11,18 @@
  * port-I/O exits; d: KVM_INTERRUPT without in-kernel irqchip; e: two vCPUs on
  * two host threads; f1: VFIO container/group/device and BAR0 access).
  * Findings: what it lists as not yet proven (b: MMIO exits on a nested-paging
- * fault; c: in-kernel irqchip and irqfd; f2: VFIO INTx into an eventfd and
- * through KVM irqfd into a guest). Exit status 1 when a baseline check fails,
- * 2 on bad usage, else 0.
+ * fault; c: in-kernel irqchip and irqfd; c2: the same for a 64-bit guest
+ * through the IOAPIC, the LAPIC and MSI routes; f2: VFIO INTx into an
+ * eventfd and through KVM irqfd into a guest; f3: the same level-triggered
+ * with resample, the device passed through by forwarded port I/O). Exit
+ * status 1 when a baseline check fails, 2 on bad usage, else 0.
  *
  * Guests are real-mode code assembled here (the block of top-level asm below)
  * and copied to guest-physical 0x1000 of a 64 KiB memfd slot at 0; their IVT
- * sits at 0. Ports: 0x10 burst, 0x11 result, 0x12 "ready for an interrupt",
- * 0x13 "interrupt handler ran" (with the vector). Guest-physical 0x20000 has
- * no memory slot: accesses there are MMIO.
+ * sits at 0 (c2 runs in long mode, its tables at 0x9000-0xefff). Ports: 0x10
+ * burst, 0x11 result, 0x12 "ready for an interrupt", 0x13 "interrupt handler
+ * ran" (with the vector), 0x3f8-0x3ff the passed-through UART (f3).
+ * Guest-physical 0x20000 has no memory slot: accesses there are MMIO.
  *
  * Usage: hvcore-kvm-probe [--exits N] [--vfio BDF | --no-vfio]
  * (the VFIO device defaults to $KVM_MACHINE_VFIO_BDF, else the first
@@ -70,6 +73,7 @@ __asm__(".pushsection .rodata.kvmprobe_guest,\"a\"\n"
 	".code16\n"
 	".globl kvmprobe_guest_start, kvmprobe_guest_end\n"
 	".globl kvmprobe_burst, kvmprobe_mmio, kvmprobe_pic, kvmprobe_intr, kvmprobe_pt\n"
+	".globl kvmprobe_lm, kvmprobe_lm_h40, kvmprobe_lm_h41\n"
 	"kvmprobe_guest_start:\n"
 
 	/* a, e: ECX port-I/O exits, then HLT. */
@@ -220,13 +224,55 @@ __asm__(".pushsection .rodata.kvmprobe_guest,\"a\"\n"
 	"   popw %ax\n"
 	"   iret\n"
 
+	/* c2: 64-bit long mode (page tables, GDT, IDT written by the VMM,
+	 * entered through KVM_SET_SREGS). Enables the LAPIC (SVR), masks the
+	 * 8259 and LINT0, routes IOAPIC pin 5 to vector 0x41 (edge, APIC 0);
+	 * then ESI times: ready, sti; hlt, take an interrupt. Handlers for
+	 * 0x40 (MSI) and 0x41 (IOAPIC) report their vector and EOI the LAPIC. */
+	".code64\n"
+	"kvmprobe_lm:\n"
+	"   movl $0xfee00000, %ebx\n"
+	"   movl $0x1ff, 0xf0(%rbx)\n"
+	"   movl $0x10000, 0x350(%rbx)\n"
+	"   movb $0xff, %al\n"
+	"   outb %al, $0x21\n"
+	"   outb %al, $0xa1\n"
+	"   movl $0xfec00000, %ecx\n"
+	"   movl $0x1a, (%rcx)\n"
+	"   movl $0x41, 0x10(%rcx)\n"
+	"   movl $0x1b, (%rcx)\n"
+	"   movl $0, 0x10(%rcx)\n"
+	"   xorl %edi, %edi\n"
+	"7: outb %al, $0x12\n"
+	"   sti\n"
+	"   hlt\n"
+	"   cli\n"
+	"   cmpl %esi, %edi\n"
+	"   jb 7b\n"
+	"   movl %edi, %eax\n"
+	"   outl %eax, $0x11\n"
+	"   hlt\n"
+	"kvmprobe_lm_h40:\n"
+	"   pushq %rax\n"
+	"   movb $0x40, %al\n"
+	"   jmp 8f\n"
+	"kvmprobe_lm_h41:\n"
+	"   pushq %rax\n"
+	"   movb $0x41, %al\n"
+	"8: incl %edi\n"
+	"   outb %al, $0x13\n"
+	"   movl $0, 0xb0(%rbx)\n"
+	"   popq %rax\n"
+	"   iretq\n"
+	".code16\n"
+
 	"kvmprobe_guest_end:\n"
 	".code64\n"
 	".popsection\n");
 
 extern const unsigned char kvmprobe_guest_start[], kvmprobe_guest_end[];
 extern const unsigned char kvmprobe_burst[], kvmprobe_mmio[], kvmprobe_pic[], kvmprobe_intr[],
-	kvmprobe_pt[];
+	kvmprobe_pt[], kvmprobe_lm[], kvmprobe_lm_h40[], kvmprobe_lm_h41[];
 
 static int baseline_failed;
 
@@ -895,6 +941,221 @@ out:
 	vm_destroy(&vm);
 }
 
+/* ---- c2: a 64-bit guest; MSI route, IOAPIC, KVM_SIGNAL_MSI ------------ */
+
+#define LM_PML4	      0x9000u
+#define LM_PDPT	      0xa000u
+#define LM_PD0	      0xb000u
+#define LM_PD3	      0xc000u
+#define LM_GDT	      0xd000u
+#define LM_IDT	      0xe000u
+#define MSI_VECTOR    0x40
+#define IOAPIC_VECTOR 0x41
+#define MSI_GSI	      24
+
+static void put64(unsigned char *mem, uint32_t at, uint64_t v)
+{
+	memcpy(mem + at, &v, sizeof(v));
+}
+
+static void idt_gate(unsigned char *mem, unsigned vector, const unsigned char *handler)
+{
+	uint64_t off = GUEST_LOAD + (uint64_t)(handler - kvmprobe_guest_start);
+	uint64_t lo =
+		(off & 0xffffu) | (8ull << 16) | (0x8eull << 40) | ((off >> 16) & 0xffffu) << 48;
+
+	put64(mem, LM_IDT + vector * 16, lo);
+	put64(mem, LM_IDT + vector * 16 + 8, off >> 32);
+}
+
+/* Identity map of the first 2 MiB and of the IOAPIC/LAPIC pages (2 MiB
+ * pages, uncached), a flat 64-bit GDT and an IDT, then the vCPU's sregs. */
+static int vcpu_long_mode(struct vm *vm, struct vcpu *v, uint32_t esi, const char **call)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_segment seg;
+	unsigned char *m = vm->mem;
+
+	put64(m, LM_PML4, LM_PDPT | 3);
+	put64(m, LM_PDPT, LM_PD0 | 3);
+	put64(m, LM_PDPT + 3 * 8, LM_PD3 | 3);
+	put64(m, LM_PD0, 0x83);
+	put64(m, LM_PD3 + 502 * 8, 0xfec00000ull | 0x9b);
+	put64(m, LM_PD3 + 503 * 8, 0xfee00000ull | 0x9b);
+	put64(m, LM_GDT, 0);
+	put64(m, LM_GDT + 8, 0x00af9a000000ffffull);
+	put64(m, LM_GDT + 16, 0x00cf92000000ffffull);
+	idt_gate(m, MSI_VECTOR, kvmprobe_lm_h40);
+	idt_gate(m, IOAPIC_VECTOR, kvmprobe_lm_h41);
+
+	*call = "KVM_GET_SREGS";
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) != 0)
+		return errno;
+	memset(&seg, 0, sizeof(seg));
+	seg.base = 0;
+	seg.limit = 0xffffffff;
+	seg.selector = 8;
+	seg.type = 11;
+	seg.present = 1;
+	seg.s = 1;
+	seg.l = 1;
+	seg.g = 1;
+	sregs.cs = seg;
+	seg.selector = 16;
+	seg.type = 3;
+	seg.l = 0;
+	seg.db = 1;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = seg;
+	sregs.gdt.base = LM_GDT;
+	sregs.gdt.limit = 23;
+	sregs.idt.base = LM_IDT;
+	sregs.idt.limit = 4095;
+	sregs.cr3 = LM_PML4;
+	sregs.cr4 = 0x20;	/* PAE */
+	sregs.cr0 = 0x80050033; /* PG, AM, WP, NE, ET, MP, PE */
+	sregs.efer = 0x500;	/* LMA, LME */
+	*call = "KVM_SET_SREGS(long mode)";
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) != 0)
+		return errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = GUEST_LOAD + (uint64_t)(kvmprobe_lm - kvmprobe_guest_start);
+	regs.rflags = 0x2;
+	regs.rsp = 0x8000;
+	regs.rsi = esi;
+	*call = "KVM_SET_REGS(long mode)";
+	if (ioctl(v->fd, KVM_SET_REGS, &regs) != 0)
+		return errno;
+	return 0;
+}
+
+static void probe_c2(unsigned per_kind)
+{
+	const char *call = "";
+	struct vm vm;
+	struct vcpu v = {.fd = -1};
+	struct runner rn;
+	pthread_t th;
+	char buf[sizeof(struct kvm_irq_routing) + 2 * sizeof(struct kvm_irq_routing_entry)];
+	struct kvm_irq_routing *rt = (struct kvm_irq_routing *)(void *)buf;
+	struct kvm_irqfd irqfd;
+	static const char *const kinds[3] = {"irqfd->MSI route", "irqfd->IOAPIC pin 5",
+					     "KVM_SIGNAL_MSI"};
+	double lat[3] = {0, 0, 0};
+	unsigned got[3] = {0, 0, 0}, rounds = 3 * per_kind, i;
+	int e, efd_msi = -1, efd_ioapic = -1;
+	char bad[300] = "";
+
+	memset(&rn, 0, sizeof(rn));
+	e = vm_create(&vm, 1, &call);
+	if (e == 0)
+		e = vcpu_create(&vm, &v, 0, kvmprobe_burst, 0, 0, &call);
+	if (e == 0)
+		e = vcpu_long_mode(&vm, &v, rounds, &call);
+	if (e != 0) {
+		report("FAIL", "c2.long-mode-msi", 0, "%s", why(call, e));
+		goto out;
+	}
+	/* KVM_SET_GSI_ROUTING replaces the whole table: keep GSI 5's IOAPIC
+	 * pin, add an MSI to APIC 0, vector 0x40, fixed, edge. */
+	memset(buf, 0, sizeof(buf));
+	rt->nr = 2;
+	rt->entries[0].gsi = PIC_IRQ;
+	rt->entries[0].type = KVM_IRQ_ROUTING_IRQCHIP;
+	rt->entries[0].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+	rt->entries[0].u.irqchip.pin = PIC_IRQ;
+	rt->entries[1].gsi = MSI_GSI;
+	rt->entries[1].type = KVM_IRQ_ROUTING_MSI;
+	rt->entries[1].u.msi.address_lo = 0xfee00000u;
+	rt->entries[1].u.msi.data = MSI_VECTOR;
+	if (ioctl(vm.fd, KVM_SET_GSI_ROUTING, rt) != 0) {
+		report("FAIL", "c2.long-mode-msi", 0, "%s", why("KVM_SET_GSI_ROUTING", errno));
+		goto out;
+	}
+	efd_msi = eventfd(0, EFD_CLOEXEC);
+	efd_ioapic = eventfd(0, EFD_CLOEXEC);
+	memset(&irqfd, 0, sizeof(irqfd));
+	irqfd.fd = (uint32_t)efd_msi;
+	irqfd.gsi = MSI_GSI;
+	e = ioctl(vm.fd, KVM_IRQFD, &irqfd);
+	irqfd.fd = (uint32_t)efd_ioapic;
+	irqfd.gsi = PIC_IRQ;
+	if (e != 0 || ioctl(vm.fd, KVM_IRQFD, &irqfd) != 0) {
+		report("FAIL", "c2.long-mode-msi", 0, "%s", why("KVM_IRQFD", errno));
+		goto out;
+	}
+	rn.v = &v;
+	pthread_create(&th, NULL, runner_main, &rn);
+	for (i = 0; i < rounds; i++) {
+		unsigned kind = i % 3;
+		unsigned want = kind == 1 ? IOAPIC_VECTOR : MSI_VECTOR;
+		uint64_t one = 1;
+		struct kvm_msi msi;
+		double t0;
+		int ok;
+
+		if (!wait_count(&rn.ready, i + 1, &rn.done, 2000)) {
+			snprintf(bad, sizeof(bad),
+				 "round %u: the guest never got ready (%u times)%s%s", i,
+				 atomic_load(&rn.ready), rn.failure[0] ? "; " : "", rn.failure);
+			break;
+		}
+		usleep(2000);
+		t0 = now_us();
+		if (kind == 0)
+			ok = write(efd_msi, &one, sizeof(one)) == sizeof(one);
+		else if (kind == 1)
+			ok = write(efd_ioapic, &one, sizeof(one)) == sizeof(one);
+		else {
+			memset(&msi, 0, sizeof(msi));
+			msi.address_lo = 0xfee00000u;
+			msi.data = MSI_VECTOR;
+			ok = ioctl(vm.fd, KVM_SIGNAL_MSI, &msi) > 0;
+			if (!ok) {
+				snprintf(bad, sizeof(bad), "%s",
+					 why("KVM_SIGNAL_MSI (0: the guest blocked it)", errno));
+				break;
+			}
+		}
+		if (!ok || !wait_count(&rn.handled, i + 1, &rn.done, 2000)) {
+			snprintf(bad, sizeof(bad), "round %u (%s): no interrupt in 2 s%s%s", i,
+				 kinds[kind], rn.failure[0] ? "; " : "", rn.failure);
+			break;
+		}
+		if (rn.last_vector != want) {
+			snprintf(bad, sizeof(bad), "round %u (%s): vector 0x%x, want 0x%x", i,
+				 kinds[kind], rn.last_vector, want);
+			break;
+		}
+		lat[kind] += rn.handled_at_us[i < 64 ? i : 63] - t0;
+		got[kind]++;
+	}
+	for (int k = 0; k < 200 && !bad[0] && !atomic_load(&rn.done); k++)
+		usleep(5000);
+	if (!bad[0] && (atomic_load(&rn.done) != 1 || rn.result != rounds))
+		snprintf(bad, sizeof(bad), "the guest did not finish (result %u of %u)%s%s",
+			 rn.result, rounds, rn.failure[0] ? "; " : "", rn.failure);
+	runner_stop(&rn, th);
+	if (!bad[0])
+		report("PASS", "c2.long-mode-msi", 0,
+		       "64-bit guest (VMM-built page tables, GDT, IDT via KVM_SET_SREGS), LAPIC "
+		       "enabled by the guest, in-kernel IOAPIC pin 5 -> vector 0x%x: %u x "
+		       "eventfd -> KVM_IRQFD -> MSI route (KVM_SET_GSI_ROUTING, gsi %d) -> "
+		       "vector 0x%x, %.0f us; %u x irqfd -> IOAPIC, %.0f us; %u x KVM_SIGNAL_MSI, "
+		       "%.0f us (trigger to the handler's first exit, mean)",
+		       IOAPIC_VECTOR, got[0], MSI_GSI, MSI_VECTOR, lat[0] / got[0], got[1],
+		       lat[1] / got[1], got[2], lat[2] / got[2]);
+	else
+		report("FAIL", "c2.long-mode-msi", 0, "%s", bad);
+out:
+	if (efd_msi >= 0)
+		close(efd_msi);
+	if (efd_ioapic >= 0)
+		close(efd_ioapic);
+	vcpu_destroy(&vm, &v);
+	vm_destroy(&vm);
+}
+
 /* ---- d: KVM_INTERRUPT without an in-kernel irqchip -------------------- */
 
 static void probe_d(unsigned rounds)
@@ -1505,6 +1766,7 @@ int main(int argc, char **argv)
 	if (probe_a(exits) == 0) {
 		probe_b(exits / 5);
 		probe_c(20);
+		probe_c2(5);
 		probe_d(exits / 10);
 		probe_e(exits / 5);
 	}
