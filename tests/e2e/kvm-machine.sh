@@ -9,7 +9,8 @@
 # (b: MMIO exits; c: in-kernel irqchip and irqfd; c2: a 64-bit guest
 # through the LAPIC, IOAPIC and MSI routes; f2: VFIO INTx to an
 # eventfd and through irqfd into a guest; f3: the same level-triggered
-# with resample, the device passed through) are printed, not required.
+# with resample, the device passed through; g: kicking a vCPU out of
+# KVM_RUN) are printed, not required.
 # Exits 77 (skipped) where qemu, busybox-static or cpio are missing or the
 # kernel package cannot be fetched.
 set -euo pipefail

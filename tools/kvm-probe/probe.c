@@ -14,7 +14,8 @@
  * fault; c: in-kernel irqchip and irqfd; c2: the same for a 64-bit guest
  * through the IOAPIC, the LAPIC and MSI routes; f2: VFIO INTx into an
  * eventfd and through KVM irqfd into a guest; f3: the same level-triggered
- * with resample, the device passed through by forwarded port I/O). Exit
+ * with resample, the device passed through by forwarded port I/O; g:
+ * kicking a vCPU out of KVM_RUN by signal and by immediate_exit). Exit
  * status 1 when a baseline check fails, 2 on bad usage, else 0.
  *
  * Guests are real-mode code assembled here (the block of top-level asm below)
@@ -73,7 +74,7 @@ __asm__(".pushsection .rodata.kvmprobe_guest,\"a\"\n"
 	".code16\n"
 	".globl kvmprobe_guest_start, kvmprobe_guest_end\n"
 	".globl kvmprobe_burst, kvmprobe_mmio, kvmprobe_pic, kvmprobe_intr, kvmprobe_pt\n"
-	".globl kvmprobe_lm, kvmprobe_lm_h40, kvmprobe_lm_h41\n"
+	".globl kvmprobe_lm, kvmprobe_lm_h40, kvmprobe_lm_h41, kvmprobe_spin\n"
 	"kvmprobe_guest_start:\n"
 
 	/* a, e: ECX port-I/O exits, then HLT. */
@@ -224,6 +225,10 @@ __asm__(".pushsection .rodata.kvmprobe_guest,\"a\"\n"
 	"   popw %ax\n"
 	"   iret\n"
 
+	/* g: a guest that never exits by itself. */
+	"kvmprobe_spin:\n"
+	"   jmp kvmprobe_spin\n"
+
 	/* c2: 64-bit long mode (page tables, GDT, IDT written by the VMM,
 	 * entered through KVM_SET_SREGS). Enables the LAPIC (SVR), masks the
 	 * 8259 and LINT0, routes IOAPIC pin 5 to vector 0x41 (edge, APIC 0);
@@ -272,7 +277,7 @@ __asm__(".pushsection .rodata.kvmprobe_guest,\"a\"\n"
 
 extern const unsigned char kvmprobe_guest_start[], kvmprobe_guest_end[];
 extern const unsigned char kvmprobe_burst[], kvmprobe_mmio[], kvmprobe_pic[], kvmprobe_intr[],
-	kvmprobe_pt[], kvmprobe_lm[], kvmprobe_lm_h40[], kvmprobe_lm_h41[];
+	kvmprobe_pt[], kvmprobe_lm[], kvmprobe_lm_h40[], kvmprobe_lm_h41[], kvmprobe_spin[];
 
 static int baseline_failed;
 
@@ -1304,6 +1309,133 @@ out:
 	vm_destroy(&vm);
 }
 
+/* ---- g: kicking a vCPU out of KVM_RUN ---------------------------------- */
+
+struct kick_thread {
+	struct vcpu *v;
+	atomic_uint kicked;
+	atomic_int running;
+	atomic_int stop;
+	double returned_at_us[8];
+	char failure[160];
+};
+
+static void *kick_main(void *arg)
+{
+	struct kick_thread *k = arg;
+
+	while (!atomic_load(&k->stop)) {
+		int r;
+
+		atomic_store(&k->running, 1);
+		r = ioctl(k->v->fd, KVM_RUN, 0);
+		atomic_store(&k->running, 0);
+		if (r == 0 && k->v->run->exit_reason != KVM_EXIT_INTR) {
+			snprintf(k->failure, sizeof(k->failure), "spinning guest: %s",
+				 describe_exit(k->v));
+			break;
+		}
+		if (r != 0 && errno != EINTR) {
+			snprintf(k->failure, sizeof(k->failure), "%s", why("KVM_RUN", errno));
+			break;
+		}
+		unsigned n = atomic_load(&k->kicked);
+
+		if (n < 8)
+			k->returned_at_us[n] = now_us();
+		atomic_fetch_add(&k->kicked, 1);
+	}
+	return NULL;
+}
+
+/* A signal (no-op handler, no SA_RESTART) sent to the thread in KVM_RUN of
+ * a guest that never exits makes KVM_RUN return EINTR; immediate_exit makes
+ * the next KVM_RUN return EINTR at once without entering the guest (the
+ * race-free half of a kick: set it, then signal). */
+static void probe_g(unsigned kicks)
+{
+	const char *call = "";
+	struct vm vm;
+	struct vcpu v = {.fd = -1};
+	struct kick_thread k;
+	pthread_t th;
+	double lat = 0, lat_max = 0, t0, t1;
+	unsigned i;
+	int e, r, err;
+
+	memset(&k, 0, sizeof(k));
+	if (kicks > 8)
+		kicks = 8;
+	e = vm_create(&vm, 0, &call);
+	if (e == 0)
+		e = vcpu_create(&vm, &v, 0, kvmprobe_spin, 0, 0, &call);
+	if (e != 0) {
+		report("FAIL", "g.kick", 0, "%s", why(call, e));
+		goto out;
+	}
+	k.v = &v;
+	pthread_create(&th, NULL, kick_main, &k);
+	for (i = 0; i < kicks; i++) {
+		usleep(20000); /* the guest spins inside KVM_RUN */
+		if (k.failure[0] || !atomic_load(&k.running))
+			break;
+		t0 = now_us();
+		pthread_kill(th, SIGUSR1);
+		if (!wait_count(&k.kicked, i + 1, &k.stop, 2000))
+			break;
+		t1 = k.returned_at_us[i] - t0;
+		lat += t1;
+		if (t1 > lat_max)
+			lat_max = t1;
+	}
+	atomic_store(&k.stop, 1);
+	while (!k.failure[0] && pthread_kill(th, SIGUSR1) == 0 && atomic_load(&k.running) == 1)
+		usleep(1000);
+	pthread_join(th, NULL);
+	if (i == kicks && !k.failure[0])
+		report("PASS", "g.kick", 0,
+		       "SIGUSR1 to the thread of a vCPU spinning in the guest: KVM_RUN returns "
+		       "EINTR, %u kicks, %.0f us mean, %.0f us max from pthread_kill to the return",
+		       kicks, lat / kicks, lat_max);
+	else
+		report("FAIL", "g.kick", 0, "kick %u of %u did not return from KVM_RUN in 2 s%s%s",
+		       i, kicks, k.failure[0] ? ": " : "", k.failure);
+	{
+		double best = 1e12, sum = 0;
+		unsigned ok = 0;
+
+		r = 0;
+		err = 0;
+		v.run->immediate_exit = 1;
+		for (i = 0; i < 5; i++) {
+			t0 = now_us();
+			r = ioctl(v.fd, KVM_RUN, 0);
+			err = errno;
+			t1 = now_us();
+			if (r == 0 || err != EINTR)
+				break;
+			ok++;
+			sum += t1 - t0;
+			if (t1 - t0 < best)
+				best = t1 - t0;
+		}
+		v.run->immediate_exit = 0;
+		if (ok == 5)
+			report("PASS", "g.immediate-exit", 0,
+			       "kvm_run->immediate_exit = 1: KVM_RUN returns EINTR without "
+			       "entering "
+			       "the guest, 5 times, %.1f us best, %.1f us mean",
+			       best, sum / 5);
+		else
+			report("FAIL", "g.immediate-exit", 0,
+			       "KVM_RUN with immediate_exit returned %d%s%s", r, r != 0 ? ": " : "",
+			       r != 0 ? why("KVM_RUN", err) : " (entered the guest)");
+	}
+out:
+	vcpu_destroy(&vm, &v);
+	vm_destroy(&vm);
+}
+
 /* ---- f: VFIO ----------------------------------------------------------- */
 
 /* Finds a 1b36:0002 (QEMU pci-serial) bound to vfio-pci. */
@@ -1758,6 +1890,10 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_kick;
 	sigaction(SIGUSR1, &sa, NULL);
 
+	/* A guest that never exits would hang the probe: the machine's own
+	 * timeout would end it, this says sooner and by name (SIGALRM). */
+	alarm(150);
+
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0) {
 		report("FAIL", "a.open", 1, "%s", why("open(/dev/kvm)", errno));
@@ -1769,6 +1905,7 @@ int main(int argc, char **argv)
 		probe_c2(5);
 		probe_d(exits / 10);
 		probe_e(exits / 5);
+		probe_g(5);
 	}
 	if (want_vfio && probe_f1(&dv, bdf) == 0) {
 		probe_f2(&dv);
