@@ -11,6 +11,8 @@
 # eventfd and through irqfd into a guest; f3: the same level-triggered
 # with resample, the device passed through; g: kicking a vCPU out of
 # KVM_RUN) are printed, not required.
+# Where the host's own /dev/kvm works, the probe also runs natively and its
+# lines are printed for comparison (not required).
 # Exits 77 (skipped) where qemu, busybox-static or cpio are missing or the
 # kernel package cannot be fetched.
 set -euo pipefail
@@ -43,4 +45,10 @@ grep -qE '^PASS a\.io-exits .*: [0-9.]+ us per exit' <<<"$out" || fail "no per-e
 
 echo "--- findings (not required to pass):"
 grep -E '^(PASS|FAIL|SKIP) [a-z0-9.-]+ \[finding\] ' <<<"$out" | sed 's/^/  /' || true
+# Where this host's own /dev/kvm works, the same probe natively (no VFIO
+# device here), for comparison: printed, never required.
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	echo "--- /dev/kvm works on this host: the probe run natively, for comparison:"
+	"$probe" --no-vfio 2>&1 | sed 's/^/  native: /' || echo "  native: the probe reported a failure (not required)"
+fi
 echo "kvm-machine e2e: baseline passed; test wall time $(((t1 - t0) / 1000000)) ms (one boot)"
