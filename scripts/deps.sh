@@ -16,6 +16,7 @@ pkgs=(
 	bochs bochsbios vgabios bochs-term                   # x86-vmx example: Bochs with VT-x, headless (term)
 	grub-pc-bin xorriso mtools                           # x86-vmx example: its GRUB boot ISO
 	linux-libc-dev                                       # linux/kvm.h, linux/vfio.h
+	qemu-system-x86 busybox-static cpio                  # kvm-machine: nested Linux with /dev/kvm (TCG)
 	gcovr                                                # make coverage
 	valgrind                                             # make bench (callgrind)
 )
