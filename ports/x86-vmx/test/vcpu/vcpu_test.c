@@ -106,13 +106,13 @@ static uint32_t cpu_pa_bits(void)
 /* The guest's memory as it first sees it: image, page tables, GDT, TSS. */
 static hv_status_t guest_memory_setup(void)
 {
-	size_t image = (size_t)(guest_image_end - guest_image_start);
+	size_t image = (size_t)((uintptr_t)guest_image_end - (uintptr_t)guest_image_start);
 	if (image > GUEST_STACK_TOP - GUEST_IMAGE - 0x10000u)
 		return HV_ERR_NO_SPACE;
 	for (size_t i = 0; i < image; i++)
 		guest_ram[GUEST_IMAGE + i] = guest_image_start[i];
-	hv_status_t st =
-		hv_x86_guest_tables_build(guest_ram, 0, GUEST_RAM_SIZE, GUEST_TABLES, 1, &guest_cfg);
+	hv_status_t st = hv_x86_guest_tables_build(guest_ram, 0, GUEST_RAM_SIZE, GUEST_TABLES, 1,
+						   &guest_cfg);
 	if (st != HV_OK) {
 		hv_x86_printf("[guest] tables refused: %s\n", hv_status_str(st));
 		return st;
