@@ -38,7 +38,7 @@ x86: deps
 	cmake --build --preset x86-vmx
 
 demo-x86: x86
-	@X86_VMX_CPUS=2 X86_VMX_IPS=200000000 X86_VMX_CONSOLE=com2 X86_VMX_TIMEOUT=300 bash scripts/x86-vmx.sh
+	@X86_VMX_CPUS=2 X86_VMX_IPS=200000000 X86_VMX_CONSOLE=com2 X86_VMX_DISK=1 X86_VMX_TIMEOUT=300 bash scripts/x86-vmx.sh
 
 demo-sim: dev
 	./build/dev/examples/host-sim/hvcore-host-sim

@@ -43,6 +43,15 @@ cp ports/x86-vmx/grub.cfg "$out/iso/boot/grub/grub.cfg"
 grub-mkrescue -o "$out/hvcore-x86-vmx.iso" -d /usr/lib/grub/i386-pc "$out/iso" >"$out/grub-mkrescue.log" 2>&1 ||
 	{ cat "$out/grub-mkrescue.log" >&2; exit 1; }
 
+# A disk on the secondary ATA channel (ports 0x170-0x177, 0x376), for the
+# example's store guest: 2 cylinders, 16 heads, 63 sectors (1008 KiB), zeros.
+disk=
+if [ -n "${X86_VMX_DISK:-}" ]; then
+	dd if=/dev/zero of="$out/disk.img" bs=512 count=$((2 * 16 * 63)) status=none
+	disk="ata1: enabled=1, ioaddr1=0x170, ioaddr2=0x370, irq=15
+ata1-master: type=disk, path=$out/disk.img, mode=flat, cylinders=2, heads=16, spt=63"
+fi
+
 cat >"$out/bochsrc" <<RC
 megs: 64
 cpu: model=${X86_VMX_CPU:-corei7_skylake_x}, count=${X86_VMX_CPUS:-1}, ips=${X86_VMX_IPS:-100000000}, reset_on_triple_fault=0
@@ -50,6 +59,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
 ata0-master: type=cdrom, path=$out/hvcore-x86-vmx.iso, status=inserted
+$disk
 boot: cdrom
 display_library: term
 port_e9_hack: enabled=1

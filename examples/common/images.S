@@ -20,4 +20,11 @@ guest_svc_end:
 guest_peer_start:
 	.incbin GUEST_PEER_BIN
 guest_peer_end:
+#ifdef GUEST_STORE_BIN
+	.balign 16
+	.global guest_store_start, guest_store_end
+guest_store_start:
+	.incbin GUEST_STORE_BIN
+guest_store_end:
+#endif
 	.section .note.GNU-stack, "", %progbits

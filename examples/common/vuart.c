@@ -54,10 +54,10 @@ void vuart_say(hv_guest_id_t guest, const char *buf, size_t len)
 	hv_iov_vmm_io_end(&vuart_dev);
 }
 
-/* The service VM's DEV_* calls on device 0, the UART. */
+/* The service VM's DEV_* calls on the UART. */
 static bool uart_call(struct hv_core_exit *x, const struct hv_hvcall_frame *f)
 {
-	return x->vp->guest == cfg.service && f->a[0] == 0 &&
+	return x->vp->guest == cfg.service && f->a[0] == cfg.index &&
 	       (f->nr == HV_HC_DEV_VIRTUALIZE || f->nr == HV_HC_DEV_DEVIRTUALIZE);
 }
 
@@ -157,6 +157,8 @@ void vuart_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 	struct hv_iov_stats s = hv_iov_get_stats(&vuart_dev);
 	const char *g = story_guest(x->vp->guest), *owner = story_guest(cfg.guest);
 	unsigned me = story_vp(x->vp->handle);
+	if (f->a[0] != cfg.index)
+		return;
 	if (res->status != HV_OK && res->status != HV_ERR_BUSY) {
 		story_printf("[iovirt] %s from %s/vp#%u: %s\n",
 			     hv_hvcall_name(&x->core->hvcall, f->nr), g, me,

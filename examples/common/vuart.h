@@ -27,6 +27,7 @@ struct vuart_config {
 	hv_iov_space_t space;		      /* where the guest sees it */
 	uint64_t base, size;		      /* ... and at which addresses or ports */
 	const char *traps;		      /* "its page traps", "its ports trap" */
+	uint32_t index;			      /* its number in the description's devices */
 	hv_guest_id_t guest;		      /* whose UART it is */
 	hv_guest_id_t service;		      /* the guest that (de)virtualizes it */
 	const struct hv_core_guest *guests;   /* every guest gets a channel */
@@ -44,7 +45,10 @@ hv_status_t vuart_init(const struct vuart_config *cfg);
 /* One line on the multiplexed console, from guest @p guest (story_board::guest_line). */
 void vuart_say(hv_guest_id_t guest, const char *buf, size_t len);
 
-/* Around the service VM's DEV_* calls (story_board::hypercall_begin/_end), and their lines. */
+/*
+ * Around the service VM's DEV_* calls (story_board::hypercall_begin/_end),
+ * and their lines; calls about other devices are left alone.
+ */
 void vuart_hypercall_begin(struct hv_core_exit *x, const struct hv_hvcall_frame *f);
 void vuart_hypercall_end(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 			 const struct hv_hvcall_result *res);

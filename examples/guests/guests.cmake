@@ -12,7 +12,9 @@
 # The function sets, in the caller's scope:
 #   <prefix>_RTOS_BIN, <prefix>_LINUX_BIN, <prefix>_SVC_BIN, <prefix>_PEER_BIN
 #                        absolute paths of the four flat binaries
-#   <prefix>_BINS        the four paths, in that order
+#   <prefix>_STORE_BIN   (x86_64 only) the store guest: an ATA disk driver
+#                        for the boards that pass a PC's disk through
+#   <prefix>_BINS        the paths, in that order
 #   <prefix>_BVT_ELF     the BVT scheduler image (lib/sched/modules) the svc
 #                        guest carries in its memory
 #   <prefix>_DIGEST_H    a header defining BVT_DIGEST: the SHA-256 of that
@@ -81,6 +83,9 @@ function(hvcore_example_guests arch prefix)
   endif()
   set(_d ${CMAKE_CURRENT_FUNCTION_LIST_DIR})
   set(_names rtos linux svc peer)
+  if(arch STREQUAL "x86_64")
+    list(APPEND _names store) # a disk driver: the PC's ATA disk (arch/x86_64/store)
+  endif()
   get_property(_made GLOBAL PROPERTY HVCORE_GUESTS_${arch}_DIR)
   if(NOT _made)
     set(_out ${CMAKE_CURRENT_BINARY_DIR}/guests-${arch})

@@ -24,6 +24,11 @@
  * multiplexes the guests' console lines on it; after a while it hands it
  * back with a bound on how long linux may be held off, and polls the
  * hand-back to its end.
+ *
+ * On a board that also passes a disk through (device 1: the PC's ATA disk,
+ * driven by the store guest), it does the same to the disk while the store
+ * guest is in the middle of its I/O. Where there is no device 1, DEV_STATE
+ * says so and the service VM moves on.
  */
 #include "glib.h"
 
@@ -38,6 +43,8 @@ static uint8_t corrupt[32768];
 #define FROM_GUEST   1u
 #define DEV_UART     0u	   /* linux's UART (UART_NAME) */
 #define HAND_BACK_NS MS(5) /* longest linux may be held off */
+#define DEV_DISK     1u	   /* the store guest's disk, on boards that have one */
+#define DISK_BACK_NS MS(20)
 
 static const char *dev_state(uint64_t s)
 {
@@ -67,6 +74,33 @@ static void uart_switch(void)
 	q = hv_dev_state(DEV_UART);
 	say("svc: DEV_DEVIRTUALIZE of linux's " UART_NAME
 	    " -> status %u after %u polls; it is %s again",
+	    (unsigned)st, polls, dev_state(q.r1));
+}
+
+static void disk_switch(void)
+{
+	struct hv_hvcall_ret q = hv_dev_state(DEV_DISK);
+	if (q.status != HV_OK)
+		return; /* no disk on this board */
+	say("svc: the store guest's disk is %s", dev_state(q.r1));
+	uint64_t st = hv_dev_virtualize(DEV_DISK);
+	q = hv_dev_state(DEV_DISK);
+	say("svc: DEV_VIRTUALIZE of the store guest's disk -> status %u; it is %s now",
+	    (unsigned)st, dev_state(q.r1));
+	if (st != HV_OK)
+		return;
+	hv_vp_sleep(MS(10));
+	st = hv_dev_devirtualize(DEV_DISK, DISK_BACK_NS);
+	unsigned polls = 0;
+	while (st == HV_ERR_BUSY) {
+		hv_vp_sleep(MS(1) / 10);
+		q = hv_dev_state(DEV_DISK);
+		st = q.r2;
+		polls++;
+	}
+	q = hv_dev_state(DEV_DISK);
+	say("svc: DEV_DEVIRTUALIZE of the store guest's disk -> status %u after %u polls; it is %s "
+	    "again",
 	    (unsigned)st, polls, dev_state(q.r1));
 }
 
@@ -164,5 +198,6 @@ void guest_main(void)
 	st = hv_route_remove(rule);
 	say("svc: ROUTE_REMOVE of rule %u -> status %u", (unsigned)rule, (unsigned)st);
 	uart_switch();
+	disk_switch();
 	say("svc: done");
 }

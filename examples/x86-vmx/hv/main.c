@@ -49,7 +49,8 @@
 #include "bvt_digest.h" /* SHA-256 of hvsched-bvt.elf: the loader's allowlist */
 
 extern const uint8_t guest_rtos_start[], guest_rtos_end[], guest_linux_start[], guest_linux_end[],
-	guest_svc_start[], guest_svc_end[], guest_peer_start[], guest_peer_end[];
+	guest_svc_start[], guest_svc_end[], guest_peer_start[], guest_peer_end[],
+	guest_store_start[], guest_store_end[];
 
 /* ---- the guests: the core's table, and what the board adds to it ---- */
 
@@ -73,6 +74,7 @@ static const struct hv_core_guest guests[] = {
 	GUEST(2, "linux", HV_GUEST_KIND_FULL, 4, 6, 1, 1u << 1, 4, 1u << 1),
 	GUEST(3, "svc", HV_GUEST_KIND_THIN, 2, 2, 1, 1u << 0, 2, 1u << 0),
 	GUEST(4, "peer", HV_GUEST_KIND_THIN, 2, 3, 3, 1u << 0, 3, 1u << 0),
+	GUEST(5, "store", HV_GUEST_KIND_THIN, 5, 5, 1, 1u << 0, 5, 1u << 0),
 };
 #define GUEST_COUNT HV_ARRAY_SIZE(guests)
 
@@ -84,6 +86,7 @@ static const struct {
 	{guest_linux_start, guest_linux_end, 0},
 	{guest_svc_start, guest_svc_end, 0},
 	{guest_peer_start, guest_peer_end, 0x40400000ull},
+	{guest_store_start, guest_store_end, 0},
 };
 
 /* ---- storage: all static, no heap ---- */
@@ -113,6 +116,16 @@ static void system_off(void)
 	hv_x86_shutdown();
 }
 
+/* The device service's calls, by device: 0 is linux's COM1, 1 the store guest's disk. */
+static void dev_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
+		       const struct hv_hvcall_result *res)
+{
+	if (f->a[0] == 1)
+		disk_report(x, f, res);
+	else
+		vuart_report(x, f, res);
+}
+
 /* The story (examples/common/story.c), and what this board tells it. */
 static struct story_board story = {
 	.write = hv_x86_console_write,
@@ -130,7 +143,7 @@ static struct story_board story = {
 	.power_off = system_off,
 	.hypercall_begin = vuart_hypercall_begin,
 	.hypercall_end = vuart_hypercall_end,
-	.dev_report = vuart_report,
+	.dev_report = dev_report,
 };
 
 /* What the core leaves to the board: nothing on this one, so the VP stops. */
@@ -172,6 +185,11 @@ static const struct hv_core_device devices[] = {
 	 .guest = LINUX_GUEST,
 	 .base = COM1_PORT,
 	 .size = COM1_SIZE,
+	 .pio = true},
+	{.dev = &disk_dev,
+	 .guest = STORE_GUEST,
+	 .base = ATA_CMD_PORT,
+	 .size = ATA_CMD_SIZE,
 	 .pio = true},
 };
 static const struct hv_core_desc desc = {
@@ -282,6 +300,7 @@ void hv_x86_main(uint32_t mb_magic, uint64_t mb_info)
 	for (uint32_t i = 0; i < GUEST_COUNT; i++)
 		check(guest_memory(i), "guest memory");
 	check(uart_init(guests, GUEST_COUNT), "linux's COM1");
+	check(disk_init(), "the store guest's disk");
 	story_init(&core, &story);
 	check(hv_core_init(&core, &desc, &HV_CORE_MEM(storage)), "library set-up");
 	/* The service VM names the VMMs by these numbers (its platform description). */

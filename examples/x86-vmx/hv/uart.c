@@ -15,7 +15,7 @@
 #define LSR	 5u    /* line status register */
 #define LSR_THRE 0x20u /* transmit holding register empty */
 
-static struct hv_x86_iov_pio com1 = {COM1_PORT, COM1_SIZE};
+static struct hv_x86_iov_pio com1 = {.region = {{COM1_PORT, COM1_SIZE}}, .count = 1};
 
 /* The multiplexed console's transmitter: the real COM1, polled. */
 static void com1_tx(char c)
@@ -39,6 +39,7 @@ hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count)
 		.base = COM1_PORT,
 		.size = COM1_SIZE,
 		.traps = "its ports trap",
+		.index = 0,
 		.guest = LINUX_GUEST,
 		.service = SVC_GUEST,
 		.guests = guests,

@@ -1,7 +1,7 @@
 /*
  * lib/iovirt's backend for a device the hypervisor reaches by port I/O
  * (libhvcore/x86/iov.h): one IN or OUT of the access's width at the
- * region's base port plus the offset.
+ * region's first port plus the offset.
  */
 #include <libhvcore/iovirt.h>
 #include <libhvcore/x86/iov.h>
@@ -11,9 +11,10 @@
 static hv_status_t check(const struct hv_x86_iov_pio *p, uint32_t region, uint64_t offset,
 			 uint8_t size)
 {
-	if (p == NULL || region != 0 || (size != 1 && size != 2 && size != 4))
+	if (p == NULL || region >= p->count || region >= HV_X86_IOV_PIO_REGIONS ||
+	    p->region[region].size == 0 || (size != 1 && size != 2 && size != 4))
 		return HV_ERR_INVALID_ARG;
-	if (offset >= p->size || p->size - offset < size)
+	if (offset >= p->region[region].size || p->region[region].size - offset < size)
 		return HV_ERR_RANGE;
 	return HV_OK;
 }
@@ -27,7 +28,7 @@ static hv_status_t pio_read(void *ctx, uint32_t region, uint64_t offset, uint8_t
 
 	if (st != HV_OK)
 		return st;
-	port = (uint16_t)(p->base + offset);
+	port = (uint16_t)(p->region[region].base + offset);
 	if (size == 1) {
 		*val = x86_inb(port);
 	} else if (size == 2) {
@@ -51,7 +52,7 @@ static hv_status_t pio_write(void *ctx, uint32_t region, uint64_t offset, uint8_
 
 	if (st != HV_OK)
 		return st;
-	port = (uint16_t)(p->base + offset);
+	port = (uint16_t)(p->region[region].base + offset);
 	if (size == 1)
 		x86_outb(port, (uint8_t)val);
 	else if (size == 2)

@@ -649,6 +649,21 @@ static bool handle_in_port(struct hv_vcpu *v, struct hv_event *ev)
 	}
 }
 
+/*
+ * Take the host interrupts that became pending while this CPU ran the
+ * hypervisor with IF=0: one instruction with IF=1 (STI's shadow covers the
+ * NOP), so they go through the IDT to hv_x86_irq_ack(). Without it an
+ * interrupt that arrives in root mode waits for the guest's next exit:
+ * Bochs 2.7 does not exit for an interrupt already pending at VM entry
+ * (seen: the timer and kick vectors sat in CPU 0's IRR while a guest ran
+ * for 300 ms). True if one was taken, or noted earlier and not yet seen.
+ */
+static bool take_pending_irqs(void)
+{
+	__asm__ volatile("sti; nop; cli" : : : "memory");
+	return atomic_exchange_explicit(&this_cpu()->pending, 0, memory_order_relaxed) != 0;
+}
+
 hv_status_t hv_x86_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 {
 	const struct hv_x86_vmx_cpu *cpu = this_cpu()->vmx;
@@ -666,6 +681,14 @@ hv_status_t hv_x86_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 	/* Exits the port serves itself loop here; a host interrupt always ends the
 	 * loop (external-interrupt exiting), so a guest cannot keep the CPU. */
 	for (;;) {
+		if (take_pending_irqs()) {
+			/* The loop has a timer or a kick to see to before the guest runs. */
+			hv_memset(ev, 0, sizeof(*ev));
+			ev->type = HV_EVENT_IRQ;
+			ev->u.irq.vector = HV_VMX_IRQ_NOT_ACKED;
+			v->last = ev->type;
+			return HV_OK;
+		}
 		prepare_entry(v);
 		int rc = hv_x86_vmx_enter(v->gpr, v->launched ? 1 : 0);
 		if (rc != 0) {

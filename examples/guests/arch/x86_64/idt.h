@@ -1,5 +1,5 @@
 /*
- * The x86 linux guest's interrupt descriptor table, the pure part: the
+ * An x86 guest's interrupt descriptor table (linux's, store's), the pure part: the
  * 16-byte gate of a 64-bit interrupt gate. No instruction here, so a host
  * test can check it (examples/guests/test).
  */
