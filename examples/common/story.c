@@ -222,6 +222,8 @@ void story_guest_ended(void *c, hv_guest_id_t guest)
 void story_all_ended(void *c)
 {
 	(void)c;
+	if (board->summary != NULL)
+		board->summary();
 	story_printf("[halt] all guests ended after %lu us; %s\n",
 		     (unsigned long)((hv_port_time_now() - board->boot_time) / 1000),
 		     board->system_off);

@@ -51,6 +51,8 @@ struct story_board {
 	 * CPU_OFF"); NULL if the board has none.
 	 */
 	const char *off_reason;
+	/* The board's last lines before the halt line (counters); may be NULL. */
+	void (*summary)(void);
 	/* What powering the machine off is called ("PSCI SYSTEM_OFF"), and doing it. */
 	const char *system_off;
 	void (*power_off)(void);

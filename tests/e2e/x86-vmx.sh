@@ -69,6 +69,9 @@ inorder '^\[guest\] linux: created \(id 2, full'
 inorder '^\[vp\] rtos: vp#[0-9]+ created for a task by vp#0 \(prio 1,'
 inorder '^\[sched\] cpu1: rtos/vp#[0-9]+ \(p1\) preempts linux/vp#[0-9]+ \(p4\)'
 inorder '^\[rtos/vp#[0-9]+\] ctl: cycle 3: woke after [0-9]+ us \(period\)'
+inorder '^\[exits\] cpu0: [0-9]+ VM exits \([0-9]+ served inside the port\), [0-9]+ timer interrupts, [0-9]+ kicks$'
+inorder '^\[exits\] cpu1: [0-9]+ VM exits'
+inorder '^\[exits\] [0-9]+ in [0-9]+ ms: [0-9]+ per second of emulated time$'
 inorder '^\[halt\] all guests ended after [0-9]+ us; shutting down$'
 [ -z "$rest" ] || fail "lines after the shutdown: $rest"
 for g in rtos linux svc peer store; do

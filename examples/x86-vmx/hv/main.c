@@ -116,6 +116,28 @@ static void system_off(void)
 	hv_x86_shutdown();
 }
 
+static struct story_board story;
+
+/* The CPUs' VM exits over the story: the exit rate this board sustained. */
+static void summary(void)
+{
+	hv_time_ns_t span = hv_port_time_now() - story.boot_time;
+	uint64_t total = 0;
+
+	for (uint32_t cpu = 0; cpu < CPU_COUNT; cpu++) {
+		struct hv_x86_cpu_stats s;
+		hv_x86_cpu_stats(cpu, &s);
+		total += s.vm_exits;
+		hv_x86_printf("[exits] cpu%u: %lu VM exits (%lu served inside the port), %lu timer "
+			      "interrupts, %lu kicks\n",
+			      (unsigned)cpu, (unsigned long)s.vm_exits, (unsigned long)s.port_exits,
+			      (unsigned long)s.timer_irqs, (unsigned long)s.kick_irqs);
+	}
+	hv_x86_printf("[exits] %lu in %lu ms: %lu per second of emulated time\n",
+		      (unsigned long)total, (unsigned long)(span / 1000000),
+		      (unsigned long)(span != 0 ? total * 1000000000u / span : 0));
+}
+
 /* The device service's calls, by device: 0 is linux's COM1, 1 the store guest's disk. */
 static void dev_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 		       const struct hv_hvcall_result *res)
@@ -140,6 +162,7 @@ static struct story_board story = {
 	.ram_size = RAM_SIZE,
 	.image_size = image_size,
 	.system_off = "shutting down",
+	.summary = summary,
 	.power_off = system_off,
 	.hypercall_begin = vuart_hypercall_begin,
 	.hypercall_end = vuart_hypercall_end,

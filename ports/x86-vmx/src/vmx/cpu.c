@@ -233,6 +233,8 @@ void hv_x86_cpu_stats(uint32_t cpu, struct hv_x86_cpu_stats *out)
 	out->kick_irqs = p->kick_irqs;
 	out->spurious_irqs = p->spurious_irqs;
 	out->stale_tlb_faults = p->stale_faults;
+	out->vm_exits = p->vm_exits;
+	out->port_exits = p->port_exits;
 }
 
 uint64_t hv_x86_cpu_host_gs_base(void)

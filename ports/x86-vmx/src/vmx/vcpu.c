@@ -717,8 +717,10 @@ hv_status_t hv_x86_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 			return HV_ERR_INTERNAL;
 		}
 		v->launched = true;
+		this_cpu()->vm_exits++;
 		if (!handle_in_port(v, ev))
 			break;
+		this_cpu()->port_exits++;
 	}
 	v->last = ev->type;
 	return HV_OK;

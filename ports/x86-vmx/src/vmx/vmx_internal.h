@@ -135,6 +135,8 @@ struct hv_x86_percpu {
 	uint64_t tlb_gen;	      /* hv_x86_exec_gen this CPU's TLB reflects */
 	bool timer_oneshot;	      /* APIC timer in one-shot mode, not TSC-deadline */
 	uint64_t stale_faults;	      /* page faults a stale TLB entry caused, retried */
+	uint64_t vm_exits;	      /* VM exits taken on this CPU */
+	uint64_t port_exits;	      /* of them, served inside the port (CPUID, MSRs, windows) */
 };
 
 extern struct hv_x86_percpu hv_x86_percpu[HV_X86_MAX_CPUS];

@@ -465,9 +465,12 @@ struct hv_x86_cpu_stats {
 	uint64_t kick_irqs;	   /**< Kicks taken. */
 	uint64_t spurious_irqs;	   /**< Spurious-vector interrupts. */
 	uint64_t stale_tlb_faults; /**< Page faults a stale TLB entry caused (retried). */
+	uint64_t vm_exits;	   /**< VM exits taken on this CPU. */
+	uint64_t port_exits;	   /**< Of them, served inside the port without a return to
+				    *   the caller (CPUID, the virtual timer's MSRs, windows). */
 };
 
-/** @brief Interrupt counts of CPU @p cpu (zero for a bad index). */
+/** @brief Interrupt and exit counts of CPU @p cpu (zero for a bad index). */
 void hv_x86_cpu_stats(uint32_t cpu, struct hv_x86_cpu_stats *out);
 
 /**
