@@ -13,36 +13,13 @@
 # Exits 77 (skipped) where Bochs, GRUB's BIOS image or xorriso are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-skip() { echo "skipped: $1 (scripts/deps.sh installs it)"; exit 77; }
-command -v bochs >/dev/null || skip "bochs not found"
-command -v grub-mkrescue >/dev/null || skip "grub-mkrescue not found"
-[ -d /usr/lib/grub/i386-pc ] || skip "GRUB's BIOS image (grub-pc-bin) not found"
-command -v xorriso >/dev/null || skip "xorriso not found"
-command -v mformat >/dev/null || skip "mformat (mtools) not found"
-[ -f /usr/share/bochs/BIOS-bochs-latest ] || skip "the Bochs BIOS (bochsbios) not found"
-[ -f /usr/share/vgabios/vgabios.bin ] || skip "the VGA BIOS (vgabios) not found"
-
-cmake --preset x86-vmx >/dev/null
-cmake --build --preset x86-vmx >/dev/null
+. tests/e2e/x86-lib.sh
+x86_prepare
 img=build/x86-vmx/ports/x86-vmx/test/hvcore-x86-vmx-port.elf
+x86_boot_twice e2e-port X86_VMX_CPUS=2 -- "$img"
 
-run() {
-	X86_VMX_OUT=build/x86-vmx/e2e-port-$1 X86_VMX_CPUS=2 scripts/x86-vmx.sh "$img"
-}
-full=$(run 1) || { echo "the port test did not shut Bochs down cleanly:" >&2; echo "$full" >&2; exit 1; }
-again=$(run 2) || { echo "second boot failed:" >&2; echo "$again" >&2; exit 1; }
-wall=$(grep -E '^\[bochs\] wall time' <<<"$full")
-out=$(grep -vE '^\[bochs\] ' <<<"$full")
-[ "$out" = "$(grep -vE '^\[bochs\] ' <<<"$again")" ] ||
-	{ echo "transcript differs between two boots" >&2; diff <(echo "$out") <(grep -vE '^\[bochs\] ' <<<"$again") >&2; exit 1; }
 
-fail() { echo "$1" >&2; echo "--- transcript:" >&2; echo "$out" >&2; exit 1; }
 rest=$out
-inorder() {
-	local n
-	n=$(grep -nE -m1 "$1" <<<"$rest" | cut -d: -f1) || fail "missing (in order): $1"
-	rest=$(tail -n +"$((n + 1))" <<<"$rest")
-}
 timer='requested ([0-9]+) ns, observed ([0-9]+) ns, [0-9]+ ns late, [0-9]+ wake-up\(s\): not early$'
 inorder '^\[boot\] libhvcore x86-vmx port test: long mode, booted by multiboot2$'
 inorder '^\[cpu\] cpu0 online in VMX root mode: APIC id 0, VMXON ok; CPUs: 2 \(ACPI MADT\)$'

@@ -20,36 +20,12 @@
 # Exits 77 (skipped) where Bochs, GRUB's BIOS image or xorriso are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-skip() { echo "skipped: $1 (scripts/deps.sh installs it)"; exit 77; }
-command -v bochs >/dev/null || skip "bochs not found"
-command -v grub-mkrescue >/dev/null || skip "grub-mkrescue not found"
-[ -d /usr/lib/grub/i386-pc ] || skip "GRUB's BIOS image (grub-pc-bin) not found"
-command -v xorriso >/dev/null || skip "xorriso not found"
-command -v mformat >/dev/null || skip "mformat (mtools) not found"
-[ -f /usr/share/bochs/BIOS-bochs-latest ] || skip "the Bochs BIOS (bochsbios) not found"
-[ -f /usr/share/vgabios/vgabios.bin ] || skip "the VGA BIOS (vgabios) not found"
+. tests/e2e/x86-lib.sh
+x86_prepare
+x86_boot_twice e2e-vcpu X86_VMX_CPUS=1 -- build/x86-vmx/ports/x86-vmx/test/hvcore-x86-vmx-vcpu.elf
 
-cmake --preset x86-vmx >/dev/null
-cmake --build --preset x86-vmx >/dev/null
 
-run() {
-	X86_VMX_OUT=build/x86-vmx/e2e-vcpu-$1 scripts/x86-vmx.sh build/x86-vmx/ports/x86-vmx/test/hvcore-x86-vmx-vcpu.elf
-}
-full=$(run 1) || { echo "the hypervisor did not shut Bochs down cleanly:" >&2; echo "$full" >&2; exit 1; }
-again=$(run 2) || { echo "second boot failed:" >&2; echo "$again" >&2; exit 1; }
-# The last line is the script's wall-time measurement, not the transcript.
-wall=$(grep -E '^\[bochs\] wall time' <<<"$full")
-out=$(grep -vE '^\[bochs\] ' <<<"$full")
-[ "$out" = "$(grep -vE '^\[bochs\] ' <<<"$again")" ] ||
-	{ echo "transcript differs between two boots" >&2; diff <(echo "$out") <(grep -vE '^\[bochs\] ' <<<"$again") >&2; exit 1; }
-
-fail() { echo "$1" >&2; echo "--- transcript:" >&2; echo "$out" >&2; exit 1; }
 rest=$out
-inorder() {
-	local n
-	n=$(grep -nE -m1 "$1" <<<"$rest" | cut -d: -f1) || fail "missing (in order): $1"
-	rest=$(tail -n +"$((n + 1))" <<<"$rest")
-}
 line1='hello from a 64-bit guest: this line leaves through port 0xE9'
 line2='vmcall ABI_VERSION -> status 0, version 1'
 burst=1000

@@ -26,39 +26,15 @@
 # image or xorriso are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-skip() { echo "skipped: $1 (scripts/deps.sh installs it)"; exit 77; }
-command -v bochs >/dev/null || skip "bochs not found"
-command -v grub-mkrescue >/dev/null || skip "grub-mkrescue not found"
-[ -d /usr/lib/grub/i386-pc ] || skip "GRUB's BIOS image (grub-pc-bin) not found"
-command -v xorriso >/dev/null || skip "xorriso not found"
-command -v mformat >/dev/null || skip "mformat (mtools) not found"
-[ -f /usr/share/bochs/BIOS-bochs-latest ] || skip "the Bochs BIOS (bochsbios) not found"
-[ -f /usr/share/vgabios/vgabios.bin ] || skip "the VGA BIOS (vgabios) not found"
+. tests/e2e/x86-lib.sh
+x86_prepare
+x86_boot_twice e2e X86_VMX_CPUS=2 X86_VMX_IPS=200000000 X86_VMX_CONSOLE=com2 X86_VMX_DISK=1 X86_VMX_TIMEOUT=300 -- build/x86-vmx/examples/x86-vmx/hvcore-x86-vmx.elf
 
-cmake --preset x86-vmx >/dev/null
-cmake --build --preset x86-vmx >/dev/null
-
-run() {
-	X86_VMX_OUT=build/x86-vmx/e2e-$1 X86_VMX_CPUS=2 X86_VMX_IPS=200000000 X86_VMX_CONSOLE=com2 X86_VMX_DISK=1 \
-		X86_VMX_TIMEOUT=300 scripts/x86-vmx.sh
-}
-full=$(run 1) || { echo "the hypervisor did not shut Bochs down cleanly:" >&2; echo "$full" >&2; exit 1; }
-again=$(run 2) || { echo "second boot failed:" >&2; echo "$again" >&2; exit 1; }
-wall=$(grep -E '^\[bochs\] wall time' <<<"$full")
-out=$(grep -vE '^\[bochs\] ' <<<"$full")
-[ "$out" = "$(grep -vE '^\[bochs\] ' <<<"$again")" ] ||
-	{ echo "transcript differs between two boots" >&2; diff <(echo "$out") <(grep -vE '^\[bochs\] ' <<<"$again") >&2; exit 1; }
 uart=$(tr -d '\r' <build/x86-vmx/e2e-1/com1.txt)
 cmp -s build/x86-vmx/e2e-1/com1.txt build/x86-vmx/e2e-2/com1.txt ||
 	{ echo "COM1 output differs between two boots" >&2; exit 1; }
 
-fail() { echo "$1" >&2; echo "--- transcript:" >&2; echo "$out" >&2; exit 1; }
 rest=$out
-inorder() {
-	local n
-	n=$(grep -nE -m1 "$1" <<<"$rest" | cut -d: -f1) || fail "missing (in order): $1"
-	rest=$(tail -n +"$((n + 1))" <<<"$rest")
-}
 count() { grep -cE "$1" <<<"$out" || true; }
 
 inorder '^\[boot\] libhvcore x86-vmx: VMX root mode, 2 CPUs, TSC [0-9]+ kHz'

@@ -33,6 +33,7 @@
 
 #include "board.h"
 #include "story.h"
+#include "story_guests.h"
 #include "vuart.h"
 
 #define VP_CAP	       16u
@@ -48,46 +49,22 @@
 
 #include "bvt_digest.h" /* SHA-256 of hvsched-bvt.elf: the loader's allowlist */
 
-extern const uint8_t guest_rtos_start[], guest_rtos_end[], guest_linux_start[], guest_linux_end[],
-	guest_svc_start[], guest_svc_end[], guest_peer_start[], guest_peer_end[],
-	guest_store_start[], guest_store_end[];
-
 /* ---- the guests: the core's table, and what the board adds to it ---- */
 
-#define GUEST(i, n, k, lo, hi, quota, aff, prio, baff)                                             \
-	{                                                                                          \
-		.id = (i),                                                                         \
-		.desc = {.name = (n),                                                              \
-			 .kind = (k),                                                              \
-			 .prio_min = (lo),                                                         \
-			 .prio_max = (hi),                                                         \
-			 .vp_quota = (quota),                                                      \
-			 .affinity = (aff),                                                        \
-			 .weight = 1,                                                              \
-			 .privileged = (i) == SVC_GUEST},                                          \
-		.boot = {.entry = RAM_GPA, .stack = RAM_GPA + RAM_SIZE - TABLES_SIZE},             \
-		.boot_prio = (prio), .boot_affinity = (baff)                                       \
-	}
-
 static const struct hv_core_guest guests[] = {
-	GUEST(1, "rtos", HV_GUEST_KIND_THIN, 1, 3, 8, 0, 2, 1u << 0),
-	GUEST(2, "linux", HV_GUEST_KIND_FULL, 4, 6, 1, 1u << 1, 4, 1u << 1),
-	GUEST(3, "svc", HV_GUEST_KIND_THIN, 2, 2, 1, 1u << 0, 2, 1u << 0),
-	GUEST(4, "peer", HV_GUEST_KIND_THIN, 2, 3, 3, 1u << 0, 3, 1u << 0),
-	GUEST(5, "store", HV_GUEST_KIND_THIN, 5, 5, 1, 1u << 0, 5, 1u << 0),
+	STORY_GUESTS(RAM_GPA, RAM_GPA + RAM_SIZE - TABLES_SIZE),
+	/* A fifth, the PC's: a disk driver (examples/guests/arch/x86_64/store). */
+	STORY_GUEST(5, "store", HV_GUEST_KIND_THIN, 5, 5, 1, 1u << 0, 5, 1u << 0, RAM_GPA,
+		    RAM_GPA + RAM_SIZE - TABLES_SIZE),
 };
 #define GUEST_COUNT HV_ARRAY_SIZE(guests)
 
+extern const uint8_t guest_store_start[], guest_store_end[];
 static const struct {
 	const uint8_t *image, *end;
-	uint64_t shared_gpa; /* where the page rtos and peer share appears, or 0 */
-} board_guests[GUEST_COUNT] = {
-	{guest_rtos_start, guest_rtos_end, 0x40200000ull},
-	{guest_linux_start, guest_linux_end, 0},
-	{guest_svc_start, guest_svc_end, 0},
-	{guest_peer_start, guest_peer_end, 0x40400000ull},
-	{guest_store_start, guest_store_end, 0},
-};
+} images[GUEST_COUNT] = {STORY_IMAGES, {guest_store_start, guest_store_end}};
+/* Where the page rtos and peer share appears, or 0. */
+static const uint64_t shared_gpa[GUEST_COUNT] = {STORY_SHARED_GPA, 0};
 
 /* ---- storage: all static, no heap ---- */
 
@@ -183,22 +160,13 @@ static bool may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_
 	(void)c;
 	(void)key;
 	return waiter >= 1 && waiter <= GUEST_COUNT && owner >= 1 && owner <= GUEST_COUNT &&
-	       board_guests[waiter - 1].shared_gpa != 0 && board_guests[owner - 1].shared_gpa != 0;
+	       shared_gpa[waiter - 1] != 0 && shared_gpa[owner - 1] != 0;
 }
 
 /* ---- the hypervisor, as data ---- */
 
 static const uint8_t allow[1][HV_SHA256_DIGEST_SIZE] = {BVT_DIGEST};
-static const struct hv_core_loader loader = {
-	.arena = sched_arena,
-	.arena_size = sizeof(sched_arena),
-	.scratch = sched_scratch,
-	.scratch_size = sizeof(sched_scratch),
-	.allowlist = allow,
-	.allow_count = 1,
-	.park_timeout_ns = HV_MS(50),
-	.stall_bound_ns = HV_MS(20),
-};
+static const struct hv_core_loader loader = STORY_LOADER(sched_arena, sched_scratch, allow);
 /* Predetermined at boot: every guest's CMOS clock accesses go to rtc0. */
 static const struct hv_core_route routes[] = {
 	{.type = HV_EVENT_PIO, .first = RTC_PORT, .last = RTC_PORT + 1u, .vmm = "rtc0", .prio = 1},
@@ -251,14 +219,14 @@ static hv_status_t guest_memory(uint32_t i)
 	struct hv_ept_config ec = {
 		.pool = ept_pool[i], .pool_pages = EPT_POOL_PAGES, .gpa_bits = 48, .pa_bits = 36};
 	struct hv_x86_guest_config gc = {.ept = &ept[i]};
-	size_t size = (size_t)(board_guests[i].end - board_guests[i].image);
+	size_t size = (size_t)(images[i].end - images[i].image);
 	hv_status_t st = size <= RAM_SIZE / 2 ? hv_ept_init(&ept[i], &ec) : HV_ERR_NO_SPACE;
 	if (st == HV_OK)
 		st = hv_ept_map(&ept[i], hv_gpa(RAM_GPA), hv_hpa((uintptr_t)guest_ram[i]), RAM_SIZE,
 				HV_EPT_RAM);
-	if (st == HV_OK && board_guests[i].shared_gpa != 0)
-		st = hv_ept_map(&ept[i], hv_gpa(board_guests[i].shared_gpa),
-				hv_hpa((uintptr_t)shared_page), sizeof(shared_page),
+	if (st == HV_OK && shared_gpa[i] != 0)
+		st = hv_ept_map(&ept[i], hv_gpa(shared_gpa[i]), hv_hpa((uintptr_t)shared_page),
+				sizeof(shared_page),
 				HV_EPT_R | HV_EPT_W | HV_EPT_MEMTYPE(HV_EPT_MT_WB));
 	if (st == HV_OK)
 		st = hv_vmx_io_bitmap_init(&gc.io, io_bitmap[i][0], io_bitmap[i][1], true);
@@ -270,7 +238,7 @@ static hv_status_t guest_memory(uint32_t i)
 	if (st == HV_OK)
 		st = hv_x86_guest_attach(guests[i].id, &gc);
 	if (st == HV_OK)
-		hv_memcpy(guest_ram[i], board_guests[i].image, size);
+		hv_memcpy(guest_ram[i], images[i].image, size);
 	image_size[i] = size;
 	return st;
 }
