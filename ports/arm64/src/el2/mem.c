@@ -7,6 +7,7 @@
  * releases by unmapping and remapping them in stage 2.
  */
 #include <libhvcore/base/bits.h>
+#include <libhvcore/base/gmem.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/port/exec.h>
 #include <libhvcore/port/mem.h>
@@ -86,109 +87,58 @@ out:
 }
 
 /*
- * Check that [gpa, gpa+len) is guest RAM with @access on every byte; give the
- * host-physical address of the first byte and whether the range is
- * physically contiguous.
+ * One step of a guest-memory walk (libhvcore/base/gmem.h): RAM with
+ * @p access under the guest's stage 2; device mappings are not RAM.
  */
-static hv_status_t walk(hv_guest_id_t guest, uint64_t gpa, size_t len, hv_access_t access,
-			uint64_t *pa0, bool *contiguous)
+static hv_status_t s2_xlate(const void *map, uint64_t gpa, hv_access_t access, uint64_t *pa,
+			    void **hva, uint64_t *contig)
 {
-	const struct hv_arm64_s2 *s2 = hv_arm64_guest_s2(guest);
-	if (!s2)
-		return HV_ERR_NOT_FOUND;
-	uint64_t end;
-	if (!hv_add_u64(gpa, len, &end))
-		return HV_ERR_OVERFLOW;
-	uint32_t need = 0;
+	hv_hpa_t hpa;
+	uint32_t attr, need = 0;
+
 	if (access & HV_ACCESS_READ)
 		need |= HV_ARM64_S2_R;
 	if (access & HV_ACCESS_WRITE)
 		need |= HV_ARM64_S2_W;
 	if (access & HV_ACCESS_EXEC)
 		need |= HV_ARM64_S2_X;
-	*contiguous = true;
-	uint64_t at = gpa, expect = 0;
-	/* Bounded by the range length: each step covers at least one page. */
-	while (at < end) {
-		hv_hpa_t pa;
-		uint32_t attr;
-		uint64_t contig;
-		if (hv_arm64_s2_translate(s2, hv_gpa(at), &pa, &attr, &contig) != HV_OK)
-			return HV_ERR_FAULT;
-		if ((attr & need) != need || (attr & HV_ARM64_S2_DEVICE))
-			return HV_ERR_FAULT;
-		if (at == gpa)
-			*pa0 = pa.val;
-		else if (pa.val != expect)
-			*contiguous = false;
-		uint64_t step = contig < end - at ? contig : end - at;
-		expect = pa.val + step;
-		at += step;
-	}
+	if (hv_arm64_s2_translate(map, hv_gpa(gpa), &hpa, &attr, contig) != HV_OK)
+		return HV_ERR_FAULT;
+	if ((attr & need) != need || (attr & HV_ARM64_S2_DEVICE))
+		return HV_ERR_FAULT;
+	*pa = hpa.val;
+	*hva = (void *)(uintptr_t)hpa.val; /* the port maps host memory one to one */
 	return HV_OK;
 }
 
-/* Copy between the hypervisor and a checked guest range, chunk by chunk. */
-static void copy(hv_guest_id_t guest, uint64_t gpa, void *buf, size_t len, bool to_guest)
+/* The guest's memory for hv_gmem_*(), or NULL if it is not attached (in @p m). */
+static const struct hv_gmem *gmem_of(hv_guest_id_t guest, struct hv_gmem *m)
 {
 	const struct hv_arm64_s2 *s2 = hv_arm64_guest_s2(guest);
-	uint8_t *b = buf;
-	while (len) {
-		hv_hpa_t pa;
-		uint32_t attr;
-		uint64_t contig;
-		(void)hv_arm64_s2_translate(s2, hv_gpa(gpa), &pa, &attr, &contig);
-		size_t step = contig < len ? (size_t)contig : len;
-		void *p = (void *)(uintptr_t)pa.val;
-		if (to_guest)
-			hv_memcpy(p, b, step);
-		else
-			hv_memcpy(b, p, step);
-		b += step;
-		gpa += step;
-		len -= step;
-	}
+
+	if (s2 == NULL)
+		return NULL;
+	*m = (struct hv_gmem){.xlate = s2_xlate, .map = s2};
+	return m;
 }
 
 hv_status_t hv_port_guest_read(hv_guest_id_t guest, hv_gpa_t gpa, void *dst, size_t len)
 {
-	if (len == 0)
-		return HV_OK;
-	uint64_t pa = 0;
-	bool contiguous;
-	hv_status_t st = walk(guest, gpa.val, len, HV_ACCESS_READ, &pa, &contiguous);
-	if (st == HV_OK)
-		copy(guest, gpa.val, dst, len, false);
-	return st;
+	struct hv_gmem m;
+	return hv_gmem_read(gmem_of(guest, &m), gpa.val, dst, len);
 }
 
 hv_status_t hv_port_guest_write(hv_guest_id_t guest, hv_gpa_t gpa, const void *src, size_t len)
 {
-	if (len == 0)
-		return HV_OK;
-	uint64_t pa = 0;
-	bool contiguous;
-	hv_status_t st = walk(guest, gpa.val, len, HV_ACCESS_WRITE, &pa, &contiguous);
-	if (st == HV_OK)
-		copy(guest, gpa.val, (void *)(uintptr_t)src, len, true);
-	return st;
+	struct hv_gmem m;
+	return hv_gmem_write(gmem_of(guest, &m), gpa.val, src, len);
 }
 
 hv_status_t hv_port_guest_translate(hv_guest_id_t guest, hv_gpa_t gpa, size_t len,
 				    hv_access_t access, hv_hpa_t *hpa, void **hva)
 {
-	if (len == 0 || !hpa || !hva)
-		return HV_ERR_INVALID_ARG;
-	uint64_t pa = 0;
-	bool contiguous;
-	hv_status_t st = walk(guest, gpa.val, len, access, &pa, &contiguous);
-	if (st != HV_OK)
-		return st;
-	if (!contiguous)
-		return HV_ERR_FAULT;
-	*hpa = hv_hpa(pa);
-	*hva = (void *)(uintptr_t)pa;
-	return HV_OK;
+	struct hv_gmem m;
+	return hv_gmem_translate(gmem_of(guest, &m), gpa.val, len, access, hpa, hva);
 }
 
 /* ---- port contract: traps ---- */

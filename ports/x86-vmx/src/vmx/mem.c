@@ -12,6 +12,7 @@
  * and the CPU that made the change does at once.
  */
 #include <libhvcore/base/bits.h>
+#include <libhvcore/base/gmem.h>
 #include <libhvcore/base/mem.h>
 #include <libhvcore/port/irq.h>
 #include <libhvcore/port/mem.h>
@@ -154,105 +155,52 @@ static uint32_t ept_need(hv_access_t access)
 }
 
 /*
- * Check that [gpa, gpa + len) is guest RAM with @p access on every byte;
- * give the host-physical address of the first byte and whether the range
- * is physically contiguous. Uncacheable mappings are devices, not RAM.
+ * One step of a guest-memory walk (libhvcore/base/gmem.h): RAM with
+ * @p access under the guest's EPT. Uncacheable mappings are devices, not RAM.
  */
-static hv_status_t walk(hv_guest_id_t guest, uint64_t gpa, size_t len, hv_access_t access,
-			uint64_t *pa0, bool *contiguous)
+static hv_status_t ept_xlate(const void *map, uint64_t gpa, hv_access_t access, uint64_t *pa,
+			     void **hva, uint64_t *contig)
 {
-	const struct hv_x86_guest_config *cfg = hv_x86_guest_get(guest);
-	uint64_t end;
-	if (cfg == NULL)
-		return HV_ERR_NOT_FOUND;
-	if (!hv_add_u64(gpa, len, &end))
-		return HV_ERR_OVERFLOW;
-	uint32_t need = ept_need(access);
-	*contiguous = true;
-	uint64_t at = gpa, expect = 0;
-	/* Bounded by the range length: each step covers at least one byte to a page end. */
-	while (at < end) {
-		hv_hpa_t pa = {0};
-		uint32_t attr = 0;
-		uint64_t contig = 0;
-		if (hv_ept_translate(cfg->ept, hv_gpa(at), &pa, &attr, &contig) != HV_OK)
-			return HV_ERR_FAULT;
-		if ((attr & need) != need || HV_EPT_MEMTYPE_OF(attr) == HV_EPT_MT_UC)
-			return HV_ERR_FAULT;
-		if (at == gpa)
-			*pa0 = pa.val;
-		else if (pa.val != expect)
-			*contiguous = false;
-		uint64_t step = contig < end - at ? contig : end - at;
-		expect = pa.val + step;
-		at += step;
-	}
+	hv_hpa_t hpa = {0};
+	uint32_t attr = 0, need = ept_need(access);
+
+	if (hv_ept_translate(map, hv_gpa(gpa), &hpa, &attr, contig) != HV_OK)
+		return HV_ERR_FAULT;
+	if ((attr & need) != need || HV_EPT_MEMTYPE_OF(attr) == HV_EPT_MT_UC)
+		return HV_ERR_FAULT;
+	*pa = hpa.val;
+	*hva = (void *)(uintptr_t)hpa.val; /* the port maps host memory one to one */
 	return HV_OK;
 }
 
-/* Copy between the hypervisor and a checked guest range, page by page. */
-static void copy(hv_guest_id_t guest, uint64_t gpa, uint8_t *buf, size_t len, bool to_guest)
+/* The guest's memory for hv_gmem_*(), or NULL if it is not attached (in @p m). */
+static const struct hv_gmem *gmem_of(hv_guest_id_t guest, struct hv_gmem *m)
 {
 	const struct hv_x86_guest_config *cfg = hv_x86_guest_get(guest);
-	while (len != 0) {
-		hv_hpa_t pa;
-		uint64_t contig;
-		(void)hv_ept_translate(cfg->ept, hv_gpa(gpa), &pa, NULL, &contig);
-		size_t step = contig < len ? (size_t)contig : len;
-		void *p = (void *)(uintptr_t)pa.val;
-		if (to_guest)
-			hv_memcpy(p, buf, step);
-		else
-			hv_memcpy(buf, p, step);
-		buf += step;
-		gpa += step;
-		len -= step;
-	}
+
+	if (cfg == NULL)
+		return NULL;
+	*m = (struct hv_gmem){.xlate = ept_xlate, .map = cfg->ept};
+	return m;
 }
 
 hv_status_t hv_port_guest_read(hv_guest_id_t guest, hv_gpa_t gpa, void *dst, size_t len)
 {
-	uint64_t pa = 0;
-	bool contiguous;
-	if (len == 0)
-		return HV_OK;
-	if (dst == NULL)
-		return HV_ERR_INVALID_ARG;
-	hv_status_t st = walk(guest, gpa.val, len, HV_ACCESS_READ, &pa, &contiguous);
-	if (st == HV_OK)
-		copy(guest, gpa.val, dst, len, false);
-	return st;
+	struct hv_gmem m;
+	return hv_gmem_read(gmem_of(guest, &m), gpa.val, dst, len);
 }
 
 hv_status_t hv_port_guest_write(hv_guest_id_t guest, hv_gpa_t gpa, const void *src, size_t len)
 {
-	uint64_t pa = 0;
-	bool contiguous;
-	if (len == 0)
-		return HV_OK;
-	if (src == NULL)
-		return HV_ERR_INVALID_ARG;
-	hv_status_t st = walk(guest, gpa.val, len, HV_ACCESS_WRITE, &pa, &contiguous);
-	if (st == HV_OK)
-		copy(guest, gpa.val, (uint8_t *)(uintptr_t)src, len, true);
-	return st;
+	struct hv_gmem m;
+	return hv_gmem_write(gmem_of(guest, &m), gpa.val, src, len);
 }
 
 hv_status_t hv_port_guest_translate(hv_guest_id_t guest, hv_gpa_t gpa, size_t len,
 				    hv_access_t access, hv_hpa_t *hpa, void **hva)
 {
-	uint64_t pa = 0;
-	bool contiguous;
-	if (len == 0 || hpa == NULL || hva == NULL)
-		return HV_ERR_INVALID_ARG;
-	hv_status_t st = walk(guest, gpa.val, len, access, &pa, &contiguous);
-	if (st != HV_OK)
-		return st;
-	if (!contiguous)
-		return HV_ERR_FAULT;
-	*hpa = hv_hpa(pa);
-	*hva = (void *)(uintptr_t)pa;
-	return HV_OK;
+	struct hv_gmem m;
+	return hv_gmem_translate(gmem_of(guest, &m), gpa.val, len, access, hpa, hva);
 }
 
 /* ---- port contract: traps ---- */
