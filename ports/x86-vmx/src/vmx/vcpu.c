@@ -11,6 +11,7 @@
  */
 #include <libhvcore/base/mem.h>
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/port/cpu.h>
 #include <libhvcore/port/mem.h>
 #include <libhvcore/port/vcpu.h>
 #include <libhvcore/x86/vmcs.h>
@@ -395,7 +396,14 @@ void hv_x86_vcpu_release(struct hv_vcpu *v)
 
 hv_status_t hv_x86_vcpu_raise(struct hv_vcpu *v, uint32_t vector)
 {
-	return hv_x86_pending_set(&v->pending, vector);
+	hv_status_t st = hv_x86_pending_set(&v->pending, vector);
+	int32_t cpu = atomic_load_explicit(&v->loaded_cpu, memory_order_acquire);
+
+	/* Loaded on another CPU, maybe running: kick it out so that its next
+	 * entry delivers the vector, rather than at its next exit. */
+	if (st == HV_OK && cpu >= 0 && (uint32_t)cpu != this_cpu()->cpu)
+		hv_port_cpu_kick((hv_cpu_t)cpu);
+	return st;
 }
 
 /* ---- between exit and entry ---- */
