@@ -22,7 +22,7 @@
 struct hv_iov_dev vuart_dev;
 static struct vuart_config cfg;
 static _Alignas(8) uint8_t state[STATE];
-static struct hv_iov_log_entry log[VUART_LOG];
+static struct hv_iov_log_entry held_log[VUART_LOG];
 static struct hv_iov_console mux;
 static struct hv_iov_console_chan mux_uart, mux_hv, mux_hvc[CHANNELS];
 static hv_guest_id_t mux_ids[CHANNELS];
@@ -119,7 +119,7 @@ hv_status_t vuart_init(const struct vuart_config *c)
 		.base = c->base,
 		.trap_size = c->size,
 		.irq = HV_IOV_NO_IRQ, /* the guest drives it polled */
-		.log = log,
+		.log = held_log,
 		.log_cap = VUART_LOG,
 		.take_over = true,
 		.output = hv_iov_console_output,

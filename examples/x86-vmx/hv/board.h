@@ -2,7 +2,7 @@
  * The parts of hvcore-x86-vmx that main.c (the board, the guest table and
  * the story) shares with its devices and VMMs: linux's COM1 (uart.c) and
  * the store guest's disk (disk.c) under lib/iovirt, and the CMOS clock's
- * parallel VMMs (rtc.c).
+ * parallel VMMs (examples/common/pc_rtc.c).
  */
 #ifndef X86_VMX_BOARD_H
 #define X86_VMX_BOARD_H
@@ -30,7 +30,7 @@ hv_status_t disk_init(void);
 void disk_report(struct hv_core_exit *x, const struct hv_hvcall_frame *f,
 		 const struct hv_hvcall_result *res);
 
-/* The CMOS clock's parallel VMMs (rtc.c): rtc0 called in place, rtc1 on its own stack. */
+/* The CMOS clock's parallel VMMs (examples/common/pc_rtc.c): rtc0 called in place, rtc1 on its own stack. */
 extern const struct hv_evroute_domain_desc rtc_vmms[2];
 
 #endif

@@ -15,9 +15,18 @@
  * - arm64: `hvc #0` (the immediate must be ::HV_HVC_IMM); call number in
  *   x0, arguments in x1-x6; on return x0 holds the status and x1-x3 the
  *   results. Every other general-purpose register is preserved.
- * - x86_64 (VT-x): `vmcall`; number in rax, arguments in rdi, rsi, rdx,
+ * - x86_64: `vmcall`; number in rax, arguments in rdi, rsi, rdx,
  *   r10, r8, r9; status in rax, results in rdi, rsi, rdx. Other registers
  *   are preserved.
+ * - x86_64 where the hypervisor cannot see `vmcall` (a hosted VMM over
+ *   Linux KVM, which consumes it): the same registers, but the instruction
+ *   is `outb %al, $HV_HVCALL_X86_DOORBELL` (the port doorbell). The
+ *   hypervisor says which by CPUID: leaf ::HV_HVCALL_X86_CPUID_BASE returns
+ *   the signature "hvcorehvcore" in ebx, ecx, edx, and leaf
+ *   ::HV_HVCALL_X86_CPUID_FEATURES has ::HV_HVCALL_X86_FEAT_DOORBELL set in
+ *   eax. A guest calls hv_hvcall_x86_detect() once, before its first call
+ *   (it sets `hv_hvcall_x86_doorbell`, which hv_hvcall6() reads); one guest
+ *   binary then runs on both kinds of hypervisor.
  *
  * Handles (::hv_handle_t) are 64-bit values the hypervisor gave out; a guest
  * treats them as opaque. ::HV_HVCALL_SELF names the calling VP where a call
@@ -276,6 +285,14 @@ struct hv_hvcall_ret {
 	uint64_t r3;	 /**< Third result. */
 };
 
+/** @name x86_64: how the hypervisor is called (see the register conventions above)
+ *  @{ */
+#define HV_HVCALL_X86_CPUID_BASE     0x40000000u /**< Signature leaf: "hvcorehvcore". */
+#define HV_HVCALL_X86_CPUID_FEATURES 0x40000001u /**< Feature leaf: eax bits below. */
+#define HV_HVCALL_X86_FEAT_DOORBELL  (1u << 0)	 /**< Call by the port doorbell, not `vmcall`. */
+#define HV_HVCALL_X86_DOORBELL	     0xf8u	 /**< The doorbell's I/O port. */
+/** @} */
+
 #if defined(HV_HVCALL_EXTERNAL)
 /**
  * @brief Make a hypercall: with `HV_HVCALL_EXTERNAL`, defined by the program.
@@ -312,16 +329,55 @@ static inline struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t
 	return r;
 }
 #elif defined(__x86_64__)
+/**
+ * @brief Non-zero when this guest calls by the port doorbell
+ *        (::HV_HVCALL_X86_DOORBELL) rather than `vmcall`; set by
+ *        hv_hvcall_x86_detect(). One weak definition is shared by every
+ *        file of the program that includes this header.
+ */
+__attribute__((weak)) volatile uint8_t hv_hvcall_x86_doorbell;
+
+/**
+ * @brief Ask the hypervisor (CPUID) how to call it and remember the
+ *        answer in ::hv_hvcall_x86_doorbell. Call once at start-up, before
+ *        the first hypercall.
+ * @return true if calls go by the port doorbell.
+ */
+static inline bool hv_hvcall_x86_detect(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid"
+			 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			 : "a"(HV_HVCALL_X86_CPUID_BASE), "c"(0));
+	/* "hvcorehvcore" as the three little-endian words. */
+	bool ours = b == 0x6f637668u && c == 0x76686572u && d == 0x65726f63u;
+	bool door = false;
+	if (ours && a >= HV_HVCALL_X86_CPUID_FEATURES) {
+		__asm__ volatile("cpuid"
+				 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				 : "a"(HV_HVCALL_X86_CPUID_FEATURES), "c"(0));
+		door = (a & HV_HVCALL_X86_FEAT_DOORBELL) != 0;
+	}
+	hv_hvcall_x86_doorbell = door ? 1u : 0u;
+	return door;
+}
+
 static inline struct hv_hvcall_ret hv_hvcall6(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3,
 					      uint64_t a4, uint64_t a5, uint64_t a6)
 {
 	register uint64_t r10 __asm__("r10") = a4;
 	register uint64_t r8 __asm__("r8") = a5;
 	register uint64_t r9 __asm__("r9") = a6;
-	__asm__ volatile("vmcall"
-			 : "+a"(nr), "+D"(a1), "+S"(a2), "+d"(a3)
-			 : "r"(r10), "r"(r8), "r"(r9)
-			 : "memory");
+	if (hv_hvcall_x86_doorbell)
+		__asm__ volatile("outb %%al, %[door]"
+				 : "+a"(nr), "+D"(a1), "+S"(a2), "+d"(a3)
+				 : [door] "i"(HV_HVCALL_X86_DOORBELL), "r"(r10), "r"(r8), "r"(r9)
+				 : "memory");
+	else
+		__asm__ volatile("vmcall"
+				 : "+a"(nr), "+D"(a1), "+S"(a2), "+d"(a3)
+				 : "r"(r10), "r"(r8), "r"(r9)
+				 : "memory");
 	struct hv_hvcall_ret r = {nr, a1, a2, a3};
 	return r;
 }

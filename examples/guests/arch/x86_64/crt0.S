@@ -5,10 +5,14 @@
  * hypervisor's page tables, GDT and TSS). A task VP enters guest_task_entry
  * with RDI = its struct guest_task and RSP = the 16-byte aligned stack top
  * it was created with; when the task function returns, the VP ends through
- * the VP_EXIT hypercall (vmcall: number in RAX, arguments in RDI, RSI, RDX,
- * R10, R8, R9, all zero).
+ * the VP_EXIT hypercall (vmcall, or the port doorbell where the hypervisor
+ * asks for it (libhvcore/guest/hvcall.h): number in RAX, arguments in RDI,
+ * RSI, RDX, R10, R8, R9, all zero). The boot VP asks which before
+ * guest_main (guest_arch_start(), hvcall.c); the answer is in .bss, which
+ * every VP of the guest shares.
  */
-#define HC_VP_EXIT 0x12
+#define HC_VP_EXIT	0x12
+#define HC_DOORBELL	0xf8 /* HV_HVCALL_X86_DOORBELL */
 	.section .text.boot, "ax"
 	.code64
 	.global _start
@@ -20,6 +24,7 @@ _start:
 	sub	%rdi, %rcx
 	xor	%eax, %eax
 	rep stosb
+	call	guest_arch_start
 	call	guest_main
 	jmp	vp_exit
 
@@ -40,6 +45,10 @@ vp_exit:
 	xor	%r10d, %r10d
 	xor	%r8d, %r8d
 	xor	%r9d, %r9d
+	cmpb	$0, hv_hvcall_x86_doorbell(%rip)
+	jne	2f
 	vmcall
+	jmp	1f
+2:	outb	%al, $HC_DOORBELL
 1:	hlt
 	jmp	1b

@@ -34,11 +34,11 @@ void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla)
 	hv_memcpy(gdt, d, sizeof(d));
 }
 
-hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_size, uint64_t at,
-				      uint32_t gib, struct hv_x86_guest_config *cfg)
+hv_status_t hv_x86_guest_layout_build(void *ram, uint64_t ram_gpa, uint64_t ram_size, uint64_t at,
+				      uint32_t gib, struct hv_x86_guest_layout *out)
 {
 	uint64_t end;
-	if (ram == NULL || cfg == NULL)
+	if (ram == NULL || out == NULL)
 		return HV_ERR_INVALID_ARG;
 	if (at & (PAGE - 1))
 		return HV_ERR_ALIGN;
@@ -61,8 +61,24 @@ hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_
 	}
 	uint64_t gdt = at + (2ull + gib) * PAGE;
 	hv_x86_guest_gdt_build((uint8_t *)ram + (gdt - ram_gpa), gdt + TSS_AT);
-	cfg->cr3 = at;
-	cfg->gdt = gdt;
-	cfg->tss = gdt + TSS_AT;
+	out->cr3 = at;
+	out->gdt = gdt;
+	out->tss = gdt + TSS_AT;
 	return HV_OK;
+}
+
+hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_size, uint64_t at,
+				      uint32_t gib, struct hv_x86_guest_config *cfg)
+{
+	struct hv_x86_guest_layout l;
+	hv_status_t st;
+	if (cfg == NULL)
+		return HV_ERR_INVALID_ARG;
+	st = hv_x86_guest_layout_build(ram, ram_gpa, ram_size, at, gib, &l);
+	if (st == HV_OK) {
+		cfg->cr3 = l.cr3;
+		cfg->gdt = l.gdt;
+		cfg->tss = l.tss;
+	}
+	return st;
 }

@@ -44,6 +44,7 @@
 #include <libhvcore/event.h>
 #include <libhvcore/types.h>
 #include <libhvcore/x86/ept.h>
+#include <libhvcore/x86/guest_tables.h>
 #include <libhvcore/x86/insn.h>
 #include <libhvcore/x86/vcpu_emul.h>
 #include <libhvcore/x86/vmx_bitmap.h>
@@ -57,17 +58,6 @@ extern "C" {
 
 /** @brief The multiboot2 loader's magic value in EAX at entry. */
 #define HV_X86_MB2_MAGIC 0x36d76289u
-
-/** @name The guest's segment selectors (hv_x86_guest_gdt_build() lays out its GDT so)
- *  @{ */
-#define HV_X86_GUEST_SEL_CODE 0x08u /**< 64-bit code segment, DPL 0. */
-#define HV_X86_GUEST_SEL_DATA 0x10u /**< Flat data segment, DPL 0. */
-#define HV_X86_GUEST_SEL_TSS  0x18u /**< 64-bit TSS (a 16-byte descriptor). */
-/** @brief Bytes of the guest GDT: null, code, data and the two halves of the TSS. */
-#define HV_X86_GUEST_GDT_SIZE 40u
-/** @brief Bytes of the guest TSS (the 64-bit TSS, no I/O permission map). */
-#define HV_X86_GUEST_TSS_SIZE 104u
-/** @} */
 
 /**
  * @brief The embedder's entry point, called once on the boot CPU in long
@@ -208,10 +198,6 @@ struct hv_x86_guest_config {
  */
 hv_status_t hv_x86_guest_attach(hv_guest_id_t guest, const struct hv_x86_guest_config *cfg);
 
-/** @brief Bytes hv_x86_guest_tables_build() writes to map @p gib GiB: PML4, PDPT, one
- *         page directory per GiB, and a page holding the GDT and the TSS. */
-#define HV_X86_GUEST_TABLES_SIZE(gib) ((3ull + (uint64_t)(gib)) * 4096u)
-
 /**
  * @brief Write a 64-bit guest's start-up tables into its RAM and record
  *        where they are in @p cfg (cr3, gdt, tss).
@@ -226,7 +212,8 @@ hv_status_t hv_x86_guest_attach(hv_guest_id_t guest, const struct hv_x86_guest_c
  * @param ram_size Bytes of guest RAM at @p ram.
  * @param at       Guest-physical address of the tables, 4 KiB-aligned, in that RAM.
  * @param gib      GiB to map, 1..512.
- * @param cfg      Out: cr3, gdt and tss set; other fields untouched.
+ * @param cfg      Out: cr3, gdt and tss set (as hv_x86_guest_layout_build()
+ *                 gives them); other fields untouched.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL pointers; ::HV_ERR_ALIGN
  *         for @p at; ::HV_ERR_RANGE for @p gib; ::HV_ERR_NO_SPACE if the
  *         ::HV_X86_GUEST_TABLES_SIZE(@p gib) bytes at @p at do not lie
@@ -243,14 +230,6 @@ hv_status_t hv_x86_guest_tables_build(void *ram, uint64_t ram_gpa, uint64_t ram_
  *         @p cpu is not in VMX root mode.
  */
 hv_status_t hv_x86_vmx_cpu_bind(struct hv_x86_vmx_cpu *cpu);
-
-/**
- * @brief Write the guest GDT the port's VMCS describes:
- *        null, 64-bit code, flat data, 64-bit TSS at @p tss_gla.
- * @param gdt     Hypervisor address of ::HV_X86_GUEST_GDT_SIZE bytes.
- * @param tss_gla Guest address of the TSS.
- */
-void hv_x86_guest_gdt_build(void *gdt, uint64_t tss_gla);
 
 /**
  * @brief A guest CPU: its VMCS, its registers and what the port emulates

@@ -1,9 +1,10 @@
 /*
- * The parallel VMMs of seed 003 on a PC: rtc0 and rtc1 both emulate the
- * MC146818 real-time clock of the CMOS at ports 0x70 (index) and 0x71
- * (data) (one device model, whichever VMM serves it), and the event router
- * decides at every access which one does: rtc0 is called in place, rtc1
- * is entered through a transition hook that moves it onto its own stack.
+ * The parallel VMMs of seed 003 on a PC, for every x86 board (the board.h
+ * beside its main.c gives CPU_COUNT and RTC_PORT and declares rtc_vmms):
+ * rtc0 and rtc1 both emulate the MC146818 real-time clock of the CMOS at ports 0x70 (index) and
+ * 0x71 (data) (one device model, whichever VMM serves it), and the event router decides at every
+ * access which one does: rtc0 is called in place, rtc1 is entered through a transition hook that
+ * moves it onto its own stack.
  *
  * The clock runs in binary, 24-hour mode (status B = 0x06), never in an
  * update cycle (status A's UIP reads 0), from RTC_BOOT_SECONDS at boot.

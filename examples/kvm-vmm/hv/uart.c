@@ -1,0 +1,151 @@
+/*
+ * linux's COM1 (seed 004) on the hosted VMM. Passed through, linux's
+ * accesses to its ports are served inside the KVM port by a backend
+ * (hv_kvm_pio_passthrough()); virtualized, they reach lib/iovirt's 16550
+ * model, with the same backend as the VMM's way to the device
+ * (examples/common/vuart.c does the rest). The backend is either
+ *  - a PCI 16550 through VFIO (its I/O BAR 0, by the KVM port's VFIO
+ *    backend), the hosted form of handing a guest a real device, or
+ *  - without one, the VMM's terminal UART: a transmitter that is always
+ *    ready and writes each byte to a file descriptor.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libhvcore/iovirt.h>
+#include <libhvcore/kvm/kvm.h>
+#include <libhvcore/port/trap.h>
+#ifdef KVM_VMM_VFIO
+#include <libhvcore/kvm/vfio.h>
+#endif
+
+#include "board.h"
+#include "vuart.h"
+
+#define THR	 0u    /* transmit holding register */
+#define LSR	 5u    /* line status register */
+#define LSR_THRE 0x20u /* transmit holding register empty */
+#define LSR_TEMT 0x40u /* transmitter empty */
+
+static struct hv_iov_backend com1;
+static char described[128];
+
+/* ---- the terminal UART: registers kept, THR written out, always ready ---- */
+
+static struct {
+	int fd;
+	uint8_t reg[COM1_SIZE];
+} term;
+
+static hv_status_t term_read(void *ctx, uint32_t region, uint64_t off, uint8_t size, uint64_t *val)
+{
+	(void)ctx;
+	if (region != 0 || off >= COM1_SIZE || size != 1)
+		return HV_ERR_RANGE;
+	*val = off == LSR ? (LSR_THRE | LSR_TEMT) : off == THR ? 0 : term.reg[off];
+	return HV_OK;
+}
+
+static hv_status_t term_write(void *ctx, uint32_t region, uint64_t off, uint8_t size, uint64_t val)
+{
+	uint8_t c = (uint8_t)val;
+	(void)ctx;
+	if (region != 0 || off >= COM1_SIZE || size != 1)
+		return HV_ERR_RANGE;
+	/* THR unless the divisor latch is open (LCR bit 7). */
+	if (off == THR && !(term.reg[3] & 0x80u)) {
+		while (write(term.fd, &c, 1) < 0 && errno == EINTR)
+			;
+		return HV_OK;
+	}
+	if (off != LSR)
+		term.reg[off] = c;
+	return HV_OK;
+}
+
+static const struct hv_iov_backend_ops term_ops = {.read = term_read, .write = term_write};
+
+/* ---- the multiplexed console's transmitter: the device, polled ---- */
+
+static void com1_tx(char c)
+{
+	uint64_t lsr = 0;
+	do {
+		if (com1.ops->read(com1.ctx, com1.region, LSR, 1, &lsr) != HV_OK)
+			return;
+	} while ((lsr & LSR_THRE) == 0);
+	(void)com1.ops->write(com1.ctx, com1.region, THR, 1, (uint8_t)c);
+}
+
+#ifdef KVM_VMM_VFIO
+static struct hv_vfio_dev vfio_dev;
+
+static hv_status_t vfio_backend(const char *bdf, char *why, size_t why_len)
+{
+	hv_status_t st = hv_vfio_open(&vfio_dev, bdf, NULL);
+	if (st != HV_OK) {
+		(void)snprintf(why, why_len, "%s", hv_vfio_why(&vfio_dev));
+		return st;
+	}
+	com1 = (struct hv_iov_backend){
+		.ops = &hv_vfio_iov_ops, .ctx = &vfio_dev, .region = VFIO_PCI_BAR0_REGION_INDEX};
+	(void)snprintf(described, sizeof(described), "the PCI 16550 %s (VFIO, I/O BAR 0)",
+		       hv_vfio_name(&vfio_dev));
+	return HV_OK;
+}
+#endif
+
+const char *uart_describe(void)
+{
+	return described;
+}
+
+hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count, const char *vfio,
+		      int com1_fd, char *why, size_t why_len)
+{
+	hv_status_t st;
+	if (vfio != NULL) {
+#ifdef KVM_VMM_VFIO
+		st = vfio_backend(vfio, why, why_len);
+		if (st != HV_OK)
+			return st;
+#else
+		(void)snprintf(why, why_len,
+			       "this VMM was built without VFIO (linux/vfio.h was missing)");
+		return HV_ERR_NOT_SUPPORTED;
+#endif
+	} else {
+		term.fd = com1_fd;
+		term.reg[LSR] = LSR_THRE | LSR_TEMT;
+		com1 = (struct hv_iov_backend){.ops = &term_ops, .ctx = &term, .region = 0};
+		(void)snprintf(described, sizeof(described),
+			       "the VMM's terminal UART (no VFIO device given)");
+	}
+	struct vuart_config c = {
+		.name = "COM1",
+		.model = &hv_iov_model_16550,
+		.backend = com1,
+		.space = HV_IOV_SPACE_PIO,
+		.base = COM1_PORT,
+		.size = COM1_SIZE,
+		.traps = "its ports trap",
+		.index = 0,
+		.guest = LINUX_GUEST,
+		.service = SVC_GUEST,
+		.guests = guests,
+		.guest_count = count,
+		.tx = com1_tx,
+	};
+	/* Passed through: the port serves linux's COM1 by the backend until the service VM says so.
+	 */
+	st = hv_kvm_pio_passthrough(LINUX_GUEST, COM1_PORT, COM1_SIZE, &com1);
+	if (st == HV_OK)
+		st = hv_port_trap_pio(LINUX_GUEST, COM1_PORT, COM1_SIZE, false);
+	if (st != HV_OK) {
+		(void)snprintf(why, why_len, "the KVM port refused the pass-through");
+		return st;
+	}
+	return vuart_init(&c);
+}
