@@ -342,6 +342,8 @@ static hv_status_t open_container(struct hv_vfio_dev *dev)
 	dev->container = r;
 
 	r = s->ioctl(s->ctx, dev->container, VFIO_GET_API_VERSION, NULL);
+	if (r < 0)
+		return sys_failed(dev, r, "VFIO_GET_API_VERSION");
 	if (r != VFIO_API_VERSION) {
 		say(dev,
 		    "VFIO API version %d, this build speaks %d: rebuild against this kernel's "
