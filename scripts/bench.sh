@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scripts/bench.sh <build-dir>: run every benchmark program, then the callgrind
-# instruction counts of the scheduler hot paths and of a route-rule change
-# (below); JSON lines out.
+# scripts/bench.sh <build-dir>: run every benchmark program, then the KVM
+# bench (scripts/bench-kvm.sh), then the callgrind instruction counts of the
+# scheduler hot paths and of a route-rule change (below); JSON lines out.
 set -euo pipefail
 build=${1:-build/release}
 shopt -s nullglob
@@ -12,6 +12,12 @@ for b in "$build"/bench/bench_*; do
 	ran=$((ran + 1))
 done
 [ "$ran" -gt 0 ] || { echo "no benchmark programs in $build/bench" >&2; exit 1; }
+
+# The KVM bench (bench/kvm): natively where /dev/kvm works, and in the nested
+# QEMU TCG machine where its tools are; a machine with neither skips it (77).
+kvm_rc=0
+bash "$(dirname "$0")/bench-kvm.sh" "$build" || kvm_rc=$?
+[ "$kvm_rc" = 0 ] || [ "$kvm_rc" = 77 ] || { echo "bench: bench-kvm.sh failed ($kvm_rc)" >&2; exit 1; }
 
 # Instructions per operation of the scheduler hot paths, counted by callgrind:
 # `bench_sched --ops <sched> <pick|wake> <n> <k>` sets up n runnable entities
