@@ -32,6 +32,13 @@
 #   --smp N         vCPUs of the machine (default 2)
 #   --timeout S     wall-clock bound for one boot (default 120)
 #   --dmesg         print the kernel's kvm/vfio/iommu lines after the run
+#   --pci-serial F  what the guest kernel's pci-serial sends goes to file F on
+#                   this host (default: nowhere)
+#   --ttyS1 F       give the machine a second ISA serial port (its /dev/ttyS1)
+#                   whose output goes to file F on this host
+#   --buffer        the program writes to memory and its output is printed
+#                   when it ends: no console (an emulated 16550, slow under
+#                   TCG) in the way of a program whose timing matters
 #   -v              print the whole console, kernel boot log included
 # Environment: KVM_MACHINE_DIR (cache), KVM_MACHINE_KERNEL (a package name,
 # e.g. linux-image-6.1.0-57-cloud-amd64, instead of the archive's current).
@@ -43,13 +50,16 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${KVM_MACHINE_DIR:-$repo/build/kvm-machine}
 modules=(irqbypass kvm kvm-amd vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci)
 
-vfio=0 smp=2 timeout_s=120 dmesg=0 verbose=0
+vfio=0 smp=2 timeout_s=120 dmesg=0 verbose=0 pci_serial= ttys1= buffer=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--vfio) vfio=1 ;;
 	--smp) smp=${2:?--smp needs a count}; shift ;;
 	--timeout) timeout_s=${2:?--timeout needs seconds}; shift ;;
 	--dmesg) dmesg=1 ;;
+	--pci-serial) pci_serial=${2:?--pci-serial needs a file}; shift ;;
+	--ttyS1) ttys1=${2:?--ttyS1 needs a file}; shift ;;
+	--buffer) buffer=1 ;;
 	-v) verbose=1 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "kvm-machine: unknown option $1 (--help)" >&2; exit 2 ;;
@@ -222,8 +232,14 @@ fi
 set --
 while IFS= read -r a; do set -- "$@" "$a"; done </test/args
 out "run: /test/prog $*"
-/test/prog "$@"
-rc=$?
+if [ "$(arg buffer)" = 1 ]; then
+	/test/prog "$@" >/tmp/prog.out 2>&1
+	rc=$?
+	cat /tmp/prog.out
+else
+	/test/prog "$@"
+	rc=$?
+fi
 [ "$(arg dmesg)" = 1 ] && dmesg | grep -iE 'kvm|svm|vfio|dmar|iommu' | sed 's/^/kvm-machine: dmesg: /'
 out "exit $rc"
 poweroff -f
@@ -231,10 +247,14 @@ EOF
 }
 
 qemu_args() {
-	local append="console=ttyS0 intel_iommu=on panic=-1 loglevel=${1:-1} mitigations=off kvm_machine.vfio=$vfio kvm_machine.dmesg=$dmesg"
+	local append="console=ttyS0 intel_iommu=on panic=-1 loglevel=${1:-1} mitigations=off kvm_machine.vfio=$vfio kvm_machine.dmesg=$dmesg kvm_machine.buffer=$buffer"
 	printf '%s\n' -M q35 -accel tcg -cpu EPYC,+svm,+npt -smp "$smp" -m 512 -nodefaults -display none -no-reboot \
-		-device intel-iommu -chardev null,id=pciser -device pci-serial,chardev=pciser \
-		-kernel "$dir/kernel/vmlinuz" -append "$append"
+		-device intel-iommu -kernel "$dir/kernel/vmlinuz" -append "$append"
+	if [ -n "$pci_serial" ]; then
+		printf '%s\n' -chardev "file,id=pciser,path=$pci_serial" -device pci-serial,chardev=pciser
+	else
+		printf '%s\n' -chardev null,id=pciser -device pci-serial,chardev=pciser
+	fi
 }
 
 case "$cmd" in
@@ -259,8 +279,10 @@ run)
 	mapfile -t qa < <(qemu_args 1)
 	t0=$(date +%s%N)
 	set +e
+	serials=(-serial "file:$run/console")
+	[ -n "$ttys1" ] && serials+=(-serial "file:$ttys1")
 	timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 "${qa[@]}" -initrd "$run/initrd.cpio" \
-		-serial "file:$run/console" </dev/null >"$run/qemu.log" 2>&1
+		"${serials[@]}" </dev/null >"$run/qemu.log" 2>&1
 	qrc=$?
 	set -e
 	t1=$(date +%s%N)

@@ -19,9 +19,12 @@
  *  - peer (thin): shares a page with the RTOS; priority inheritance across
  *    the two guests bounds the RTOS's wait for a mutex there (seed 002).
  *
- * Usage: hvcore-kvm-vmm [--vfio <PCI address>|auto] [--com1 <file>]
+ * Usage: hvcore-kvm-vmm [--vfio <PCI address>|auto] [--com1 <file>] [--slow N]
  * The log is on standard output; linux's COM1, without VFIO, goes to
- * <file> (default: standard error).
+ * <file> (default: standard error). --slow N makes the VMM's and the
+ * guests' clocks run N times slower than the host's, for a host that runs
+ * KVM under an emulator (the nested test machine), where the story's
+ * deadlines of a few ms are shorter than the VMM's own work.
  */
 #define _GNU_SOURCE
 
@@ -216,7 +219,8 @@ static hv_status_t guest_memory(uint32_t i)
 {
 	struct hv_kvm_slot slots[2];
 	struct hv_x86_guest_layout l;
-	struct hv_kvm_guest_config gc = {.slots = slots, .slot_count = 1};
+	struct hv_kvm_guest_config gc = {
+		.slots = slots, .slot_count = 1, .vcpu_prealloc = guests[i].desc.vp_quota};
 	size_t size = (size_t)(images[i].end - images[i].image);
 	void *ram;
 	hv_status_t st = size <= RAM_SIZE / 2 ? HV_OK : HV_ERR_NO_SPACE;
@@ -260,10 +264,12 @@ static void secondary(uint32_t cpu, void *arg)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--vfio <PCI address>|auto] [--com1 <file>]\n"
+		"usage: %s [--vfio <PCI address>|auto] [--com1 <file>] [--slow N]\n"
 		"  --vfio  linux's COM1 is this PCI 16550 (bound to vfio-pci), passed through\n"
 		"          by VFIO; auto: the first device bound to vfio-pci\n"
-		"  --com1  without --vfio: where linux's COM1 writes (default: standard error)\n",
+		"  --com1  without --vfio: where linux's COM1 writes (default: standard error)\n"
+		"  --slow  the VMM's and guests' clocks run N times slower (a host that emulates "
+		"KVM)\n",
 		prog);
 }
 
@@ -280,6 +286,8 @@ int main(int argc, char **argv)
 			vfio = argv[++i];
 		} else if (strcmp(argv[i], "--com1") == 0 && i + 1 < argc) {
 			com1 = argv[++i];
+		} else if (strcmp(argv[i], "--slow") == 0 && i + 1 < argc) {
+			kc.time_dilation = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else {
 			usage(argv[0]);
 			return 2;
@@ -306,6 +314,10 @@ int main(int argc, char **argv)
 	story_printf("[boot] libhvcore kvm-vmm: /dev/kvm on Linux %s, %u pCPU threads, guest TSC "
 		     "%lu kHz, no in-kernel irqchip (halts exit to the library's scheduler)\n",
 		     u.release, CPU_COUNT, (unsigned long)(hv_kvm_tsc_hz() / 1000));
+	if (kc.time_dilation > 1)
+		story_printf("[boot] time: the VMM's and the guests' clocks run %u times slower "
+			     "than the host's (--slow; every time below is theirs)\n",
+			     (unsigned)kc.time_dilation);
 	story_printf("[boot] scheduler: fixed-priority (lib/sched), 8 levels, slice 4 ms; "
 		     "changeable at run time by the service VM (arena %u KiB, 1 image allowed)\n",
 		     (unsigned)(SCHED_ARENA >> 10));

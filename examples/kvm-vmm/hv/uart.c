@@ -9,6 +9,8 @@
  *  - without one, the VMM's terminal UART: a transmitter that is always
  *    ready and writes each byte to a file descriptor.
  */
+#define _DEFAULT_SOURCE
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,9 @@
 #include <libhvcore/kvm/kvm.h>
 #include <libhvcore/port/trap.h>
 #ifdef KVM_VMM_VFIO
+#include <dirent.h>
+#include <linux/vfio.h>
+
 #include <libhvcore/kvm/vfio.h>
 #endif
 
@@ -81,18 +86,57 @@ static void com1_tx(char c)
 
 #ifdef KVM_VMM_VFIO
 static struct hv_vfio_dev vfio_dev;
+static char auto_bdf[32];
+
+/* "auto": the first device bound to vfio-pci, else NULL (why says so). */
+static const char *find_vfio_device(char *why, size_t why_len)
+{
+	DIR *d = opendir("/sys/bus/pci/drivers/vfio-pci");
+	struct dirent *e;
+	unsigned dom, bus, dev, fn;
+	char tail;
+	if (d == NULL) {
+		(void)snprintf(why, why_len,
+			       "no vfio-pci driver: modprobe vfio-pci, then bind the PCI 16550 to "
+			       "it (docs/kvm-vmm.md)");
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (sscanf(e->d_name, "%4x:%2x:%2x.%1x%c", &dom, &bus, &dev, &fn, &tail) == 4) {
+			(void)snprintf(auto_bdf, sizeof(auto_bdf), "%04x:%02x:%02x.%x", dom, bus,
+				       dev, fn);
+			(void)closedir(d);
+			return auto_bdf;
+		}
+	}
+	(void)closedir(d);
+	(void)snprintf(why, why_len,
+		       "no PCI device is bound to vfio-pci: bind the PCI 16550 to it "
+		       "(driver_override; docs/kvm-vmm.md)");
+	return NULL;
+}
 
 static hv_status_t vfio_backend(const char *bdf, char *why, size_t why_len)
 {
-	hv_status_t st = hv_vfio_open(&vfio_dev, bdf, NULL);
+	hv_status_t st;
+	if (strcmp(bdf, "auto") == 0 && (bdf = find_vfio_device(why, why_len)) == NULL)
+		return HV_ERR_NOT_FOUND;
+	st = hv_vfio_open(&vfio_dev, bdf, NULL);
 	if (st != HV_OK) {
 		(void)snprintf(why, why_len, "%s", hv_vfio_why(&vfio_dev));
 		return st;
 	}
 	com1 = (struct hv_iov_backend){
 		.ops = &hv_vfio_iov_ops, .ctx = &vfio_dev, .region = VFIO_PCI_BAR0_REGION_INDEX};
-	(void)snprintf(described, sizeof(described), "the PCI 16550 %s (VFIO, I/O BAR 0)",
-		       hv_vfio_name(&vfio_dev));
+	if (vfio_dev.region[VFIO_PCI_BAR0_REGION_INDEX].size < COM1_SIZE) {
+		(void)snprintf(why, why_len, "%s: BAR 0 is %lu bytes, not a 16550's 8 ports",
+			       vfio_dev.bdf,
+			       (unsigned long)vfio_dev.region[VFIO_PCI_BAR0_REGION_INDEX].size);
+		hv_vfio_close(&vfio_dev);
+		return HV_ERR_NOT_SUPPORTED;
+	}
+	(void)snprintf(described, sizeof(described), "the PCI 16550 %s (VFIO, BAR 0)",
+		       vfio_dev.bdf);
 	return HV_OK;
 }
 #endif

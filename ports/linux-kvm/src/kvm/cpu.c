@@ -225,7 +225,8 @@ hv_time_ns_t hv_port_time_now(void)
 {
 	struct timespec ts;
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (hv_time_ns_t)ts.tv_sec * 1000000000u + (hv_time_ns_t)ts.tv_nsec;
+	/* With time dilation the VMM's clock, like its guests', runs slower. */
+	return ((hv_time_ns_t)ts.tv_sec * 1000000000u + (hv_time_ns_t)ts.tv_nsec) / kport.dilation;
 }
 
 void kvm_timer_program(struct kcpu *c, hv_time_ns_t extra)
@@ -236,10 +237,13 @@ void kvm_timer_program(struct kcpu *c, hv_time_ns_t extra)
 		return;
 	memset(&its, 0, sizeof(its));
 	if (at != HV_TIME_NEVER) {
-		if (at == 0)
-			at = 1; /* 0 would disarm */
-		its.it_value.tv_sec = (time_t)(at / 1000000000u);
-		its.it_value.tv_nsec = (long)(at % 1000000000u);
+		/* Back to the host's clock (time dilation); 0 would disarm. */
+		hv_time_ns_t real = at > HV_TIME_NEVER / kport.dilation ? HV_TIME_NEVER - 1
+									: at * kport.dilation;
+		if (real == 0)
+			real = 1;
+		its.it_value.tv_sec = (time_t)(real / 1000000000u);
+		its.it_value.tv_nsec = (long)(real % 1000000000u);
 	}
 	if (timer_settime(c->timer, TIMER_ABSTIME, &its, NULL) == 0)
 		c->armed = at;

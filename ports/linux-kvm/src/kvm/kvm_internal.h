@@ -51,6 +51,7 @@ struct kpool {
 	int fd;
 	struct kvm_run *run;
 	bool used;
+	bool ran; /* has run since it was made: may have an access to complete */
 };
 
 /* One guest: a VM. */
@@ -59,7 +60,6 @@ struct kguest {
 	int vm;
 	struct hv_kvm_guest_config cfg;
 	struct hv_kvm_slot slots[HV_KVM_MAX_SLOTS];
-	uint64_t tsc_base;    /* host TSC at attach: the guest's TSC is rdtsc() - tsc_base */
 	pthread_mutex_t lock; /* pool, pass-through table, vCPU list */
 	struct kpool pool[HV_KVM_MAX_VCPUS];
 	struct hv_vcpu *vcpus[HV_KVM_MAX_VCPUS]; /* by pool slot, for interrupts by index */
@@ -76,7 +76,9 @@ extern struct kport {
 	int signal;
 	int console_fd;
 	uint64_t tsc_hz;
-	bool tsc_attr; /* KVM_VCPU_TSC_OFFSET settable */
+	uint32_t dilation;	   /* guests' clocks run this many times slower */
+	bool tsc_attr;		   /* KVM_VCPU_TSC_OFFSET settable */
+	_Atomic uint64_t tsc_base; /* host TSC when the first vCPU ran: every guest's TSC 0 */
 	struct kvm_cpuid2 *cpuid;
 	struct kcpu cpus[HV_KVM_MAX_CPUS];
 	struct kguest guests[HV_KVM_MAX_GUESTS];
@@ -94,5 +96,7 @@ void kvm_timer_program(struct kcpu *c, hv_time_ns_t extra);
 /* A pass-through range that holds @p port, untrapped, or NULL. */
 const struct kpass *kvm_passthrough(const struct kguest *g, uint16_t port, uint32_t size);
 hv_status_t kvm_cpu_setup(void);
+/* Make pool entry @p i of @p g a vCPU fd (under the guest's lock or before it is live). */
+hv_status_t kvm_pool_fill(struct kguest *g, uint32_t i);
 
 #endif

@@ -38,44 +38,93 @@ size_t hv_port_vcpu_size(void)
 
 static uint64_t guest_tsc(const struct kguest *g)
 {
-	return kvm_rdtsc() - g->tsc_base;
+	(void)g;
+	return kvm_rdtsc() - atomic_load_explicit(&kport.tsc_base, memory_order_relaxed);
 }
 
-/* A pool entry of @p g for a new VP: a free one, or a new vCPU fd. */
+/*
+ * The guest's TSC, set before the vCPU first runs: the same for every vCPU
+ * of every guest of the VMM, 0 when the first of them first ran (the
+ * guests' time starts with them, not with the VMM's set-up).
+ */
+static hv_status_t set_tsc(struct hv_vcpu *v)
+{
+	uint64_t zero = 0, now = kvm_rdtsc();
+	(void)atomic_compare_exchange_strong(&kport.tsc_base, &zero, now);
+	uint64_t base = atomic_load(&kport.tsc_base);
+	int fd = v->fd;
+	if (kport.tsc_attr) {
+		int64_t off = -(int64_t)base;
+		struct kvm_device_attr a = {.group = KVM_VCPU_TSC_CTRL,
+					    .attr = KVM_VCPU_TSC_OFFSET,
+					    .addr = (uintptr_t)&off};
+		if (ioctl(fd, KVM_SET_DEVICE_ATTR, &a) != 0)
+			return HV_ERR_INTERNAL;
+	} else {
+		struct {
+			struct kvm_msrs h;
+			struct kvm_msr_entry e;
+		} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC, .data = kvm_rdtsc() - base}};
+		if (ioctl(fd, KVM_SET_MSRS, &m) != 1)
+			return HV_ERR_INTERNAL;
+	}
+	v->tsc_set = true;
+	return HV_OK;
+}
+
+/* Make pool entry @p i of @p g a vCPU fd: created, mapped, its CPUID set. */
+hv_status_t kvm_pool_fill(struct kguest *g, uint32_t i)
+{
+	struct kpool *p = &g->pool[i];
+	void *run;
+	int fd;
+	if (p->fd >= 0)
+		return HV_OK;
+	fd = ioctl(g->vm, KVM_CREATE_VCPU, (unsigned long)i);
+	if (fd < 0) {
+		kvm_refuse("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
+		return HV_ERR_NO_SPACE;
+	}
+	run = mmap(NULL, (size_t)kport.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		kvm_refuse("mmap of vCPU %u: %s", i, strerror(errno));
+		(void)close(fd);
+		return HV_ERR_NO_SPACE;
+	}
+	if (ioctl(fd, KVM_SET_CPUID2, kport.cpuid) != 0) {
+		kvm_refuse("KVM_SET_CPUID2: %s", strerror(errno));
+		(void)munmap(run, (size_t)kport.mmap_size);
+		(void)close(fd);
+		return HV_ERR_INTERNAL;
+	}
+	p->fd = fd;
+	p->run = run;
+	p->ran = false;
+	return HV_OK;
+}
+
+/* A pool entry of @p g for a new VP: a free vCPU fd, else a new one. */
 static hv_status_t pool_take(struct kguest *g, uint32_t *slot)
 {
+	uint32_t pick = HV_KVM_MAX_VCPUS;
 	for (uint32_t i = 0; i < HV_KVM_MAX_VCPUS; i++) {
-		struct kpool *p = &g->pool[i];
-		if (p->used)
+		if (g->pool[i].used)
 			continue;
-		if (p->fd < 0) {
-			int fd = ioctl(g->vm, KVM_CREATE_VCPU, (unsigned long)i);
-			void *run;
-			if (fd < 0) {
-				kvm_refuse("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
-				return HV_ERR_NO_SPACE;
-			}
-			run = mmap(NULL, (size_t)kport.mmap_size, PROT_READ | PROT_WRITE,
-				   MAP_SHARED, fd, 0);
-			if (run == MAP_FAILED) {
-				kvm_refuse("mmap of vCPU %u: %s", i, strerror(errno));
-				(void)close(fd);
-				return HV_ERR_NO_SPACE;
-			}
-			if (ioctl(fd, KVM_SET_CPUID2, kport.cpuid) != 0) {
-				kvm_refuse("KVM_SET_CPUID2: %s", strerror(errno));
-				(void)munmap(run, (size_t)kport.mmap_size);
-				(void)close(fd);
-				return HV_ERR_INTERNAL;
-			}
-			p->fd = fd;
-			p->run = run;
+		if (g->pool[i].fd >= 0) {
+			pick = i;
+			break;
 		}
-		p->used = true;
-		*slot = i;
-		return HV_OK;
+		if (pick == HV_KVM_MAX_VCPUS)
+			pick = i;
 	}
-	return HV_ERR_NO_SPACE;
+	if (pick == HV_KVM_MAX_VCPUS)
+		return HV_ERR_NO_SPACE;
+	hv_status_t st = kvm_pool_fill(g, pick);
+	if (st != HV_OK)
+		return st;
+	g->pool[pick].used = true;
+	*slot = pick;
+	return HV_OK;
 }
 
 static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
@@ -93,8 +142,7 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool code)
 }
 
 /* A 64-bit start at @p boot with the guest's tables (hv_kvm_guest_config). */
-static hv_status_t reset_state(struct hv_vcpu *v, const struct kguest *g,
-			       const struct hv_vcpu_boot *boot)
+static hv_status_t reset_state(struct hv_vcpu *v, struct kguest *g, const struct hv_vcpu_boot *boot)
 {
 	struct kvm_sregs sr;
 	struct kvm_vcpu_events evs;
@@ -102,9 +150,11 @@ static hv_status_t reset_state(struct hv_vcpu *v, const struct kguest *g,
 	int fd = v->fd;
 	/* A vCPU from the pool may have an access of its last VP to complete:
 	 * let KVM finish it now (immediate_exit), before the state is replaced. */
-	v->run->immediate_exit = 1;
-	(void)ioctl(fd, KVM_RUN, 0);
-	v->run->immediate_exit = 0;
+	if (g->pool[v->slot].ran) {
+		v->run->immediate_exit = 1;
+		(void)ioctl(fd, KVM_RUN, 0);
+		v->run->immediate_exit = 0;
+	}
 	if (ioctl(fd, KVM_GET_SREGS, &sr) != 0)
 		return HV_ERR_INTERNAL;
 	sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_PG;
@@ -140,22 +190,6 @@ static hv_status_t reset_state(struct hv_vcpu *v, const struct kguest *g,
 	(void)ioctl(fd, KVM_SET_FPU, &fpu);
 	memset(&evs, 0, sizeof(evs));
 	(void)ioctl(fd, KVM_SET_VCPU_EVENTS, &evs);
-	/* The guest's TSC: the same for every vCPU of the guest, 0 at attach. */
-	if (kport.tsc_attr) {
-		int64_t off = -(int64_t)g->tsc_base;
-		struct kvm_device_attr a = {.group = KVM_VCPU_TSC_CTRL,
-					    .attr = KVM_VCPU_TSC_OFFSET,
-					    .addr = (uintptr_t)&off};
-		if (ioctl(fd, KVM_SET_DEVICE_ATTR, &a) != 0)
-			return HV_ERR_INTERNAL;
-	} else {
-		struct {
-			struct kvm_msrs h;
-			struct kvm_msr_entry e;
-		} m = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC, .data = guest_tsc(g)}};
-		if (ioctl(fd, KVM_SET_MSRS, &m) != 1)
-			return HV_ERR_INTERNAL;
-	}
 	v->run->request_interrupt_window = 0;
 	return HV_OK;
 }
@@ -293,7 +327,7 @@ static void prepare_entry(struct hv_vcpu *v, const struct kguest *g, struct kcpu
 	hv_time_ns_t extra = HV_TIME_NEVER;
 	if (v->vtimer.deadline != 0)
 		extra = hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(g), hv_port_time_now(),
-					      kport.tsc_hz);
+					      kport.tsc_hz * kport.dilation);
 	kvm_timer_program(c, extra);
 }
 
@@ -317,6 +351,9 @@ hv_status_t hv_port_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 	g = kvm_guest(v->guest);
 	if (c == NULL || g == NULL)
 		return fail(v, ev, KVM_EXIT_FAIL_ENTRY, 0);
+	if (!v->tsc_set && set_tsc(v) != HV_OK)
+		return fail(v, ev, KVM_EXIT_FAIL_ENTRY, (uint32_t)errno);
+	g->pool[v->slot].ran = true;
 	if (c->loaded != v) {
 		int32_t prev = atomic_exchange_explicit(&v->loaded_cpu, (int32_t)c->id,
 							memory_order_acq_rel);
@@ -479,7 +516,8 @@ bool hv_port_vcpu_halted(struct hv_vcpu *v, hv_time_ns_t *wake)
 	if (wake != NULL)
 		*wake = v->vtimer.deadline != 0
 				? hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(g),
-							hv_port_time_now(), kport.tsc_hz)
+							hv_port_time_now(),
+							kport.tsc_hz * kport.dilation)
 				: HV_TIME_NEVER;
 	return false;
 }

@@ -24,7 +24,7 @@
 
 #include "kvm_internal.h"
 
-struct kport kport = {.kvm = -1};
+struct kport kport = {.kvm = -1, .dilation = 1};
 
 #define CPUID_MAX 256u
 static union {
@@ -52,7 +52,8 @@ static bool has_cap(long cap)
  * hypervisor bit, and libhvcore's leaves (libhvcore/guest/hvcall.h). */
 static void cpuid_adjust(struct kvm_cpuid2 *c)
 {
-	uint32_t n = c->nent, khz = (uint32_t)(kport.tsc_hz / 1000u);
+	uint64_t told = kport.tsc_hz / 1000u * kport.dilation;
+	uint32_t n = c->nent, khz = told > UINT32_MAX ? UINT32_MAX : (uint32_t)told;
 	static const char sig[12] = HV_X86_CPUID_SIGNATURE;
 	uint32_t w[3];
 	memcpy(w, sig, sizeof(w));
@@ -90,8 +91,9 @@ hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg)
 	hv_status_t st;
 	int fd, vm, v;
 	long khz;
-	if (cfg == NULL || cfg->cpu_count == 0 || cfg->cpu_count > HV_KVM_MAX_CPUS) {
-		kvm_refuse("cpu_count must be 1..%u", HV_KVM_MAX_CPUS);
+	if (cfg == NULL || cfg->cpu_count == 0 || cfg->cpu_count > HV_KVM_MAX_CPUS ||
+	    cfg->time_dilation > 1000) {
+		kvm_refuse("cpu_count must be 1..%u, time_dilation at most 1000", HV_KVM_MAX_CPUS);
 		return HV_ERR_INVALID_ARG;
 	}
 	if (kport.ready)
@@ -168,6 +170,7 @@ hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg)
 		goto fail;
 	}
 	kport.tsc_hz = (uint64_t)khz * 1000u;
+	kport.dilation = cfg->time_dilation > 1 ? cfg->time_dilation : 1;
 	cpuid_adjust(&cpuid_buf.head);
 	kport.cpuid = &cpuid_buf.head;
 	kport.cpu_count = cfg->cpu_count;
@@ -235,7 +238,7 @@ hv_status_t hv_kvm_guest_attach(hv_guest_id_t guest, const struct hv_kvm_guest_c
 	if (!kport.ready)
 		return HV_ERR_STATE;
 	if (cfg == NULL || cfg->slots == NULL || cfg->slot_count == 0 ||
-	    cfg->slot_count > HV_KVM_MAX_SLOTS)
+	    cfg->slot_count > HV_KVM_MAX_SLOTS || cfg->vcpu_prealloc > HV_KVM_MAX_VCPUS)
 		return HV_ERR_INVALID_ARG;
 	if (guest >= HV_KVM_MAX_GUESTS)
 		return HV_ERR_RANGE;
@@ -288,12 +291,27 @@ hv_status_t hv_kvm_guest_attach(hv_guest_id_t guest, const struct hv_kvm_guest_c
 	g->cfg = *cfg;
 	g->cfg.slots = g->slots;
 	g->vm = vm;
-	g->tsc_base = kvm_rdtsc();
 	g->pass_count = 0;
 	for (uint32_t i = 0; i < HV_KVM_MAX_VCPUS; i++)
 		g->pool[i] = (struct kpool){.fd = -1};
-	g->live = true;
+	/* vCPUs made now are not made later inside a guest's VP_CREATE, where a
+	 * KVM_CREATE_VCPU (milliseconds on an emulated host) would stall its CPU. */
+	for (uint32_t i = 0; i < cfg->vcpu_prealloc && i < HV_KVM_MAX_VCPUS && st == HV_OK; i++)
+		st = kvm_pool_fill(g, i);
+	g->live = st == HV_OK;
+	if (st != HV_OK) {
+		for (uint32_t i = 0; i < HV_KVM_MAX_VCPUS; i++) {
+			struct kpool *p = &g->pool[i];
+			if (p->fd < 0)
+				continue;
+			(void)munmap(p->run, (size_t)kport.mmap_size);
+			(void)close(p->fd);
+			*p = (struct kpool){.fd = -1};
+		}
+	}
 	(void)pthread_mutex_unlock(&g->lock);
+	if (st != HV_OK)
+		goto fail;
 	return HV_OK;
 fail:
 	(void)close(vm);
@@ -314,7 +332,8 @@ hv_status_t hv_kvm_memfd(const char *name, size_t size, void **hva, int *fd)
 		(void)close(f);
 		return HV_ERR_NO_SPACE;
 	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	/* Populated now: a guest's first touch of a page then costs no host page fault. */
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f, 0);
 	if (p == MAP_FAILED) {
 		(void)close(f);
 		return HV_ERR_NO_SPACE;

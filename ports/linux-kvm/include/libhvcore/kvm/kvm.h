@@ -77,6 +77,16 @@ struct hv_kvm_config {
 	int signal;
 	/** Log file descriptor of hv_port_console_write() (0: standard output). */
 	int console_fd;
+	/**
+	 * Time dilation for emulated hosts (0 or 1: none): hv_port_time_now(),
+	 * the timers, and the TSC rate CPUID leaf 0x40000010 tells guests all run
+	 * this many times slower than the host's clock. The VMM and its guests
+	 * then see the host as that many times faster, as Bochs's and QEMU's
+	 * instruction counts make the bare-metal examples' emulators look: a
+	 * story whose deadlines are a few ms still meets them where KVM itself
+	 * runs under an emulator (the nested test machine). At most 1000.
+	 */
+	uint32_t time_dilation;
 };
 
 /**
@@ -96,7 +106,7 @@ hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg);
 /** @brief Why hv_kvm_init() or the last hv_kvm_* call refused, with the fix; "" if none. */
 const char *hv_kvm_refusal(void);
 
-/** @brief The guest TSC's rate in Hz (KVM's), 0 before hv_kvm_init(). */
+/** @brief The guest TSC's real rate in Hz (KVM's), 0 before hv_kvm_init(). */
 uint64_t hv_kvm_tsc_hz(void);
 
 /**
@@ -130,6 +140,12 @@ struct hv_kvm_guest_config {
 		cr3; /**< Guest-physical PML4 its vCPUs start with (hv_x86_guest_tables_build()). */
 	uint64_t gdt; /**< Guest-linear GDT (selectors of libhvcore/x86/vmx.h). */
 	uint64_t tss; /**< Guest-linear TSS. */
+	/**
+	 * vCPUs to make now, up to ::HV_KVM_MAX_VCPUS (the guest's VP quota is a
+	 * good number): a VP created later takes one of these instead of
+	 * creating a KVM vCPU inside the guest's hypercall.
+	 */
+	uint32_t vcpu_prealloc;
 };
 
 /**
@@ -137,7 +153,8 @@ struct hv_kvm_guest_config {
  *        user-space MSR exits; its vCPUs come with hv_port_vcpu_init().
  *
  * Every port of the guest starts trapped: its accesses are ::HV_EVENT_PIO
- * events. The guest's TSC counts from 0 at this call.
+ * events. Every guest's TSC counts from 0 when the VMM's first vCPU first
+ * runs: the guests of one VMM share a time base, which starts with them.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL or malformed @p cfg;
  *         ::HV_ERR_ALIGN for a slot not page-aligned; ::HV_ERR_RANGE for
  *         @p guest >= ::HV_KVM_MAX_GUESTS; ::HV_ERR_EXISTS if attached;
@@ -188,6 +205,7 @@ struct hv_vcpu {
 	struct kvm_regs regs;		  /**< Registers, while @c regs_valid. */
 	bool regs_valid;		  /**< @c regs hold the vCPU's registers. */
 	bool regs_dirty;		  /**< @c regs must be written back before it runs. */
+	bool tsc_set;			  /**< Its TSC is on the VMM's time base. */
 };
 
 /** @brief Bytes of caller storage per vCPU (libhvcore/core.h's HV_CORE_STORAGE). */
