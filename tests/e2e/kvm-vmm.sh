@@ -27,13 +27,37 @@ vmm=$(realpath "${1:?usage: tests/e2e/kvm-vmm.sh <hvcore-kvm-vmm>}")
 cd "$(dirname "$0")/../.."
 . tests/e2e/x86-lib.sh
 . tests/e2e/story-lib.sh
+dir=$(mktemp -d "${TMPDIR:-/tmp}/kvm-vmm.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+# Refusals, on this host (no KVM needed): each says what to do.
+refused() {
+	local want=$1 got rc
+	shift
+	set +e
+	got=$("$@" 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" != 0 ] && grep -qE "$want" <<<"$got" ||
+		{ echo "FAILED: '$*' (status $rc) did not refuse with /$want/:" >&2; echo "$got" >&2; exit 1; }
+	echo "  $(head -n 1 <<<"$got")"
+}
+echo "refusals:"
+refused '^\[kvm\] refused: /nonexistent does not exist: load kvm_intel or kvm_amd' "$vmm" --kvm /nonexistent
+refused '^\[kvm\] refused: /etc/hostname is not a KVM device' "$vmm" --kvm /etc/hostname
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	: >"$dir/kvm" && chmod 600 "$dir/kvm"
+	refused 'permission denied: add your user to group kvm' \
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$vmm" --kvm "$dir/kvm"
+fi
+refused '^\[vfio\] refused: no PCI device 0000:7f:1f.7' "$vmm" --vfio 0000:7f:1f.7
+refused '^\[vfio\] refused: .*(vfio-pci|IOMMU|PCI device)' "$vmm" --vfio auto
+
 skip() { echo "skipped: $1 (scripts/deps.sh installs it)"; exit 77; }
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not found"
 command -v cpio >/dev/null || skip "cpio not found"
 [ -x /bin/busybox ] || skip "busybox (busybox-static) not found"
 
-dir=$(mktemp -d "${TMPDIR:-/tmp}/kvm-vmm.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
 set +e
 full=$(scripts/kvm-machine.sh --vfio --buffer --pci-serial "$dir/com1.txt" --timeout 300 run "$vmm" --vfio auto 2>&1)
 rc=$?

@@ -16,14 +16,16 @@
 #define SVC_GUEST   3u
 
 /*
- * linux's COM1 (uart.c): a PCI 16550 through VFIO at @p vfio (a PCI
- * address, or "auto": the first device bound to vfio-pci), or without one
- * the VMM's own terminal UART writing to @p com1_fd; passed through to
- * linux, virtualizable (examples/common/vuart.h). On a refusal @p why says
- * what to do.
+ * linux's COM1 (uart.c), in two steps. uart_open(), before anything else:
+ * a PCI 16550 through VFIO at @p vfio (a PCI address, or "auto": the first
+ * device bound to vfio-pci), or without one the VMM's own terminal UART
+ * writing to @p com1_fd. uart_init(), once linux's VM exists: passed
+ * through to linux, virtualizable (examples/common/vuart.h). On a refusal
+ * @p why says what to do.
  */
-hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count, const char *vfio,
-		      int com1_fd, char *why, size_t why_len);
+hv_status_t uart_open(const char *vfio, int com1_fd, char *why, size_t why_len);
+hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count, char *why,
+		      size_t why_len);
 /* What linux's COM1 is, for the boot lines. */
 const char *uart_describe(void);
 

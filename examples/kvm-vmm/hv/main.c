@@ -20,6 +20,7 @@
  *    the two guests bounds the RTOS's wait for a mutex there (seed 002).
  *
  * Usage: hvcore-kvm-vmm [--vfio <PCI address>|auto] [--com1 <file>] [--slow N]
+ *                       [--kvm <device>]
  * The log is on standard output; linux's COM1, without VFIO, goes to
  * <file> (default: standard error). --slow N makes the VMM's and the
  * guests' clocks run N times slower than the host's, for a host that runs
@@ -264,7 +265,8 @@ static void secondary(uint32_t cpu, void *arg)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--vfio <PCI address>|auto] [--com1 <file>] [--slow N]\n"
+		"usage: %s [--vfio <PCI address>|auto] [--com1 <file>] [--slow N] [--kvm "
+		"<device>]\n"
 		"  --vfio  linux's COM1 is this PCI 16550 (bound to vfio-pci), passed through\n"
 		"          by VFIO; auto: the first device bound to vfio-pci\n"
 		"  --com1  without --vfio: where linux's COM1 writes (default: standard error)\n"
@@ -286,6 +288,8 @@ int main(int argc, char **argv)
 			vfio = argv[++i];
 		} else if (strcmp(argv[i], "--com1") == 0 && i + 1 < argc) {
 			com1 = argv[++i];
+		} else if (strcmp(argv[i], "--kvm") == 0 && i + 1 < argc) {
+			kc.device = argv[++i];
 		} else if (strcmp(argv[i], "--slow") == 0 && i + 1 < argc) {
 			kc.time_dilation = (uint32_t)strtoul(argv[++i], NULL, 10);
 		} else {
@@ -301,6 +305,13 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+	/* The device first: its refusal says how to set it up, with or without KVM. */
+	st = uart_open(vfio, com1_fd, why, sizeof(why));
+	if (st != HV_OK) {
+		fprintf(stdout, "[vfio] refused: %s (%s)\n", why, hv_status_str(st));
+		fprintf(stdout, "[halt] linux's COM1 is not set up\n");
+		return 4;
+	}
 	story.boot_time = hv_port_time_now();
 	st = hv_kvm_init(&kc);
 	if (st != HV_OK) {
@@ -328,7 +339,7 @@ int main(int argc, char **argv)
 	check(hv_kvm_memfd("shared", PAGE, &shared_page, NULL), "shared page");
 	for (uint32_t i = 0; i < GUEST_COUNT; i++)
 		check(guest_memory(i), "guest memory");
-	st = uart_init(guests, GUEST_COUNT, vfio, com1_fd, why, sizeof(why));
+	st = uart_init(guests, GUEST_COUNT, why, sizeof(why));
 	if (st != HV_OK) {
 		story_printf("[panic] linux's COM1: %s: %s\n", hv_status_str(st), why);
 		return 4;

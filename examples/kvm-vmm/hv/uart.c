@@ -146,27 +146,28 @@ const char *uart_describe(void)
 	return described;
 }
 
-hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count, const char *vfio,
-		      int com1_fd, char *why, size_t why_len)
+hv_status_t uart_open(const char *vfio, int com1_fd, char *why, size_t why_len)
 {
-	hv_status_t st;
 	if (vfio != NULL) {
 #ifdef KVM_VMM_VFIO
-		st = vfio_backend(vfio, why, why_len);
-		if (st != HV_OK)
-			return st;
+		return vfio_backend(vfio, why, why_len);
 #else
 		(void)snprintf(why, why_len,
 			       "this VMM was built without VFIO (linux/vfio.h was missing)");
 		return HV_ERR_NOT_SUPPORTED;
 #endif
-	} else {
-		term.fd = com1_fd;
-		term.reg[LSR] = LSR_THRE | LSR_TEMT;
-		com1 = (struct hv_iov_backend){.ops = &term_ops, .ctx = &term, .region = 0};
-		(void)snprintf(described, sizeof(described),
-			       "the VMM's terminal UART (no VFIO device given)");
 	}
+	term.fd = com1_fd;
+	term.reg[LSR] = LSR_THRE | LSR_TEMT;
+	com1 = (struct hv_iov_backend){.ops = &term_ops, .ctx = &term, .region = 0};
+	(void)snprintf(described, sizeof(described),
+		       "the VMM's terminal UART (no VFIO device given)");
+	return HV_OK;
+}
+
+hv_status_t uart_init(const struct hv_core_guest *guests, uint32_t count, char *why, size_t why_len)
+{
+	hv_status_t st;
 	struct vuart_config c = {
 		.name = "COM1",
 		.model = &hv_iov_model_16550,

@@ -88,6 +88,7 @@ static void cpuid_adjust(struct kvm_cpuid2 *c)
 
 hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg)
 {
+	const char *dev;
 	hv_status_t st;
 	int fd, vm, v;
 	long khz;
@@ -98,27 +99,37 @@ hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg)
 	}
 	if (kport.ready)
 		return HV_ERR_STATE;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	dev = cfg->device != NULL ? cfg->device : "/dev/kvm";
+	fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT) {
 			kvm_refuse(
-				"/dev/kvm does not exist: load kvm_intel or kvm_amd (modprobe), "
-				"enable virtualization in the firmware, or on a VM enable nested "
-				"virtualization");
+				"%s does not exist: load kvm_intel or kvm_amd (modprobe), enable "
+				"virtualization in the firmware, or on a VM enable nested "
+				"virtualization",
+				dev);
 			return HV_ERR_NOT_FOUND;
 		}
 		if (e == EACCES || e == EPERM) {
-			kvm_refuse("/dev/kvm: permission denied: add your user to group kvm "
-				   "(usermod -aG kvm $USER) and log in again, or run as root");
+			kvm_refuse("%s: permission denied: add your user to group kvm "
+				   "(usermod -aG kvm $USER) and log in again, or run as root",
+				   dev);
 			return HV_ERR_PERM;
 		}
-		kvm_refuse("/dev/kvm: %s", strerror(e));
+		kvm_refuse("%s: %s", dev, strerror(e));
 		return HV_ERR_NOT_FOUND;
 	}
 	kport.kvm = fd;
-	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
-		kvm_refuse("/dev/kvm speaks another KVM API than %d", KVM_API_VERSION);
+	v = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (v < 0) {
+		kvm_refuse("%s is not a KVM device (KVM_GET_API_VERSION: %s)", dev,
+			   strerror(errno));
+		st = HV_ERR_NOT_SUPPORTED;
+		goto fail;
+	}
+	if (v != KVM_API_VERSION) {
+		kvm_refuse("%s speaks KVM API %d, not %d", dev, v, KVM_API_VERSION);
 		st = HV_ERR_VERSION;
 		goto fail;
 	}

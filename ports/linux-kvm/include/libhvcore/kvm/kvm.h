@@ -77,6 +77,8 @@ struct hv_kvm_config {
 	int signal;
 	/** Log file descriptor of hv_port_console_write() (0: standard output). */
 	int console_fd;
+	/** The KVM device (NULL: "/dev/kvm"). */
+	const char *device;
 	/**
 	 * Time dilation for emulated hosts (0 or 1: none): hv_port_time_now(),
 	 * the timers, and the TSC rate CPUID leaf 0x40000010 tells guests all run
@@ -97,9 +99,10 @@ struct hv_kvm_config {
  * `KVM_CAP_X86_MSR_FILTER`. On a refusal hv_kvm_refusal() says what is
  * missing and how to fix it.
  * @return ::HV_OK; ::HV_ERR_INVALID_ARG for NULL @p cfg or a bad field;
- *         ::HV_ERR_NOT_FOUND when /dev/kvm does not exist; ::HV_ERR_PERM
- *         when it may not be opened; ::HV_ERR_NOT_SUPPORTED for a missing
- *         capability; ::HV_ERR_STATE if already set up.
+ *         ::HV_ERR_NOT_FOUND when the device does not exist; ::HV_ERR_PERM
+ *         when it may not be opened; ::HV_ERR_NOT_SUPPORTED for a file that
+ *         is not a KVM device or a missing capability; ::HV_ERR_VERSION
+ *         for another KVM API; ::HV_ERR_STATE if already set up.
  */
 hv_status_t hv_kvm_init(const struct hv_kvm_config *cfg);
 
