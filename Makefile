@@ -2,7 +2,9 @@
 # file only names the steps.
 #   make demo    the main job: build the arm64 example hypervisor and boot it
 #                in QEMU (make demo-sim: the host-machine example; make
-#                demo-x86: the VT-x example, booted from a GRUB ISO in Bochs)
+#                demo-x86: the VT-x example, booted from a GRUB ISO in Bochs;
+#                make demo-kvm: the hosted VMM on /dev/kvm, or in the nested
+#                KVM machine where there is none)
 #   make check   everything CI checks (build, unit, lint, docs, consumer,
 #                freestanding, sanitizers, coverage floor)
 #   make coverage  gcov line/branch coverage of lib/ and the ports' host-testable
@@ -17,7 +19,7 @@
 #                its corpus (tests/fuzz/corpus/<name>/ as seeds; what it finds
 #                stays in build/dev); make fuzz-merge folds that into the
 #                repository's corpora (-merge=1), only when asked to
-.PHONY: deps dev demo demo-sim demo-x86 arm64 x86 check bench bench-compare docs lint asan tsan coverage fuzz fuzz-merge clean
+.PHONY: deps dev demo demo-sim demo-x86 demo-kvm arm64 x86 check bench bench-compare docs lint asan tsan coverage fuzz fuzz-merge clean
 
 deps:
 	@bash scripts/deps.sh
@@ -42,6 +44,9 @@ demo-x86: x86
 
 demo-sim: dev
 	./build/dev/examples/host-sim/hvcore-host-sim
+
+demo-kvm: dev
+	@bash scripts/kvm-vmm.sh
 
 asan: deps
 	cmake --preset asan

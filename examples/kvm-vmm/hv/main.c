@@ -215,6 +215,7 @@ static const struct hv_core_desc desc = {
 
 /* ---- the board ---- */
 
+/* [memory] */
 /* A guest's memory: its RAM (image, and the start-up tables at its top) and the shared page. */
 static hv_status_t guest_memory(uint32_t i)
 {
@@ -245,6 +246,7 @@ static hv_status_t guest_memory(uint32_t i)
 	image_size[i] = size;
 	return hv_kvm_guest_attach(guests[i].id, &gc);
 }
+/* [memory] */
 
 static void check(hv_status_t st, const char *what)
 {
@@ -255,12 +257,14 @@ static void check(hv_status_t st, const char *what)
 	exit(1);
 }
 
+/* [threads] */
 static void secondary(uint32_t cpu, void *arg)
 {
 	(void)arg;
 	story_printf("[cpu] cpu%u online (host thread %d)\n", (unsigned)cpu, (int)gettid());
 	(void)hv_core_cpu_run(&core, cpu);
 }
+/* [threads] */
 
 static void usage(const char *prog)
 {
@@ -313,6 +317,7 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	story.boot_time = hv_port_time_now();
+	/* [init] */
 	st = hv_kvm_init(&kc);
 	if (st != HV_OK) {
 		fprintf(stdout, "[kvm] refused: %s (%s)\n", hv_kvm_refusal(), hv_status_str(st));
@@ -321,6 +326,7 @@ int main(int argc, char **argv)
 	}
 	story_init(&core, &story);
 	check(hv_kvm_cpu_enter(), "pCPU 0");
+	/* [init] */
 	(void)uname(&u);
 	story_printf("[boot] libhvcore kvm-vmm: /dev/kvm on Linux %s, %u pCPU threads, guest TSC "
 		     "%lu kHz, no in-kernel irqchip (halts exit to the library's scheduler)\n",
@@ -348,11 +354,13 @@ int main(int argc, char **argv)
 		     "passed through, virtualized at run time by the service VM (lib/iovirt, "
 		     "16550 model, %u-entry log)\n",
 		     COM1_PORT, uart_describe(), VUART_LOG);
+	/* [run] */
 	check(hv_core_init(&core, &desc, &HV_CORE_MEM(storage)), "library set-up");
 	check(hv_core_vmm_id(&core, "rtc1") == 2 ? HV_OK : HV_ERR_INTERNAL, "VMM ids");
 	for (uint32_t cpu = 1; cpu < CPU_COUNT; cpu++)
 		check(hv_kvm_cpu_start(cpu, secondary, NULL), "pCPU thread");
 	(void)hv_core_cpu_run(&core, 0);
 	hv_kvm_cpu_join();
+	/* [run] */
 	return 0;
 }
