@@ -9,6 +9,7 @@
 #include <libhvcore/port/time.h>
 
 #include "story.h"
+#include "story_guests.h"
 
 static struct hv_core *core;
 static const struct story_board *board;
@@ -277,4 +278,21 @@ void story_quiesce(void *c)
 		board->flush();
 	story_printf("[sched] quiesce: every CPU parked at its guest-resume path%s\n",
 		     board->flush != NULL ? "; console drained" : "");
+}
+
+bool story_may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_t key)
+{
+	static const uint64_t shared[] = {STORY_SHARED_GPA};
+	const uint32_t n = HV_ARRAY_SIZE(shared);
+	(void)c;
+	(void)key;
+	return waiter >= 1 && waiter <= n && owner >= 1 && owner <= n && shared[waiter - 1] != 0 &&
+	       shared[owner - 1] != 0;
+}
+
+hv_status_t story_exit_none(void *c, struct hv_core_exit *x)
+{
+	(void)c;
+	(void)x;
+	return HV_ERR_NOT_SUPPORTED;
 }

@@ -91,6 +91,11 @@ void story_switched(void *c, uint32_t cpu, struct hv_vp *prev, struct hv_vp *nex
 void story_watchdog(void *c, uint32_t cpu, const struct hv_sched_change_fb *fb);
 void story_quiesce(void *c);
 
+/* Priority lending crosses guests only between the two that share a page (rtos and peer). */
+bool story_may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_t key);
+/* An exit hook for a board that serves nothing itself: the core stops the VP. */
+hv_status_t story_exit_none(void *c, struct hv_core_exit *x);
+
 /* The description's hooks: the story's, and the board's exit hook. */
 #define STORY_HOOKS(exit_hook)                                                                     \
 	{                                                                                          \
@@ -100,5 +105,18 @@ void story_quiesce(void *c);
 		.all_ended = story_all_ended, .guest_created = story_guest_created,                \
 		.switched = story_switched, .watchdog = story_watchdog, .quiesce = story_quiesce   \
 	}
+
+/*
+ * The fields of the description every story board shares (the rest are its
+ * CPUs, guests, VMMs, routes and devices): 8 priority levels, 4 ms slices,
+ * balancing, the service VM (story_guests.h), the scheduler loader @p ld,
+ * the alignments the RTOS's garbage calls test, priority inheritance across
+ * the two guests that share a page, and the story's hooks around @p exit_hook.
+ */
+#define STORY_DESC_COMMON(ld, exit_hook)                                                           \
+	.version = HV_CORE_DESC_VERSION, .prio_levels = 8, .slice_ns = HV_MS(4), .balance = true,  \
+	.service_guest = STORY_SVC_GUEST, .loader = (ld), .entry_align = 4, .stack_align = 16,     \
+	.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT, .may_lend = story_may_lend,                          \
+	.hooks = STORY_HOOKS(exit_hook)
 
 #endif

@@ -146,23 +146,6 @@ static struct story_board story = {
 	.dev_report = dev_report,
 };
 
-/* What the core leaves to the board: nothing on this one, so the VP stops. */
-static hv_status_t on_exit(void *c, struct hv_core_exit *x)
-{
-	(void)c;
-	(void)x;
-	return HV_ERR_NOT_SUPPORTED;
-}
-
-/* Lends cross guests only between the two that share the page. */
-static bool may_lend(void *c, hv_guest_id_t waiter, hv_guest_id_t owner, uint64_t key)
-{
-	(void)c;
-	(void)key;
-	return waiter >= 1 && waiter <= GUEST_COUNT && owner >= 1 && owner <= GUEST_COUNT &&
-	       shared_gpa[waiter - 1] != 0 && shared_gpa[owner - 1] != 0;
-}
-
 /* ---- the hypervisor, as data ---- */
 
 static const uint8_t allow[1][HV_SHA256_DIGEST_SIZE] = {BVT_DIGEST};
@@ -184,26 +167,16 @@ static const struct hv_core_device devices[] = {
 	 .pio = true},
 };
 static const struct hv_core_desc desc = {
-	.version = HV_CORE_DESC_VERSION,
+	STORY_DESC_COMMON(&loader, story_exit_none),
 	.cpu_count = CPU_COUNT,
-	.prio_levels = 8,
-	.slice_ns = HV_MS(4),
-	.balance = true,
 	.guests = guests,
 	.guest_count = GUEST_COUNT,
-	.service_guest = SVC_GUEST,
 	.vmms = rtc_vmms,
 	.vmm_count = HV_ARRAY_SIZE(rtc_vmms),
 	.routes = routes,
 	.route_count = HV_ARRAY_SIZE(routes),
 	.devices = devices,
 	.device_count = HV_ARRAY_SIZE(devices),
-	.loader = &loader,
-	.entry_align = 4,
-	.stack_align = 16,
-	.pi_depth = HV_WAIT_PI_DEPTH_DEFAULT,
-	.may_lend = may_lend,
-	.hooks = STORY_HOOKS(on_exit),
 };
 
 /* ---- the board ---- */
