@@ -233,9 +233,11 @@ set --
 while IFS= read -r a; do set -- "$@" "$a"; done </test/args
 out "run: /test/prog $*"
 if [ "$(arg buffer)" = 1 ]; then
-	/test/prog "$@" >/tmp/prog.out 2>&1
+	# Bounded inside, so that a program that hangs still shows what it said.
+	timeout -s KILL "$(arg ptimeout)" /test/prog "$@" >/tmp/prog.out 2>&1
 	rc=$?
 	cat /tmp/prog.out
+	[ "$rc" = 137 ] && out "the program was killed after $(arg ptimeout) s (--timeout less 30 s)"
 else
 	/test/prog "$@"
 	rc=$?
@@ -247,7 +249,7 @@ EOF
 }
 
 qemu_args() {
-	local append="console=ttyS0 intel_iommu=on panic=-1 loglevel=${1:-1} mitigations=off kvm_machine.vfio=$vfio kvm_machine.dmesg=$dmesg kvm_machine.buffer=$buffer"
+	local append="console=ttyS0 intel_iommu=on panic=-1 loglevel=${1:-1} mitigations=off kvm_machine.vfio=$vfio kvm_machine.dmesg=$dmesg kvm_machine.buffer=$buffer kvm_machine.ptimeout=$((timeout_s > 60 ? timeout_s - 30 : timeout_s / 2))"
 	printf '%s\n' -M q35 -accel tcg -cpu EPYC,+svm,+npt -smp "$smp" -m 512 -nodefaults -display none -no-reboot \
 		-device intel-iommu -kernel "$dir/kernel/vmlinuz" -append "$append"
 	if [ -n "$pci_serial" ]; then

@@ -64,7 +64,7 @@ command -v cpio >/dev/null || skip "cpio not found"
 [ -x /bin/busybox ] || skip "busybox (busybox-static) not found"
 
 set +e
-full=$(scripts/kvm-machine.sh --vfio --buffer --pci-serial "$dir/com1.txt" --timeout 300 run "$vmm" --vfio auto --slow 4 2>&1)
+full=$(scripts/kvm-machine.sh --vfio --buffer --pci-serial "$dir/com1.txt" --timeout 150 run "$vmm" --vfio auto --slow 4 2>&1)
 rc=$?
 set -e
 [ "$rc" = 77 ] && { echo "$full"; exit 77; }

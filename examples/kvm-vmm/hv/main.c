@@ -289,7 +289,6 @@ int main(int argc, char **argv)
 		fprintf(stdout, "[halt] linux's COM1 is not set up\n");
 		return 4;
 	}
-	story.boot_time = hv_port_time_now();
 	/* [init] */
 	st = hv_kvm_init(&kc);
 	if (st != HV_OK) {
@@ -297,6 +296,7 @@ int main(int argc, char **argv)
 		fprintf(stdout, "[halt] this machine cannot run the VMM\n");
 		return 3;
 	}
+	story.boot_time = hv_port_time_now(); /* the VMM's clock, dilated or not, from here */
 	story_init(&core, &story);
 	check(hv_kvm_cpu_enter(), "pCPU 0");
 	/* [init] */

@@ -36,10 +36,10 @@ size_t hv_port_vcpu_size(void)
 	return sizeof(struct hv_vcpu);
 }
 
-static uint64_t guest_tsc(const struct kguest *g)
+/* The vCPU's TSC now: the host's plus the offset measured when it was set. */
+static uint64_t guest_tsc(const struct hv_vcpu *v)
 {
-	(void)g;
-	return kvm_rdtsc() - atomic_load_explicit(&kport.tsc_base, memory_order_relaxed);
+	return kvm_rdtsc() + v->tsc_delta;
 }
 
 /*
@@ -68,6 +68,17 @@ static hv_status_t set_tsc(struct hv_vcpu *v)
 		if (ioctl(fd, KVM_SET_MSRS, &m) != 1)
 			return HV_ERR_INTERNAL;
 	}
+	/* Read it back: what the guest's RDTSC returns is the truth, whatever the
+	 * kernel made of the offset (a KVM that ignores it was seen). */
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} r = {.h = {.nmsrs = 1}, .e = {.index = MSR_TSC}};
+	uint64_t before = kvm_rdtsc();
+	if (ioctl(fd, KVM_GET_MSRS, &r) != 1)
+		return HV_ERR_INTERNAL;
+	uint64_t after = kvm_rdtsc();
+	v->tsc_delta = r.e.data - (before + (after - before) / 2);
 	v->tsc_set = true;
 	return HV_OK;
 }
@@ -256,10 +267,10 @@ void hv_port_vcpu_put(void)
 		c->loaded = NULL;
 }
 
-static void poll_timer(struct hv_vcpu *v, const struct kguest *g)
+static void poll_timer(struct hv_vcpu *v)
 {
 	uint32_t vec;
-	if (hv_x86_vtimer_poll(&v->vtimer, guest_tsc(g), &vec))
+	if (hv_x86_vtimer_poll(&v->vtimer, guest_tsc(v), &vec))
 		(void)hv_x86_pending_set(&v->pending, vec);
 }
 
@@ -311,11 +322,11 @@ static bool do_passthrough(struct hv_vcpu *v, const struct kguest *g, const stru
 }
 
 /* Vector delivery: now if the guest's window is open, else ask for an exit when it is. */
-static void prepare_entry(struct hv_vcpu *v, const struct kguest *g, struct kcpu *c)
+static void prepare_entry(struct hv_vcpu *v, struct kcpu *c)
 {
 	struct kvm_run *run = v->run;
 	int vec;
-	poll_timer(v, g);
+	poll_timer(v);
 	vec = hv_x86_pending_highest(&v->pending);
 	if (vec >= 0 && run->ready_for_interrupt_injection && run->if_flag) {
 		struct kvm_interrupt irq = {.irq = (uint32_t)vec};
@@ -326,7 +337,7 @@ static void prepare_entry(struct hv_vcpu *v, const struct kguest *g, struct kcpu
 	/* The guest's own timer must end the run too. */
 	hv_time_ns_t extra = HV_TIME_NEVER;
 	if (v->vtimer.deadline != 0)
-		extra = hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(g), hv_port_time_now(),
+		extra = hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(v), hv_port_time_now(),
 					      kport.tsc_hz * kport.dilation);
 	kvm_timer_program(c, extra);
 }
@@ -377,7 +388,7 @@ hv_status_t hv_port_vcpu_run(struct hv_vcpu *v, struct hv_event *ev)
 				return fail(v, ev, KVM_EXIT_FAIL_ENTRY, (uint32_t)errno);
 			v->regs_dirty = false;
 		}
-		prepare_entry(v, g, c);
+		prepare_entry(v, c);
 		atomic_store_explicit(&c->running, run, memory_order_seq_cst);
 		if (atomic_load_explicit(&c->kicked, memory_order_seq_cst)) {
 			atomic_store_explicit(&c->running, NULL, memory_order_relaxed);
@@ -506,16 +517,15 @@ hv_status_t hv_port_vcpu_inject(struct hv_vcpu *v, uint32_t vector)
 
 bool hv_port_vcpu_halted(struct hv_vcpu *v, hv_time_ns_t *wake)
 {
-	const struct kguest *g;
-	if (v == NULL || (g = kvm_guest(v->guest)) == NULL)
+	if (v == NULL || kvm_guest(v->guest) == NULL)
 		return true;
-	poll_timer(v, g);
+	poll_timer(v);
 	/* HLT ends with an interrupt the guest accepts; with IF clear it stays halted. */
 	if (hv_x86_pending_highest(&v->pending) >= 0 && v->run->if_flag)
 		return true;
 	if (wake != NULL)
 		*wake = v->vtimer.deadline != 0
-				? hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(g),
+				? hv_x86_vtimer_wake_ns(&v->vtimer, guest_tsc(v),
 							hv_port_time_now(),
 							kport.tsc_hz * kport.dilation)
 				: HV_TIME_NEVER;

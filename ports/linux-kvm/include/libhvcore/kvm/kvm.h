@@ -209,6 +209,7 @@ struct hv_vcpu {
 	bool regs_valid;		  /**< @c regs hold the vCPU's registers. */
 	bool regs_dirty;		  /**< @c regs must be written back before it runs. */
 	bool tsc_set;			  /**< Its TSC is on the VMM's time base. */
+	uint64_t tsc_delta;		  /**< Its TSC minus the host's, as read back when set. */
 };
 
 /** @brief Bytes of caller storage per vCPU (libhvcore/core.h's HV_CORE_STORAGE). */
