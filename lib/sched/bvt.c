@@ -441,7 +441,7 @@ static uint64_t min_avt(const struct hv_heap_node *u, const struct hv_heap_node 
 /* Smallest A among the queued entities, or UINT64_MAX. */
 static uint64_t queued_min_avt(const struct bvt_cpu *c)
 {
-	return min_avt(hv_heap_peek(&c->uq), hv_heap_peek(&c->wa), UINT64_MAX);
+	return min_avt(hv_heap_top(&c->uq), hv_heap_top(&c->wa), UINT64_MAX);
 }
 
 /* SVT becomes @p m (a new minimum A, or UINT64_MAX: none) if that is a step up; returns SVT. */
@@ -568,8 +568,7 @@ static void uq_remove(struct bvt_cpu *c, struct hv_sched_entity *e, struct bvt_e
 		struct hv_heap_node *n =
 			&ent(HV_CONTAINER_OF(next, struct hv_sched_entity, link))->qnode;
 
-		n->pos = HV_HEAP_NOT_QUEUED;
-		(void)hv_heap_replace(&c->uq, &b->qnode, n);
+		hv_heap_replace_queued(&c->uq, &b->qnode, n);
 	}
 	hv_list_remove(&e->link);
 }
@@ -641,8 +640,8 @@ static void queue_insert(struct bvt_cpu *c, struct hv_sched_entity *e, struct bv
 /* Queued node with the smallest E, or NULL. */
 static struct hv_heap_node *top_node(const struct bvt_cpu *c)
 {
-	struct hv_heap_node *u = hv_heap_peek(&c->uq);
-	struct hv_heap_node *w = hv_heap_peek(&c->wq);
+	struct hv_heap_node *u = hv_heap_top(&c->uq);
+	struct hv_heap_node *w = hv_heap_top(&c->wq);
 
 	if (u == NULL)
 		return w;
@@ -978,11 +977,11 @@ static bool bvt_tick(struct hv_sched_domain *d, void *cpu_priv, struct hv_sched_
 	settle_running(b, curr, c, now);
 	b->frame = (uint8_t)c->idx;
 	/* svt_publish(c, b->avt), with uq's top read once for it and below. */
-	u = hv_heap_peek(&c->uq);
-	(void)svt_raise(c, min_avt(u, hv_heap_peek(&c->wa), b->avt));
+	u = hv_heap_top(&c->uq);
+	(void)svt_raise(c, min_avt(u, hv_heap_top(&c->wa), b->avt));
 	if (b->flags & BVT_YIELDED)
 		return true;
-	w = hv_heap_peek(&c->wq);
+	w = hv_heap_top(&c->wq);
 	if (u != NULL)
 		top = u->key;
 	if (w != NULL && w->key < top)

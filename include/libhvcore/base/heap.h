@@ -95,6 +95,30 @@ hv_status_t hv_heap_replace(struct hv_heap *h, struct hv_heap_node *old, struct 
  */
 hv_status_t hv_heap_update(struct hv_heap *h, struct hv_heap_node *n, uint64_t key);
 
+/**
+ * @brief The smallest node, or NULL if @p h is empty: hv_heap_peek()
+ *        inline, for a caller that owns an initialised heap.
+ */
+static inline struct hv_heap_node *hv_heap_top(const struct hv_heap *h)
+{
+	return h->count != 0 ? h->slots[0] : NULL;
+}
+
+/**
+ * @brief hv_heap_replace() inline and unchecked: @p old must be queued in
+ *        @p h and @p n in no heap (the caller knows both; nothing is
+ *        checked). @p n takes @p old's key, tie-break and slot.
+ */
+static inline void hv_heap_replace_queued(struct hv_heap *h, struct hv_heap_node *old,
+					  struct hv_heap_node *n)
+{
+	n->key = old->key;
+	n->seq = old->seq;
+	n->pos = old->pos;
+	h->slots[n->pos] = n;
+	old->pos = HV_HEAP_NOT_QUEUED;
+}
+
 /** @brief Number of queued nodes. */
 static inline uint32_t hv_heap_count(const struct hv_heap *h)
 {
