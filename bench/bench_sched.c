@@ -24,11 +24,18 @@
  *                          entity (dequeue, then placement and enqueue with
  *                          the preemption check), rotating through all n;
  *                          one pair per operation.
+ *   sched.<s>.wake_policy  the scheduler's own share of wake: its dequeue,
+ *                          enqueue and preemption test of the same entities,
+ *                          called through the ops table with no lock, check,
+ *                          feedback or counting.
  *
- * `bench_sched --ops <fp|rr|bvt> <pick|wake> <n> <k>` prints nothing and
- * only sets up n entities (as for pick and wake above) and performs k
- * operations of that kind: scripts/bench.sh runs it under callgrind at two
- * k and reports the difference of the instruction counts per operation.
+ * `bench_sched --ops <fp|rr|bvt> <what> <n> <k>` prints nothing and only
+ * sets up n entities (as for the medians above) and performs k operations
+ * of kind pick, pick_policy, wake, wake_policy or loop (the bench loop
+ * alone, which the wake figures include): scripts/bench.sh runs it
+ * under callgrind at two k and reports the difference of the instruction
+ * counts per operation. The policy figures are what the domain's
+ * guarantees (locking, checks, feedback, accounting) are measured against.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -122,6 +129,19 @@ static void pick_policy(void *arg, uint64_t iters)
 	}
 }
 
+/* The runner is skipped: blocking it would end the run. */
+static struct hv_sched_entity *next_ready(void)
+{
+	struct hv_sched_entity *e = &ents[cursor];
+
+	if (e->state != HV_SCHED_READY) {
+		cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
+		e = &ents[cursor];
+	}
+	cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
+	return e;
+}
+
 static void pick_rotate(void *arg, uint64_t iters)
 {
 	struct hv_sched_entity *run = NULL;
@@ -138,19 +158,42 @@ static void wake(void *arg, uint64_t iters)
 {
 	(void)arg;
 	for (uint64_t i = 0; i < iters; i++) {
-		struct hv_sched_entity *e = &ents[cursor];
+		struct hv_sched_entity *e = next_ready();
 		struct hv_sched_feedback fb;
 
-		/* The runner is skipped: blocking it would end the run. */
-		if (e->state != HV_SCHED_READY) {
-			cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
-			e = &ents[cursor];
-		}
-		cursor = cursor + 1 == ent_count ? 0 : cursor + 1;
 		(void)hv_sched_block(&dom, e);
 		fb = hv_sched_wake(&dom, e);
 		BENCH_SINK(fb.ready);
 	}
+}
+
+/*
+ * wake without the domain: the scheduler's dequeue, enqueue and preemption
+ * test, as hv_sched_block() and hv_sched_wake() call them, and the state
+ * changes they make; nothing else.
+ */
+static void wake_policy(void *arg, uint64_t iters)
+{
+	const struct hv_sched_ops *ops = dom.ops;
+
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++) {
+		struct hv_sched_entity *e = next_ready();
+
+		ops->dequeue(&dom, cpu0.priv, e);
+		e->state = HV_SCHED_BLOCKED;
+		e->state = HV_SCHED_READY;
+		ops->enqueue(&dom, cpu0.priv, e, 0, false);
+		BENCH_SINK(ops->preempts(&dom, cpu0.priv, e, cpu0.curr, 0));
+	}
+}
+
+/* The bench loop alone (picking the next entity): every wake figure includes it. */
+static void loop_only(void *arg, uint64_t iters)
+{
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++)
+		BENCH_SINK(next_ready());
 }
 
 /*
@@ -176,15 +219,28 @@ static int ops_only(char **argv)
 	char *end1, *end2;
 	unsigned long n = strtoul(argv[2], &end1, 10);
 	unsigned long long k = strtoull(argv[3], &end2, 10);
-	bench_fn fn = strcmp(argv[1], "pick") == 0   ? pick
-		      : strcmp(argv[1], "wake") == 0 ? wake
-						     : NULL;
+	static const struct {
+		const char *name;
+		bench_fn fn;
+	} kinds[] = {
+		{"pick", pick},	     {"pick_policy", pick_policy},
+		{"wake", wake},	     {"wake_policy", wake_policy},
+		{"loop", loop_only},
+	};
+	bench_fn fn = NULL;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(argv[1], kinds[i].name) == 0)
+			fn = kinds[i].fn;
 
 	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++)
 		if (strcmp(argv[0], schedulers[s]->name) == 0)
 			ops = schedulers[s];
 	if (ops == NULL || fn == NULL || *end1 || *end2 || n < 2 || n > MAX_ENTS) {
-		fprintf(stderr, "usage: bench_sched --ops <scheduler> <pick|wake> <n 2..%u> <k>\n",
+		fprintf(stderr,
+			"usage: bench_sched --ops <scheduler> "
+			"<pick|pick_policy|wake|wake_policy|loop> "
+			"<n 2..%u> <k>\n",
 			MAX_ENTS);
 		return 2;
 	}
@@ -200,14 +256,14 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "--ops") == 0)
 		return ops_only(argv + 2);
 	if (argc != 1) {
-		fprintf(stderr, "usage: bench_sched [--ops <scheduler> <pick|wake> <n> <k>]\n");
+		fprintf(stderr, "usage: bench_sched [--ops <scheduler> <kind> <n> <k>]\n");
 		return 2;
 	}
 	bench_time_freeze();
 
 	for (size_t s = 0; s < sizeof(schedulers) / sizeof(schedulers[0]); s++) {
 		const struct hv_sched_ops *ops = schedulers[s];
-		struct bench_result base[4];
+		struct bench_result base[5];
 
 		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 			uint32_t n = sizes[k];
@@ -227,6 +283,10 @@ int main(int argc, char **argv)
 			setup(ops, n, LEVELS);
 			r = bench_measure(wake, NULL, 10000, REPS);
 			report(ops, "wake", k, r, &base[3]);
+
+			setup(ops, n, LEVELS);
+			r = bench_measure(wake_policy, NULL, 100000, REPS);
+			report(ops, "wake_policy", k, r, &base[4]);
 		}
 	}
 	bench_time_thaw();

@@ -42,13 +42,19 @@ ir() { # <sched> <what> <n> <k>: total Ir of one run
 		>/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; return 1; }
 	awk '$1 == "summary:" || $1 == "totals:" { print $2; exit }' "$tmp/out"
 }
-for op in fp.pick fp.wake rr.wake bvt.pick bvt.wake; do
+# wake_policy is the scheduler's own share of wake (its dequeue, enqueue and
+# preemption test, called directly); loop is the bench loop alone, which
+# every wake figure includes. wake - wake_policy is what the domain's
+# guarantees cost; scripts/sched-guarantees.sh takes them apart.
+for op in fp.pick fp.wake fp.wake_policy rr.wake rr.wake_policy bvt.pick bvt.wake \
+	bvt.wake_policy fp.loop; do
 	for n in 10 100 1000 10000; do
 		a=$(ir "${op%.*}" "${op#*.}" "$n" "$k1")
 		b=$(ir "${op%.*}" "${op#*.}" "$n" "$k2")
 		[ -n "$a" ] && [ -n "$b" ] || { echo "bench: no callgrind total for $op n=$n" >&2; exit 1; }
 		awk -v op="$op" -v n="$n" -v a="$a" -v b="$b" -v k1="$k1" -v k2="$k2" 'BEGIN {
-			printf "{\"bench\": \"sched.%s\", \"n\": %d, \"instructions\": %.0f}\n", op, n, (b - a) / (k2 - k1) }'
+			name = op; sub(/^[a-z]+\.loop$/, "loop", name)
+			printf "{\"bench\": \"sched.%s\", \"n\": %d, \"instructions\": %.0f}\n", name, n, (b - a) / (k2 - k1) }'
 	done
 done
 
@@ -72,3 +78,8 @@ for n in 10 1000 10000; do
 	awk -v n="$n" -v a="$a" -v b="$b" -v k1="$e1" -v k2="$e2" 'BEGIN {
 		printf "{\"bench\": \"evroute.publish\", \"n\": %d, \"instructions\": %.0f}\n", n, (b - a) / (k2 - k1) }'
 done
+
+# What each guarantee of a block + wake pair costs (the domain's locking,
+# checks, feedback, ... and BVT's own), counted the same way on scratch
+# builds with the guarantee taken out: docs/sched-cost.md reads these lines.
+python3 "$(dirname "$0")/sched-guarantees.py"
