@@ -14,8 +14,10 @@ Each removal is a list of exact text replacements. When the source moves
 on and a replacement no longer applies, the script stops and names it:
 update the removal here together with the code it measures.
 
-Usage: scripts/sched-guarantees.py [--keep DIR | --list]
-(--keep: build in DIR and leave it; --list: print the guarantees measured.)
+Usage: scripts/sched-guarantees.py [--keep DIR | --list | --check]
+(--keep: build in DIR and leave it; --list: print the guarantees measured;
+--check: only check that the measured copy and every removal still fit the
+source, without building: `make check` runs it as lint.sched-guarantees.)
 
 Prints JSON lines, "cost" always being the instructions the guarantee adds:
   sched.<s>.wake, "without": "none"       the real pair, as bench.sh counts it
@@ -187,6 +189,16 @@ def block_wake(text):
     return a, text.index(BLOCK_TO, a)
 
 
+def check_domain_copy():
+    dom = open(os.path.join(ROOT, DOM)).read()
+    a, b = block_wake(dom)
+    sha = hashlib.sha256(dom[a:b].encode()).hexdigest()
+    if sha != DOMAIN_SHA:
+        sys.exit("sched-guarantees: hv_sched_block()/hv_sched_wake() in %s changed since %s "
+                 "was made from them (sha256 %s): bring the copy up to date and set "
+                 "DOMAIN_SHA in scripts/sched-guarantees.py" % (DOM, COPY, sha))
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
@@ -258,8 +270,20 @@ def main():
         for name, what, _ in BVT_ITEMS:
             print("bvt: %s: %s" % (name, what))
         return 0
+    elif len(sys.argv) == 2 and sys.argv[1] == "--check":
+        check_domain_copy()
+        tmp = tempfile.mkdtemp(prefix="sched-guarantees.")
+        try:
+            os.makedirs(os.path.join(tmp, os.path.dirname(BVT)))
+            os.makedirs(os.path.join(tmp, os.path.dirname(DOM)), exist_ok=True)
+            apply(tmp, BVT_ITEMS)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("sched-guarantees: the measured copy of block and wake and %d BVT removals "
+              "fit the source" % len(BVT_ITEMS))
+        return 0
     elif len(sys.argv) != 1:
-        sys.exit("usage: scripts/sched-guarantees.py [--keep DIR | --list]")
+        sys.exit("usage: scripts/sched-guarantees.py [--keep DIR | --list | --check]")
     if shutil.which("valgrind") is None:
         print("sched-guarantees: valgrind not installed (scripts/deps.sh installs it)",
               file=sys.stderr)
@@ -286,13 +310,7 @@ def main():
                         rec["cost"] = full[(s, n)] - got[(s, n)]
                     print(json.dumps(rec), flush=True)
 
-        dom = open(os.path.join(ROOT, DOM)).read()
-        a, b = block_wake(dom)
-        sha = hashlib.sha256(dom[a:b].encode()).hexdigest()
-        if sha != DOMAIN_SHA:
-            sys.exit("sched-guarantees: hv_sched_block()/hv_sched_wake() in %s changed since %s "
-                     "was made from them (sha256 %s): bring the copy up to date and set "
-                     "DOMAIN_SHA" % (DOM, COPY, sha))
+        check_domain_copy()
         all_s = ("fp", "rr", "bvt")
         full = measure([], all_s)
         emit("none", all_s, full, None)
