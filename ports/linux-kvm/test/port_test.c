@@ -38,6 +38,7 @@
 
 #include <libhvcore/core.h>
 #include <libhvcore/guest/hvcall.h>
+#include <libhvcore/kvm/exit.h>
 #include <libhvcore/kvm/kvm.h>
 #include <libhvcore/port/irq.h>
 #include <libhvcore/port/vcpu.h>
@@ -126,6 +127,10 @@ static struct {
 	_Atomic uint32_t cpus[VP_COUNT]; /* bit n: the VP's writes reached pCPU n */
 	_Atomic uint32_t fails;		 /* a guest hypercall failed (PORT_FAIL) */
 	uint64_t fail_status;		 /* its status */
+	/* every check: VPs the core stopped (a fault, an exit nobody handled) */
+	_Atomic uint32_t stops;
+	char stop_reason[96]; /* the first one's reason */
+	char platform[96];    /* the first platform exit: what KVM said, and where */
 	/* kick */
 	_Atomic bool ready;	      /* the spinning VP has interrupts on */
 	_Atomic bool outstanding;     /* a vector raised, its handler not yet seen */
@@ -242,6 +247,14 @@ static hv_status_t board_exit(void *ctx, struct hv_core_exit *x)
 	(void)ctx;
 	if (x->ev->type == HV_EVENT_PIO)
 		return on_pio(x, a);
+	/* The core stops the VP; what KVM said goes on the check's line. (After
+	 * a shutdown KVM has reset the vCPU: its registers tell nothing.) */
+	if (x->ev->type == HV_EVENT_PLATFORM && rec.platform[0] == '\0')
+		(void)snprintf(rec.platform, sizeof(rec.platform), "%s on cpu%u",
+			       x->ev->u.platform.code == HV_KVM_PLATFORM_SHUTDOWN
+				       ? "KVM_EXIT_SHUTDOWN (the guest triple-faulted)"
+				       : "an exit reason the port does not serve",
+			       x->cpu);
 	if (x->ev->type != HV_EVENT_MMIO)
 		return HV_ERR_NOT_SUPPORTED;
 	if (rec.mmio_count < HV_ARRAY_SIZE(rec.mmio))
@@ -250,6 +263,21 @@ static hv_status_t board_exit(void *ctx, struct hv_core_exit *x)
 	if (!a->write)
 		return hv_port_vcpu_complete(x->vcpu, a, mmio_answer(a->addr));
 	return HV_OK;
+}
+
+/* A VP the core stopped fails its check whatever it wrote: keep the reason. */
+static void vp_ended(void *ctx, hv_guest_id_t guest, hv_handle_t vp, hv_core_end_t why,
+		     const char *reason)
+{
+	(void)ctx;
+	if (why == HV_CORE_END_EXIT)
+		return;
+	if (atomic_fetch_add(&rec.stops, 1u) == 0)
+		(void)snprintf(rec.stop_reason, sizeof(rec.stop_reason),
+			       "guest %u VP 0x%llx %s: %s", (unsigned)guest,
+			       (unsigned long long)vp.raw,
+			       why == HV_CORE_END_STOPPED ? "stopped" : "ended by the board",
+			       reason != NULL ? reason : "no reason given");
 }
 
 static void all_ended(void *ctx)
@@ -350,17 +378,18 @@ static void secondary(uint32_t cpu, void *arg)
 /* Run the core on @p cpus pCPU threads over the first @p guests of gdesc until every VP ends. */
 static uint64_t run(uint32_t cpus, uint32_t guests)
 {
-	desc = (struct hv_core_desc){.version = HV_CORE_DESC_VERSION,
-				     .cpu_count = cpus,
-				     .prio_levels = 4,
-				     .slice_ns = HV_MS(4),
-				     .balance = true,
-				     .guests = gdesc,
-				     .guest_count = guests,
-				     .service_guest = HV_GUEST_NONE,
-				     .entry_align = 16,
-				     .stack_align = 16,
-				     .hooks = {.exit = board_exit, .all_ended = all_ended}};
+	desc = (struct hv_core_desc){
+		.version = HV_CORE_DESC_VERSION,
+		.cpu_count = cpus,
+		.prio_levels = 4,
+		.slice_ns = HV_MS(4),
+		.balance = true,
+		.guests = gdesc,
+		.guest_count = guests,
+		.service_guest = HV_GUEST_NONE,
+		.entry_align = 16,
+		.stack_align = 16,
+		.hooks = {.exit = board_exit, .vp_ended = vp_ended, .all_ended = all_ended}};
 	uint64_t t0 = now_ns();
 	hv_status_t st = hv_core_init(&core, &desc, &HV_CORE_MEM(storage));
 	if (st != HV_OK)
@@ -388,9 +417,10 @@ static int verdict(bool ok, const char *name, const char *what)
 
 static int check_vps(void)
 {
-	char line[512];
+	char line[840], ends[64];
 	uint64_t migrations = 0, per_cpu[2] = {0, 0};
 	uint32_t whole = 0, bad = 0, both = 0;
+	size_t used = 0;
 	port_up(2);
 	guest_desc(0, "seq", kport_c1_boot, SEQ_K, VP_COUNT, 0);
 	uint64_t ns = run(2, 1);
@@ -404,15 +434,24 @@ static int check_vps(void)
 		whole += rec.seq[i] == SEQ_K;
 		bad += rec.bad[i];
 		both += atomic_load(&rec.cpus[i]) == 3u;
+		used += (size_t)snprintf(ends + used, sizeof(ends) - used, "%s%u", i ? "/" : "",
+					 rec.seq[i]);
 	}
-	bool ok = whole == VP_COUNT && bad == 0 && atomic_load(&rec.fails) == 0 && migrations > 0;
+	uint32_t stops = atomic_load(&rec.stops);
+	bool ok = whole == VP_COUNT && bad == 0 && atomic_load(&rec.fails) == 0 && stops == 0 &&
+		  migrations > 0;
 	(void)snprintf(line, sizeof(line),
 		       "%u VPs of one guest on 2 pCPU threads: %u of %u sequences 1..%u whole and "
-		       "in order (%u writes out of order, %u failed VP_CREATEs); vCPU migrations "
-		       "%llu (cpu0 %llu, cpu1 %llu), %u VPs' writes reached both threads; %llu ms",
-		       VP_COUNT, whole, VP_COUNT, SEQ_K, bad, atomic_load(&rec.fails),
+		       "in order (last numbers %s; %u writes out of order, %u failed VP_CREATEs, "
+		       "%u VPs stopped%s%s); vCPU migrations %llu (cpu0 %llu, cpu1 %llu), %u VPs' "
+		       "writes reached both threads; %llu ms",
+		       VP_COUNT, whole, VP_COUNT, SEQ_K, ends, bad, atomic_load(&rec.fails), stops,
+		       stops ? ": " : "", stops ? rec.stop_reason : "",
 		       (unsigned long long)migrations, (unsigned long long)per_cpu[0],
 		       (unsigned long long)per_cpu[1], both, (unsigned long long)(ns / 1000000u));
+	if (rec.platform[0] != '\0')
+		(void)snprintf(line + strlen(line), sizeof(line) - strlen(line), "; %s",
+			       rec.platform);
 	return verdict(ok, "vps", line);
 }
 

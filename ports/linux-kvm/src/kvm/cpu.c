@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -182,9 +183,22 @@ void hv_port_cpu_kick(hv_cpu_t cpu)
 		(void)pthread_kill(c->thread, kport.signal);
 }
 
+/*
+ * pCPUs here are host threads, and the host may run more of them than it
+ * has CPUs (or run other work beside them): a ticket lock's next holder
+ * may then be a thread that is not running, and a waiter that only spins
+ * burns its whole host time slice before that thread gets the CPU, at
+ * every hand-over. So every RELAX_SPINS_PER_YIELD spins give the CPU up.
+ */
+#define RELAX_SPINS_PER_YIELD 64u
+
+static _Thread_local uint32_t relax_spins;
+
 void hv_port_cpu_relax(void)
 {
 	__asm__ volatile("pause" ::: "memory");
+	if (++relax_spins % RELAX_SPINS_PER_YIELD == 0)
+		(void)sched_yield();
 }
 
 /* The signal handler takes no lock and changes nothing a lock guards. */
@@ -233,7 +247,12 @@ void kvm_timer_program(struct kcpu *c, hv_time_ns_t extra)
 {
 	hv_time_ns_t at = c->deadline < extra ? c->deadline : extra;
 	struct itimerspec its;
-	if (at == c->armed || !c->timer_ok)
+	if (!c->timer_ok)
+		return;
+	/* The one-shot holds @c armed: nothing to do while that is still ahead.
+	 * A time at or before now is armed again (it fires at once), since the
+	 * signal of the first arming may have been taken for a kick already. */
+	if (at == c->armed && (at == HV_TIME_NEVER || at > hv_port_time_now()))
 		return;
 	memset(&its, 0, sizeof(its));
 	if (at != HV_TIME_NEVER) {
